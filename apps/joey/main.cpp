@@ -1,0 +1,273 @@
+// joey: the command-line entry point. Parses arguments and hands over to src/;
+// every command has one outer boundary that turns an Error into a message and an
+// exit status (0 done, 1 failed, 2 bad usage, 3 needs a decision, 130 interrupted).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "agent/approvals.h"
+#include "agent/control_tools.h"
+#include "agent/events.h"
+#include "agent/system_prompt.h"
+#include "agent/task_loop.h"
+#include "agent/workspace.h"
+#include "agent/workspace_tools.h"
+#include "base/cancel.h"
+#include "base/ids.h"
+#include "llm/model_client.h"
+#include "llm/pricing.h"
+#include "llm/provider.h"
+
+namespace {
+
+using namespace joey;
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+struct ProviderFlags {
+  std::string provider;
+  std::string model;
+  std::string base_url;
+  bool allow_insecure = false;
+};
+
+void add_provider_flags(CLI::App& command, ProviderFlags& flags) {
+  command.add_option("--provider", flags.provider,
+                     "openai, anthropic, openrouter, openai-compatible, ollama or lmstudio");
+  command.add_option("--model", flags.model, "model id, e.g. gpt-4.1 or claude-sonnet-4-5");
+  command.add_option("--base-url", flags.base_url, "override the provider's API base URL");
+  command.add_flag("--allow-insecure", flags.allow_insecure,
+                   "allow plain http to hosts other than this machine");
+}
+
+std::chrono::milliseconds env_milliseconds(const char* name, long fallback) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) return std::chrono::milliseconds(fallback);
+  char* end = nullptr;
+  long parsed = std::strtol(value, &end, 10);
+  return std::chrono::milliseconds(end && *end == '\0' && parsed >= 0 ? parsed : fallback);
+}
+
+llm::HttpTimeouts timeouts_from_environment() {
+  llm::HttpTimeouts timeouts;
+  timeouts.connect = env_milliseconds("JOEY_CONNECT_TIMEOUT_MS", 10'000);
+  timeouts.first_byte = env_milliseconds("JOEY_FIRST_BYTE_TIMEOUT_MS", 120'000);
+  timeouts.idle = env_milliseconds("JOEY_IDLE_TIMEOUT_MS", 90'000);
+  return timeouts;
+}
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "joey: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+// Bad usage (exit 2) versus a failure while running (exit 1).
+int error_exit(const Error& error) {
+  std::fprintf(stderr, "joey: error: %s\n", error.message.c_str());
+  return error.kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailed;
+}
+
+std::optional<llm::ModelPrice> price_for(const llm::ProviderConfig& config,
+                                         llm::HttpTransport& transport,
+                                         const llm::HttpTimeouts& timeouts) {
+  if (config.info.local) return llm::ModelPrice{};
+  if (config.info.name == "openrouter") {
+    // OpenRouter publishes prices in its models listing; fetch them once per run.
+    llm::HttpRequest request;
+    request.method = "GET";
+    request.url = llm::models_endpoint(config);
+    std::string body;
+    llm::HttpCallbacks callbacks;
+    callbacks.on_body = [&](std::string_view chunk) -> Status {
+      if (body.size() + chunk.size() > (64u << 20)) {
+        return make_error(ErrorKind::kProtocol, "models listing too large");
+      }
+      body.append(chunk);
+      return ok_status();
+    };
+    Result<llm::HttpResponseHead> head = transport.perform(request, timeouts, callbacks);
+    if (head.ok() && head->status == 200) {
+      Result<llm::PriceTable> table = llm::PriceTable::parse_openrouter_models(body);
+      if (table.ok()) return table->find(config.model);
+    }
+    return std::nullopt;
+  }
+  return llm::PriceTable::builtin().find(config.model);
+}
+
+struct RunFlags {
+  ProviderFlags provider;
+  std::string mode = "code";
+  bool yes = false;
+  std::string output = "text";
+  std::string cwd;
+  int max_requests = 100;
+  double max_cost = -1;
+  std::string task;
+};
+
+int run_task(const RunFlags& flags) {
+  if (flags.task.empty()) return usage_error("joey run needs a task, e.g. joey run \"fix the failing test\"");
+  if (flags.mode != "code") {
+    return usage_error("unknown mode '" + flags.mode + "' (this build has: code)");
+  }
+  Result<llm::ProviderConfig> config = llm::resolve_provider(
+      flags.provider.provider, flags.provider.base_url, flags.provider.model,
+      flags.provider.allow_insecure);
+  if (!config.ok()) return error_exit(config.error());
+
+  std::error_code fs_error;
+  std::filesystem::path root = std::filesystem::canonical(
+      flags.cwd.empty() ? std::filesystem::current_path() : std::filesystem::path(flags.cwd),
+      fs_error);
+  if (fs_error || !std::filesystem::is_directory(root)) {
+    return usage_error("--cwd " + flags.cwd + " is not a directory");
+  }
+
+  Cancellation& cancellation = Cancellation::global();
+  cancellation.install_signal_handlers();
+  std::unique_ptr<agent::EventSink> events = flags.output == "json"
+                                                 ? agent::make_json_lines_events(stdout, stderr)
+                                                 : agent::make_text_events(stdout, stderr);
+  std::unique_ptr<llm::HttpTransport> transport = llm::make_curl_transport(&cancellation);
+  llm::HttpTimeouts timeouts = timeouts_from_environment();
+
+  agent::TaskOptions options;
+  options.task_id = new_task_id();
+  options.provider_name = config->info.name;
+  options.model = config->model;
+  options.max_requests = flags.max_requests;
+  options.auto_approve = flags.yes;
+  options.price = price_for(*config, *transport, timeouts);
+  if (flags.max_cost >= 0) {
+    if (!options.price) {
+      return usage_error("--max-cost needs the model's price, and the price of '" + config->model +
+                         "' is not known");
+    }
+    options.max_cost_usd = flags.max_cost;
+  }
+
+  llm::ModelClientOptions client_options;
+  client_options.timeouts = timeouts;
+  client_options.retry.base_delay = env_milliseconds("JOEY_RETRY_BASE_MS", 1000);
+  client_options.cancellation = &cancellation;
+  client_options.on_retry = [&events](const llm::RetryNotice& notice) {
+    char delay[32];
+    std::snprintf(delay, sizeof delay, "%.1f", static_cast<double>(notice.delay.count()) / 1000.0);
+    events->notice(notice.reason + "; retrying in " + delay + " s (attempt " +
+                   std::to_string(notice.next_attempt) + " of " +
+                   std::to_string(notice.max_attempts) + ")");
+  };
+  std::unique_ptr<llm::ModelClient> model =
+      llm::make_model_client(*config, *transport, std::move(client_options));
+
+  agent::Workspace workspace(root);
+  agent::HeadlessApprovalGate approvals(flags.yes, *events);
+  agent::ToolContext context;
+  context.workspace = &workspace;
+  context.approvals = &approvals;
+  context.cancel = cancellation.flag();
+  context.on_command_output = [&events](std::string_view chunk) { events->command_output(chunk); };
+
+  std::vector<agent::ToolDefinition> tools = agent::workspace_tools();
+  for (agent::ToolDefinition& tool : agent::control_tools()) tools.push_back(std::move(tool));
+
+  std::string system_prompt =
+      agent::build_system_prompt(options.mode, agent::gather_workspace_facts(root));
+  agent::TaskLoop loop(std::move(options), *model, *events, context, std::move(tools),
+                       std::move(system_prompt));
+  agent::TaskOutcome outcome = loop.run(flags.task);
+  return agent::exit_code_for(outcome.status);
+}
+
+int list_models_command(const ProviderFlags& flags) {
+  std::string model = flags.model.empty() ? "-" : flags.model;  // listing needs no model
+  Result<llm::ProviderConfig> config =
+      llm::resolve_provider(flags.provider, flags.base_url, model, flags.allow_insecure);
+  if (!config.ok()) return error_exit(config.error());
+  Cancellation& cancellation = Cancellation::global();
+  cancellation.install_signal_handlers();
+  std::unique_ptr<llm::HttpTransport> transport = llm::make_curl_transport(&cancellation);
+  Result<std::vector<std::string>> models =
+      llm::list_models(*config, *transport, timeouts_from_environment());
+  if (!models.ok()) return error_exit(models.error());
+  for (const std::string& id : *models) std::printf("%s\n", id.c_str());
+  return 0;
+}
+
+int system_prompt_command(const std::string& cwd) {
+  std::error_code fs_error;
+  std::filesystem::path root = std::filesystem::canonical(
+      cwd.empty() ? std::filesystem::current_path() : std::filesystem::path(cwd), fs_error);
+  if (fs_error) return usage_error("--cwd " + cwd + " is not a directory");
+  std::string prompt = agent::build_system_prompt(agent::ModeInfo{}, agent::gather_workspace_facts(root));
+  nlohmann::json tools = nlohmann::json::array();
+  std::vector<agent::ToolDefinition> definitions = agent::workspace_tools();
+  for (agent::ToolDefinition& tool : agent::control_tools()) definitions.push_back(std::move(tool));
+  for (const agent::ToolDefinition& tool : definitions) {
+    tools.push_back({{"name", tool.name}, {"description", tool.description}, {"input_schema", tool.input_schema}});
+  }
+  std::string tools_text = tools.dump();
+  std::printf("%s", prompt.c_str());
+  std::fprintf(stderr,
+               "joey: system prompt ≈ %zu tokens (%zu bytes); tool definitions ≈ %zu tokens "
+               "(%zu bytes, %zu tools)\n",
+               agent::estimate_tokens(prompt), prompt.size(), agent::estimate_tokens(tools_text),
+               tools_text.size(), definitions.size());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"joey — a privacy-first coding agent that works on your files with the model you choose"};
+  app.set_version_flag("--version", std::string("joey ") + JOEY_VERSION);
+  app.require_subcommand(0, 1);
+
+  RunFlags run_flags;
+  CLI::App* run = app.add_subcommand("run", "run one task headless and exit");
+  add_provider_flags(*run, run_flags.provider);
+  run->add_option("--mode", run_flags.mode, "mode slug (default: code)");
+  run->add_flag("--yes,-y", run_flags.yes, "approve writes and commands inside the workspace");
+  run->add_option("--output", run_flags.output, "text (default) or json (JSON Lines events)")
+      ->check(CLI::IsMember({"text", "json"}));
+  run->add_option("--cwd", run_flags.cwd, "workspace directory (default: the current directory)");
+  run->add_option("--max-requests", run_flags.max_requests, "stop after this many model requests")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--max-cost", run_flags.max_cost, "stop once the task has cost this many USD")
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("task", run_flags.task, "what joey should do");
+
+  ProviderFlags models_flags;
+  CLI::App* models = app.add_subcommand("models", "list the models a provider offers");
+  add_provider_flags(*models, models_flags);
+
+  std::string prompt_cwd;
+  CLI::App* prompt = app.add_subcommand("system-prompt", "print the system prompt joey would send");
+  prompt->add_option("--cwd", prompt_cwd, "workspace directory");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "joey: %s\nRun 'joey --help' for usage.\n", e.what());
+    return kExitUsage;
+  }
+
+  if (run->parsed()) return run_task(run_flags);
+  if (models->parsed()) return list_models_command(models_flags);
+  if (prompt->parsed()) return system_prompt_command(prompt_cwd);
+  std::fprintf(stderr,
+               "%s\njoey: the interactive session is not built yet; use: joey run \"TASK\"\n",
+               app.help().c_str());
+  return kExitUsage;
+}

@@ -1,0 +1,189 @@
+#include "agent/events.h"
+
+#include <cinttypes>
+
+namespace joey::agent {
+namespace {
+
+std::string with_thousands(int64_t value) {
+  std::string digits = std::to_string(value);
+  std::string out;
+  int count = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (count > 0 && count % 3 == 0 && *it != '-') out.insert(out.begin(), ',');
+    out.insert(out.begin(), *it);
+    ++count;
+  }
+  return out;
+}
+
+class JsonLinesEvents final : public EventSink {
+ public:
+  JsonLinesEvents(std::FILE* out, std::FILE* err) : out_(out), err_(err) {}
+
+  void task_started(const std::string& task_id, const std::string& mode,
+                    const std::string& provider, const std::string& model) override {
+    emit({{"type", "task_started"},
+          {"task_id", task_id},
+          {"mode", mode},
+          {"provider", provider},
+          {"model", model}});
+  }
+  void text(std::string_view piece) override {
+    emit({{"type", "text"}, {"text", std::string(piece)}});
+  }
+  void tool_call(const std::string& id, const std::string& name,
+                 const std::string& arguments) override {
+    nlohmann::json parsed = nlohmann::json::parse(arguments, nullptr, false);
+    emit({{"type", "tool_call"},
+          {"id", id},
+          {"name", name},
+          {"arguments", parsed.is_discarded() ? nlohmann::json(arguments) : parsed}});
+  }
+  void tool_result(const std::string& id, const std::string& name, bool ok,
+                   const std::string& summary) override {
+    emit({{"type", "tool_result"}, {"id", id}, {"name", name}, {"ok", ok}, {"summary", summary}});
+  }
+  void command_output(std::string_view) override {}  // stdout carries only events
+  void approval_required(const std::string& tool, const std::string& kind,
+                         const std::string& description) override {
+    emit({{"type", "approval_required"},
+          {"tool", tool},
+          {"kind", kind},
+          {"description", description}});
+  }
+  void usage(const UsageTotals& totals) override {
+    emit({{"type", "usage"},
+          {"input_tokens", totals.usage.input_tokens},
+          {"output_tokens", totals.usage.output_tokens},
+          {"cache_read_tokens", totals.usage.cache_read_tokens},
+          {"cache_write_tokens", totals.usage.cache_write_tokens},
+          {"cost_usd", totals.cost_usd ? nlohmann::json(*totals.cost_usd) : nlohmann::json()}});
+  }
+  void notice(const std::string& message) override {
+    std::fprintf(err_, "joey: %s\n", message.c_str());
+    std::fflush(err_);
+  }
+  void error(const std::string& kind, const std::string& message) override {
+    emit({{"type", "error"}, {"kind", kind}, {"message", message}});
+  }
+  void completion(const std::string& result) override {
+    emit({{"type", "completion"}, {"result", result}});
+  }
+
+ private:
+  void emit(const nlohmann::json& event) {
+    std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), out_);
+    std::fflush(out_);
+  }
+
+  std::FILE* out_;
+  std::FILE* err_;
+};
+
+class TextEvents final : public EventSink {
+ public:
+  TextEvents(std::FILE* out, std::FILE* err) : out_(out), err_(err) {}
+
+  void task_started(const std::string&, const std::string& mode, const std::string& provider,
+                    const std::string& model) override {
+    std::fprintf(err_, "joey · %s · %s/%s\n", mode.c_str(), provider.c_str(), model.c_str());
+    std::fflush(err_);
+  }
+  void text(std::string_view piece) override {
+    std::fwrite(piece.data(), 1, piece.size(), out_);
+    at_line_start_ = piece.empty() ? at_line_start_ : piece.back() == '\n';
+    std::fflush(out_);
+  }
+  void tool_call(const std::string&, const std::string& name, const std::string& arguments) override {
+    end_line();
+    std::string brief = arguments.size() > 160 ? arguments.substr(0, 157) + "..." : arguments;
+    for (char& c : brief) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    std::fprintf(out_, "→ %s %s\n", name.c_str(), brief.c_str());
+    std::fflush(out_);
+  }
+  void tool_result(const std::string&, const std::string&, bool ok,
+                   const std::string& summary) override {
+    end_line();
+    std::fprintf(out_, "  %s %s\n", ok ? "✓" : "✗", summary.c_str());
+    std::fflush(out_);
+  }
+  void command_output(std::string_view chunk) override {
+    std::fwrite(chunk.data(), 1, chunk.size(), out_);
+    if (!chunk.empty()) at_line_start_ = chunk.back() == '\n';
+    std::fflush(out_);
+  }
+  void approval_required(const std::string& tool, const std::string& kind,
+                         const std::string& description) override {
+    end_line();
+    std::fprintf(err_,
+                 "joey: %s needs approval (%s): %s\n"
+                 "joey: run with --yes to approve writes and commands without asking\n",
+                 tool.c_str(), kind.c_str(), description.c_str());
+    std::fflush(err_);
+  }
+  void usage(const UsageTotals& totals) override { last_usage_ = totals; }
+  void notice(const std::string& message) override {
+    end_line();
+    std::fprintf(err_, "joey: %s\n", message.c_str());
+    std::fflush(err_);
+  }
+  void error(const std::string&, const std::string& message) override {
+    end_line();
+    std::fprintf(err_, "joey: error: %s\n", message.c_str());
+    print_usage();
+  }
+  void completion(const std::string& result) override {
+    end_line();
+    std::fprintf(out_, "\n%s\n", result.c_str());
+    print_usage();
+  }
+
+ private:
+  void end_line() {
+    if (!at_line_start_) {
+      std::fputc('\n', out_);
+      at_line_start_ = true;
+    }
+  }
+  void print_usage() {
+    std::fprintf(out_, "%s\n", format_usage_line(last_usage_).c_str());
+    std::fflush(out_);
+  }
+
+  std::FILE* out_;
+  std::FILE* err_;
+  bool at_line_start_ = true;
+  UsageTotals last_usage_;
+};
+
+}  // namespace
+
+std::string format_usage_line(const UsageTotals& totals) {
+  std::string line = "tokens: " + with_thousands(totals.usage.input_tokens) + " in · " +
+                     with_thousands(totals.usage.output_tokens) + " out · " +
+                     with_thousands(totals.usage.cache_read_tokens) + " cache read · " +
+                     with_thousands(totals.usage.cache_write_tokens) + " cache write · ";
+  if (totals.cost_usd) {
+    char cost[32];
+    std::snprintf(cost, sizeof cost, "$%.4f", *totals.cost_usd);
+    line += cost;
+  } else {
+    line += "cost unknown";
+  }
+  return line;
+}
+
+std::unique_ptr<EventSink> make_json_lines_events(std::FILE* out, std::FILE* err) {
+  return std::make_unique<JsonLinesEvents>(out, err);
+}
+
+std::unique_ptr<EventSink> make_text_events(std::FILE* out, std::FILE* err) {
+  return std::make_unique<TextEvents>(out, err);
+}
+
+}  // namespace joey::agent

@@ -1,0 +1,255 @@
+#include "agent/task_loop.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "agent/control_tools.h"
+
+namespace joey::agent {
+namespace {
+
+constexpr const char* kNoToolReminder =
+    "[ERROR] Your reply did not call a tool. Every reply must call one: attempt_completion when "
+    "the task is done, ask_followup_question if you need the user's decision, or another tool "
+    "to make progress.";
+
+std::string first_line(const std::string& text, size_t max_length = 200) {
+  std::string line = text.substr(0, text.find('\n'));
+  if (line.size() > max_length) line = line.substr(0, max_length - 3) + "...";
+  return line;
+}
+
+size_t count_checked(const std::string& todos, size_t* total) {
+  size_t done = 0;
+  *total = 0;
+  size_t start = 0;
+  while (start <= todos.size()) {
+    size_t end = todos.find('\n', start);
+    std::string line = todos.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    size_t open = line.find('[');
+    if (open != std::string::npos && open + 2 < line.size() && line[open + 2] == ']') {
+      ++*total;
+      if (line[open + 1] == 'x' || line[open + 1] == 'X') ++done;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return done;
+}
+
+}  // namespace
+
+struct TaskLoop::TurnResult {
+  std::vector<llm::ToolResult> results;
+  bool completed = false;
+  std::string completion_result;
+  std::optional<Error> stop;  // kNeedsDecision or kCancelled: end the task
+};
+
+int exit_code_for(TaskStatus status) {
+  switch (status) {
+    case TaskStatus::kCompleted: return 0;
+    case TaskStatus::kFailed: return 1;
+    case TaskStatus::kNeedsDecision: return 3;
+    case TaskStatus::kCancelled: return 130;
+  }
+  return 1;
+}
+
+TaskLoop::TaskLoop(TaskOptions options, llm::ModelClient& model, EventSink& events,
+                   ToolContext context, std::vector<ToolDefinition> tools,
+                   std::string system_prompt)
+    : options_(std::move(options)),
+      model_(model),
+      events_(events),
+      context_(std::move(context)),
+      tools_(std::move(tools)),
+      system_prompt_(std::move(system_prompt)) {}
+
+void TaskLoop::add_usage(const llm::Usage& usage) {
+  outcome_.totals.usage += usage;
+  if (options_.price) {
+    outcome_.totals.cost_usd = llm::cost_usd(outcome_.totals.usage, *options_.price);
+  }
+  events_.usage(outcome_.totals);
+}
+
+TaskOutcome TaskLoop::finish(TaskStatus status, Error error) {
+  outcome_.status = status;
+  outcome_.error = std::move(error);
+  if (status != TaskStatus::kCompleted) {
+    events_.error(error_kind_name(outcome_.error.kind), outcome_.error.message);
+  }
+  return outcome_;
+}
+
+TaskOutcome TaskLoop::fail(ErrorKind kind, const std::string& message) {
+  return finish(TaskStatus::kFailed, make_error(kind, message));
+}
+
+TaskOutcome TaskLoop::run(const std::string& task) {
+  events_.task_started(options_.task_id, options_.mode.slug, options_.provider_name, options_.model);
+  if (options_.price) outcome_.totals.cost_usd = 0.0;
+
+  llm::ChatRequest request;
+  request.model = options_.model;
+  request.system_prompt = system_prompt_;
+  for (const ToolDefinition& tool : tools_) {
+    request.tools.push_back({tool.name, tool.description, tool.input_schema});
+  }
+  messages_.push_back({llm::Role::kUser, task, {}, {}});
+
+  int replies_without_tools = 0;
+  while (true) {
+    if (context_.cancel && context_.cancel->load()) {
+      return finish(TaskStatus::kCancelled, make_error(ErrorKind::kCancelled, "cancelled"));
+    }
+    if (outcome_.requests >= options_.max_requests) {
+      return fail(ErrorKind::kLimit, "stopped after " + std::to_string(outcome_.requests) +
+                                         " requests to the model (--max-requests " +
+                                         std::to_string(options_.max_requests) + ")");
+    }
+    if (options_.max_cost_usd && outcome_.totals.cost_usd &&
+        *outcome_.totals.cost_usd >= *options_.max_cost_usd) {
+      char text[160];
+      std::snprintf(text, sizeof text, "stopped: the task has cost $%.4f, reaching --max-cost $%.4f",
+                    *outcome_.totals.cost_usd, *options_.max_cost_usd);
+      return fail(ErrorKind::kLimit, text);
+    }
+
+    request.messages = messages_;
+    ++outcome_.requests;
+    llm::StreamCallbacks callbacks;
+    callbacks.on_text = [this](std::string_view piece) { events_.text(piece); };
+    Result<llm::ChatResponse> response = model_.send(request, callbacks);
+    if (!response.ok()) {
+      Error error = std::move(response).error();
+      TaskStatus status =
+          error.kind == ErrorKind::kCancelled ? TaskStatus::kCancelled : TaskStatus::kFailed;
+      return finish(status, std::move(error));
+    }
+    add_usage(response->usage);
+    messages_.push_back({llm::Role::kAssistant, response->text, response->tool_calls, {}});
+
+    if (response->tool_calls.empty()) {
+      if (++replies_without_tools >= 2) {
+        return fail(ErrorKind::kProtocol,
+                    "the model replied twice in a row without calling a tool, even after a "
+                    "reminder; try a model that supports tool calling, or rephrase the task");
+      }
+      messages_.push_back({llm::Role::kUser, kNoToolReminder, {}, {}});
+      continue;
+    }
+    replies_without_tools = 0;
+
+    TurnResult turn = run_tool_calls(*response);
+    if (turn.completed) {
+      outcome_.result = turn.completion_result;
+      outcome_.status = TaskStatus::kCompleted;
+      events_.completion(turn.completion_result);
+      return outcome_;
+    }
+    if (turn.stop) {
+      TaskStatus status = turn.stop->kind == ErrorKind::kCancelled ? TaskStatus::kCancelled
+                                                                   : TaskStatus::kNeedsDecision;
+      return finish(status, *turn.stop);
+    }
+    messages_.push_back({llm::Role::kUser, "", {}, std::move(turn.results)});
+  }
+}
+
+TaskLoop::TurnResult TaskLoop::run_tool_calls(const llm::ChatResponse& response) {
+  TurnResult turn;
+  for (const llm::ToolCall& call : response.tool_calls) {
+    if (turn.completed || turn.stop) {
+      // Calls after the task ended still need an answer to keep the conversation valid.
+      turn.results.push_back({call.id, call.name, "Not run: the task already ended.", true});
+      continue;
+    }
+    events_.tool_call(call.id, call.name, call.arguments);
+    turn.results.push_back(run_one_tool(call, turn));
+  }
+  return turn;
+}
+
+llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& turn) {
+  auto tool_error = [&](const std::string& message) {
+    events_.tool_result(call.id, call.name, false, first_line(message));
+    return llm::ToolResult{call.id, call.name, "Error: " + message, true};
+  };
+
+  nlohmann::json args = nlohmann::json::parse(call.arguments.empty() ? "{}" : call.arguments,
+                                               nullptr, false);
+  if (args.is_discarded()) {
+    return tool_error("the arguments of " + call.name +
+                      " are not valid JSON; send them again as one JSON object matching the "
+                      "tool's schema");
+  }
+  if (!args.is_object()) {
+    return tool_error("the arguments of " + call.name + " must be a JSON object, not " +
+                      std::string(args.type_name()));
+  }
+  auto tool = std::find_if(tools_.begin(), tools_.end(),
+                           [&](const ToolDefinition& definition) { return definition.name == call.name; });
+  if (tool == tools_.end()) {
+    std::string names;
+    for (const ToolDefinition& definition : tools_) names += (names.empty() ? "" : ", ") + definition.name;
+    return tool_error("there is no tool named '" + call.name + "'; the tools are: " + names);
+  }
+
+  if (call.name == kAttemptCompletion) {
+    auto result = args.find("result");
+    if (result == args.end() || !result->is_string()) {
+      return tool_error("attempt_completion needs `result`, a string saying what was done");
+    }
+    turn.completed = true;
+    turn.completion_result = result->get<std::string>();
+    events_.tool_result(call.id, call.name, true, "task complete");
+    return {call.id, call.name, "The task is complete.", false};
+  }
+  if (call.name == kUpdateTodoList) {
+    auto todos = args.find("todos");
+    if (todos == args.end() || !todos->is_string()) {
+      return tool_error("update_todo_list needs `todos`, a Markdown checklist string");
+    }
+    todos_ = todos->get<std::string>();
+    size_t total = 0;
+    size_t done = count_checked(todos_, &total);
+    events_.tool_result(call.id, call.name, true,
+                        "todo list: " + std::to_string(done) + "/" + std::to_string(total) + " done");
+    return {call.id, call.name, "Todo list updated.", false};
+  }
+  if (call.name == kAskFollowupQuestion) {
+    auto question = args.find("question");
+    if (question == args.end() || !question->is_string()) {
+      return tool_error("ask_followup_question needs `question`, a string");
+    }
+    if (options_.auto_approve) {
+      events_.tool_result(call.id, call.name, true, "no user to answer; the model decides");
+      return {call.id, call.name,
+              "Nobody can answer: this task runs unattended. Make the most reasonable choice, "
+              "state the assumption in your completion result, and continue.",
+              false};
+    }
+    events_.approval_required(call.name, "question", question->get<std::string>());
+    turn.stop = make_error(ErrorKind::kNeedsDecision,
+                           "the model asked a question that needs an answer: " +
+                               question->get<std::string>());
+    return {call.id, call.name, "Not answered.", true};
+  }
+
+  Result<ToolOutput> output = tool->run(args, context_);
+  if (!output.ok()) {
+    const Error& error = output.error();
+    if (error.kind == ErrorKind::kNeedsDecision || error.kind == ErrorKind::kCancelled) {
+      turn.stop = error;
+      events_.tool_result(call.id, call.name, false, first_line(error.message));
+      return {call.id, call.name, "Error: " + error.message, true};
+    }
+    return tool_error(error.message);
+  }
+  events_.tool_result(call.id, call.name, true, output->summary);
+  return {call.id, call.name, std::move(output->content), false};
+}
+
+}  // namespace joey::agent

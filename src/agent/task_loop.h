@@ -1,0 +1,76 @@
+// The heart of the agent: send the conversation → stream the answer → run the tool
+// calls → send their results … until the model calls attempt_completion, a limit is
+// reached (--max-requests, --max-cost), an action needs a decision nobody can take,
+// or the user cancels.
+//
+// Tool failures and malformed tool arguments never end the task: they go back to
+// the model as tool errors naming the problem. A reply without any tool call gets
+// one reminder; a second one in a row fails the task.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/events.h"
+#include "agent/system_prompt.h"
+#include "agent/tool.h"
+#include "llm/model_client.h"
+#include "llm/pricing.h"
+
+namespace joey::agent {
+
+struct TaskOptions {
+  std::string task_id;
+  ModeInfo mode;
+  std::string provider_name;
+  std::string model;
+  int max_requests = 100;
+  std::optional<double> max_cost_usd;
+  // Ask nobody: ask_followup_question is answered "decide yourself" instead of stopping.
+  bool auto_approve = false;
+  std::optional<llm::ModelPrice> price;  // nullopt: cost unknown
+};
+
+enum class TaskStatus { kCompleted, kFailed, kNeedsDecision, kCancelled };
+
+struct TaskOutcome {
+  TaskStatus status = TaskStatus::kFailed;
+  std::string result;  // attempt_completion's result when completed
+  Error error;         // why it did not complete
+  int requests = 0;
+  UsageTotals totals;
+};
+
+// Exit status for `joey run`: 0 completed, 1 failed, 3 needs a decision, 130 cancelled.
+int exit_code_for(TaskStatus status);
+
+class TaskLoop {
+ public:
+  // `context` carries the workspace, approval gate and cancel flag the tools use;
+  // `tools` are every tool offered to the model (workspace tools and control tools).
+  TaskLoop(TaskOptions options, llm::ModelClient& model, EventSink& events, ToolContext context,
+           std::vector<ToolDefinition> tools, std::string system_prompt);
+
+  TaskOutcome run(const std::string& task);
+
+ private:
+  struct TurnResult;
+  TurnResult run_tool_calls(const llm::ChatResponse& response);
+  llm::ToolResult run_one_tool(const llm::ToolCall& call, TurnResult& turn);
+  void add_usage(const llm::Usage& usage);
+  TaskOutcome fail(ErrorKind kind, const std::string& message);
+  TaskOutcome finish(TaskStatus status, Error error);
+
+  TaskOptions options_;
+  llm::ModelClient& model_;
+  EventSink& events_;
+  ToolContext context_;
+  std::vector<ToolDefinition> tools_;
+  std::string system_prompt_;
+  std::vector<llm::Message> messages_;
+  TaskOutcome outcome_;
+  std::string todos_;
+};
+
+}  // namespace joey::agent

@@ -1,0 +1,419 @@
+#include "base/log.h"
+
+#include <fmt/format.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+#include "base/strings.h"
+
+namespace joey::log {
+namespace {
+
+constexpr size_t kMaxTextBytes = 120;
+// Only this much of a caller's text is kept in a Field: enough to see any credential
+// that starts within the printed part, without copying a whole body around.
+constexpr size_t kMaxStoredTextBytes = 1024;
+constexpr size_t kMaxNameBytes = 64;
+constexpr size_t kMinSecretRunBytes = 32;
+constexpr size_t kMinSecretSegmentBytes = 20;
+constexpr size_t kMinSkKeyBodyBytes = 16;
+constexpr std::string_view kRedacted = "[redacted]";
+constexpr std::string_view kOmitted = "[omitted]";
+
+// Last name parts whose values are message content or bodies.
+constexpr std::array<std::string_view, 23> kBodyNames = {
+    "body",        "content", "contents", "prompt",    "prompts", "completion",
+    "completions", "message", "messages", "arguments", "args",    "text",
+    "output",      "stdout",  "stderr",   "diff",      "patch",   "response",
+    "payload",     "input",   "query",    "data",      "chunk"};
+// Last name parts whose values are credentials.
+constexpr std::array<std::string_view, 13> kSecretNames = {
+    "key",  "apikey", "token",  "secret",  "password",   "passwd",     "authorization",
+    "auth", "cookie", "header", "headers", "credential", "credentials"};
+// Words that, followed by ':' or '=', introduce a credential inside free text.
+constexpr std::array<std::string_view, 8> kSecretKeySuffixes = {
+    "api-key", "api_key", "apikey", "authorization", "password", "passwd", "secret", "token"};
+
+struct State {
+  std::atomic<Level> level;
+  std::shared_ptr<spdlog::logger> logger;
+  std::mutex sink_mutex;
+  std::function<void(std::string_view)> sink;  // GUARDED_BY(sink_mutex)
+};
+
+Level level_from_environment() {
+  const char* value = std::getenv("JOEY_LOG");
+  if (!value) return Level::kWarn;
+  return parse_level(value).value_or(Level::kWarn);
+}
+
+// Never destroyed, so that logging from other static destructors stays safe.
+State& state() {
+  static State* const instance = [] {
+    auto* created = new State();
+    created->level.store(level_from_environment());
+    created->logger =
+        std::make_shared<spdlog::logger>("joey", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    created->logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
+    created->logger->set_level(spdlog::level::trace);
+    return created;
+  }();
+  return *instance;
+}
+
+spdlog::level::level_enum to_spdlog(Level level) {
+  switch (level) {
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      return spdlog::level::off;
+  }
+  return spdlog::level::off;
+}
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_hex(char c) { return is_digit(c) || (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f'); }
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+// Characters of API keys, hex digests and base64/base64url strings.
+bool is_token_char(char c) {
+  return is_digit(c) || is_letter(c) || c == '+' || c == '/' || c == '_' || c == '-';
+}
+// Where a credential value written after "key:" or "Bearer" ends.
+bool ends_value(char c) {
+  return is_space(c) || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == ',' || c == ';' ||
+         c == '&' || c == ')' || c == ']' || c == '}';
+}
+
+bool ascii_iends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() &&
+         ascii_iequals(text.substr(text.size() - suffix.size()), suffix);
+}
+
+bool looks_like_secret(std::string_view run) {
+  if (run.size() < kMinSecretRunBytes) return false;
+  bool all_hex = true;
+  bool has_digit = false;
+  bool has_letter = false;
+  size_t segment = 0;
+  size_t longest_segment = 0;
+  for (char c : run) {
+    all_hex = all_hex && is_hex(c);
+    has_digit = has_digit || is_digit(c);
+    has_letter = has_letter || is_letter(c);
+    segment = c == '/' ? 0 : segment + 1;
+    longest_segment = std::max(longest_segment, segment);
+  }
+  // Paths are runs too ("src/agent/tool_runner"); random strings have long segments.
+  return all_hex || (has_digit && has_letter && longest_segment >= kMinSecretSegmentBytes);
+}
+
+bool is_secret_key_name(std::string_view run) {
+  for (std::string_view suffix : kSecretKeySuffixes) {
+    if (ascii_iends_with(run, suffix)) return true;
+  }
+  return false;
+}
+
+size_t skip_spaces(std::string_view text, size_t pos) {
+  while (pos < text.size() && is_space(text[pos])) ++pos;
+  return pos;
+}
+
+// After a key name at `pos`: optional quote and spaces, ':' or '=', optional spaces
+// and quote. Returns the position of the value, or npos when there is no separator.
+size_t skip_key_separator(std::string_view text, size_t pos) {
+  if (pos < text.size() && (text[pos] == '"' || text[pos] == '\'')) ++pos;
+  pos = skip_spaces(text, pos);
+  if (pos >= text.size() || (text[pos] != ':' && text[pos] != '=')) return std::string_view::npos;
+  pos = skip_spaces(text, pos + 1);
+  if (pos < text.size() && (text[pos] == '"' || text[pos] == '\'')) ++pos;
+  return pos;
+}
+
+// Copies an optional auth scheme word ("Bearer ", "Basic ") at `pos`, then replaces
+// the credential value after it. Returns the position after the value.
+size_t redact_value(std::string_view text, size_t pos, std::string& out) {
+  for (std::string_view scheme : {std::string_view("bearer"), std::string_view("basic")}) {
+    if (ascii_istarts_with(text.substr(pos), scheme) && pos + scheme.size() < text.size() &&
+        is_space(text[pos + scheme.size()])) {
+      const size_t value = skip_spaces(text, pos + scheme.size());
+      out.append(text.substr(pos, value - pos));
+      pos = value;
+      break;
+    }
+  }
+  size_t end = pos;
+  while (end < text.size() && !ends_value(text[end])) ++end;
+  if (end > pos) out.append(kRedacted);
+  return end;
+}
+
+std::string redact_secrets(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (!is_token_char(text[pos])) {
+      out.push_back(text[pos++]);
+      continue;
+    }
+    size_t end = pos;
+    while (end < text.size() && is_token_char(text[end])) ++end;
+    const std::string_view run = text.substr(pos, end - pos);
+    if (is_secret_key_name(run)) {
+      const size_t value = skip_key_separator(text, end);
+      if (value != std::string_view::npos) {
+        out.append(text.substr(pos, value - pos));
+        pos = redact_value(text, value, out);
+        continue;
+      }
+    }
+    if (ascii_iequals(run, "bearer") && end < text.size() && is_space(text[end])) {
+      pos = redact_value(text, pos, out);
+      continue;
+    }
+    const bool openai_style_key =
+        ascii_istarts_with(run, "sk-") && run.size() >= 3 + kMinSkKeyBodyBytes;
+    const bool aws_access_key = run.size() == 20 && run.substr(0, 4) == "AKIA";
+    if (openai_style_key || aws_access_key || looks_like_secret(run)) {
+      out.append(kRedacted);
+    } else {
+      out.append(run);
+    }
+    pos = end;
+  }
+  return out;
+}
+
+void append_escaped(std::string_view text, std::string& out) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[pos]);
+    const size_t length = byte >= 0x80 ? utf8_sequence_length(text, pos) : 1;
+    const bool c1_control =
+        length == 2 && byte == 0xC2 && static_cast<unsigned char>(text[pos + 1]) < 0xA0;
+    if (length > 1 && !c1_control) {
+      out.append(text.substr(pos, length));
+      pos += length;
+      continue;
+    }
+    if (c1_control) {
+      out.append(fmt::format("\\u{:04x}", static_cast<unsigned char>(text[pos + 1])));
+      pos += 2;
+      continue;
+    }
+    switch (byte) {
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '"':
+        out.append("\\\"");
+        break;
+      default:
+        if (byte < 0x20 || byte >= 0x7F) {
+          out.append(fmt::format("\\x{:02x}", byte));
+        } else {
+          out.push_back(static_cast<char>(byte));
+        }
+    }
+    ++pos;
+  }
+}
+
+std::string format_text_value(const Field& field) {
+  const std::string redacted = redact_secrets(field.text);
+  const std::string_view shown = utf8_prefix(redacted, kMaxTextBytes);
+  std::string value;
+  append_escaped(shown, value);
+  const bool truncated =
+      shown.size() < redacted.size() || field.text_total_bytes > field.text.size();
+  if (truncated) value += fmt::format("...[{}B]", field.text_total_bytes);
+  const bool needs_quotes = value.empty() || value.find_first_of(" =\"") != std::string::npos;
+  return needs_quotes ? "\"" + value + "\"" : value;
+}
+
+// Event and field names are identifiers written in code; anything else is replaced
+// so a name cannot smuggle a line break or a value into the output.
+std::string sanitize_name(std::string_view name, std::string_view fallback) {
+  std::string clean;
+  for (char c : name.substr(0, std::min(name.size(), kMaxNameBytes))) {
+    const bool allowed =
+        is_letter(c) || is_digit(c) || c == '_' || c == '.' || c == '-' || c == ':';
+    clean.push_back(allowed ? c : '_');
+  }
+  return clean.empty() ? std::string(fallback) : clean;
+}
+
+std::string_view last_name_part(std::string_view name) {
+  const size_t separator = name.find_last_of("_.-");
+  return separator == std::string_view::npos ? name : name.substr(separator + 1);
+}
+
+template <size_t N>
+bool name_in(std::string_view name, const std::array<std::string_view, N>& names) {
+  const std::string_view part = last_name_part(name);
+  for (std::string_view candidate : names) {
+    if (ascii_iequals(part, candidate) || ascii_iequals(name, candidate)) return true;
+  }
+  return false;
+}
+
+std::string format_value(const Field& field) {
+  if (name_in(field.name, kBodyNames)) return std::string(kOmitted);
+  if (name_in(field.name, kSecretNames)) return std::string(kRedacted);
+  switch (field.kind) {
+    case Field::Kind::kSigned:
+      return fmt::format("{}", field.signed_value);
+    case Field::Kind::kUnsigned:
+      return fmt::format("{}", field.unsigned_value);
+    case Field::Kind::kDouble:
+      return fmt::format("{}", field.double_value);
+    case Field::Kind::kBool:
+      return field.bool_value ? "true" : "false";
+    case Field::Kind::kText:
+      return format_text_value(field);
+  }
+  return std::string(kOmitted);
+}
+
+void emit(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  if (!enabled(level)) return;
+  const std::string line = format_event(event, fields);
+  State& current = state();
+  std::function<void(std::string_view)> sink;
+  {
+    std::lock_guard lock(current.sink_mutex);
+    sink = current.sink;
+  }
+  if (sink) {
+    sink(line);
+  } else {
+    current.logger->log(to_spdlog(level), "{}", line);
+  }
+}
+
+}  // namespace
+
+Field field(std::string_view name, std::string_view text) {
+  Field result;
+  result.name = std::string(name);
+  result.kind = Field::Kind::kText;
+  result.text = std::string(text.substr(0, std::min(text.size(), kMaxStoredTextBytes)));
+  result.text_total_bytes = text.size();
+  return result;
+}
+
+Field field(std::string_view name, const char* text) {
+  return field(name, text ? std::string_view(text) : std::string_view("(null)"));
+}
+
+Field field(std::string_view name, bool value) {
+  Field result;
+  result.name = std::string(name);
+  result.kind = Field::Kind::kBool;
+  result.bool_value = value;
+  return result;
+}
+
+Field field(std::string_view name, double value) {
+  Field result;
+  result.name = std::string(name);
+  result.kind = Field::Kind::kDouble;
+  result.double_value = value;
+  return result;
+}
+
+Field signed_field(std::string_view name, int64_t value) {
+  Field result;
+  result.name = std::string(name);
+  result.kind = Field::Kind::kSigned;
+  result.signed_value = value;
+  return result;
+}
+
+Field unsigned_field(std::string_view name, uint64_t value) {
+  Field result;
+  result.name = std::string(name);
+  result.kind = Field::Kind::kUnsigned;
+  result.unsigned_value = value;
+  return result;
+}
+
+std::string format_event(std::string_view event, std::initializer_list<Field> fields) {
+  std::string line = sanitize_name(event, "event");
+  for (const Field& field : fields) {
+    line.push_back(' ');
+    line += sanitize_name(field.name, "field");
+    line.push_back('=');
+    line += format_value(field);
+  }
+  return line;
+}
+
+void trace(std::string_view event, std::initializer_list<Field> fields) {
+  emit(Level::kTrace, event, fields);
+}
+void debug(std::string_view event, std::initializer_list<Field> fields) {
+  emit(Level::kDebug, event, fields);
+}
+void info(std::string_view event, std::initializer_list<Field> fields) {
+  emit(Level::kInfo, event, fields);
+}
+void warn(std::string_view event, std::initializer_list<Field> fields) {
+  emit(Level::kWarn, event, fields);
+}
+void error(std::string_view event, std::initializer_list<Field> fields) {
+  emit(Level::kError, event, fields);
+}
+
+bool enabled(Level level) {
+  const Level threshold = current_level();
+  return threshold != Level::kOff && level != Level::kOff && level >= threshold;
+}
+
+void set_level(Level level) { state().level.store(level); }
+
+Level current_level() { return state().level.load(); }
+
+std::optional<Level> parse_level(std::string_view name) {
+  if (ascii_iequals(name, "trace")) return Level::kTrace;
+  if (ascii_iequals(name, "debug")) return Level::kDebug;
+  if (ascii_iequals(name, "info")) return Level::kInfo;
+  if (ascii_iequals(name, "warn") || ascii_iequals(name, "warning")) return Level::kWarn;
+  if (ascii_iequals(name, "error")) return Level::kError;
+  if (ascii_iequals(name, "off")) return Level::kOff;
+  return std::nullopt;
+}
+
+void set_sink_for_testing(std::function<void(std::string_view line)> sink) {
+  State& current = state();
+  std::lock_guard lock(current.sink_mutex);
+  current.sink = std::move(sink);
+}
+
+}  // namespace joey::log

@@ -1,0 +1,100 @@
+#include "llm/pricing.h"
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+namespace joey::llm {
+
+extern const char* const kBuiltinPricesJson;  // generated from data/prices.json
+
+namespace {
+
+double number_or_zero(const nlohmann::json& object, const char* key) {
+  auto found = object.find(key);
+  if (found == object.end()) return 0;
+  if (found->is_number()) return found->get<double>();
+  if (found->is_string()) {
+    try {
+      return std::stod(found->get<std::string>());
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+std::string without_date_suffix(const std::string& model) {
+  static const std::regex date_suffix("-(\\d{8}|\\d{4}-\\d{2}-\\d{2})$");
+  return std::regex_replace(model, date_suffix, "");
+}
+
+}  // namespace
+
+const PriceTable& PriceTable::builtin() {
+  static const PriceTable table = [] {
+    Result<PriceTable> parsed = parse(kBuiltinPricesJson);
+    return parsed.ok() ? std::move(parsed).value() : PriceTable();
+  }();
+  return table;
+}
+
+Result<PriceTable> PriceTable::parse(std::string_view json_text) {
+  nlohmann::json document = nlohmann::json::parse(json_text, nullptr, false);
+  if (document.is_discarded() || !document.is_object() || !document.contains("models") ||
+      !document["models"].is_object()) {
+    return make_error(ErrorKind::kInvalidArgument, "price data is not a JSON object with \"models\"");
+  }
+  PriceTable table;
+  table.as_of_ = document.value("as_of", "");
+  constexpr double kPerMillion = 1e-6;
+  for (const auto& [model, entry] : document["models"].items()) {
+    if (!entry.is_object()) continue;
+    table.prices_[model] = ModelPrice{number_or_zero(entry, "input") * kPerMillion,
+                                      number_or_zero(entry, "output") * kPerMillion,
+                                      number_or_zero(entry, "cache_read") * kPerMillion,
+                                      number_or_zero(entry, "cache_write") * kPerMillion};
+  }
+  return table;
+}
+
+Result<PriceTable> PriceTable::parse_openrouter_models(std::string_view json_text) {
+  nlohmann::json document = nlohmann::json::parse(json_text, nullptr, false);
+  if (document.is_discarded() || !document.is_object() || !document.contains("data") ||
+      !document["data"].is_array()) {
+    return make_error(ErrorKind::kProtocol, "the models listing is not a JSON object with \"data\"");
+  }
+  PriceTable table;
+  for (const nlohmann::json& model : document["data"]) {
+    if (!model.is_object() || !model.contains("id") || !model["id"].is_string() ||
+        !model.contains("pricing") || !model["pricing"].is_object()) {
+      continue;
+    }
+    const nlohmann::json& pricing = model["pricing"];
+    if (!pricing.contains("prompt") || !pricing.contains("completion")) continue;
+    table.prices_[model["id"].get<std::string>()] =
+        ModelPrice{number_or_zero(pricing, "prompt"), number_or_zero(pricing, "completion"),
+                   number_or_zero(pricing, "input_cache_read"),
+                   number_or_zero(pricing, "input_cache_write")};
+  }
+  return table;
+}
+
+std::optional<ModelPrice> PriceTable::find(const std::string& model) const {
+  for (const std::string& candidate : {model, without_date_suffix(model)}) {
+    if (auto found = prices_.find(candidate); found != prices_.end()) return found->second;
+  }
+  for (const char* prefix : {"openai/", "anthropic/"}) {
+    std::string_view name(model);
+    if (name.rfind(prefix, 0) == 0) return find(std::string(name.substr(std::string_view(prefix).size())));
+  }
+  return std::nullopt;
+}
+
+double cost_usd(const Usage& usage, const ModelPrice& price) {
+  return static_cast<double>(usage.input_tokens) * price.input +
+         static_cast<double>(usage.output_tokens) * price.output +
+         static_cast<double>(usage.cache_read_tokens) * price.cache_read +
+         static_cast<double>(usage.cache_write_tokens) * price.cache_write;
+}
+
+}  // namespace joey::llm

@@ -1,0 +1,126 @@
+#include "llm/provider.h"
+
+#include <cstdlib>
+
+#include "llm/http_transport.h"
+
+namespace joey::llm {
+
+const std::vector<ProviderInfo>& all_providers() {
+  static const std::vector<ProviderInfo> providers = {
+      {"openai", WireProtocol::kOpenAiChat, "https://api.openai.com/v1", "OPENAI_API_KEY", true,
+       "gpt-4.1", false},
+      {"anthropic", WireProtocol::kAnthropicMessages, "https://api.anthropic.com",
+       "ANTHROPIC_API_KEY", true, "claude-sonnet-4-5", false},
+      {"openrouter", WireProtocol::kOpenAiChat, "https://openrouter.ai/api/v1",
+       "OPENROUTER_API_KEY", true, "anthropic/claude-sonnet-4.5", false},
+      // Never OPENAI_API_KEY: an OpenAI key must not travel to some other host.
+      {"openai-compatible", WireProtocol::kOpenAiChat, "", "OPENAI_COMPATIBLE_API_KEY", false, "",
+       false},
+      {"ollama", WireProtocol::kOpenAiChat, "http://127.0.0.1:11434/v1", "", false, "", true},
+      {"lmstudio", WireProtocol::kOpenAiChat, "http://127.0.0.1:1234/v1", "", false, "", true},
+  };
+  return providers;
+}
+
+Result<ProviderInfo> find_provider(const std::string& name) {
+  std::string known;
+  for (const ProviderInfo& provider : all_providers()) {
+    if (provider.name == name) return provider;
+    known += (known.empty() ? "" : ", ") + provider.name;
+  }
+  return make_error(ErrorKind::kInvalidArgument,
+                    "unknown provider '" + name + "' (choose one of: " + known + ")");
+}
+
+Result<std::optional<std::string>> lookup_api_key(const ProviderInfo& provider) {
+  if (provider.key_variable.empty()) return std::optional<std::string>();
+  const char* value = std::getenv(provider.key_variable.c_str());
+  if (value && *value) return std::optional<std::string>(value);
+  if (!provider.key_required) return std::optional<std::string>();
+  return make_error(ErrorKind::kAuth, "no API key for " + provider.name + ": set " +
+                                          provider.key_variable + " (export " +
+                                          provider.key_variable + "=...)");
+}
+
+Status check_url_allowed(const std::string& url, bool allow_insecure) {
+  std::string host = url_host(url);
+  if (host.empty()) return make_error(ErrorKind::kInvalidArgument, "not a valid URL: " + url);
+  if (url.rfind("https://", 0) == 0) return ok_status();
+  if (url.rfind("http://", 0) != 0) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "only http:// and https:// URLs are supported: " + url);
+  }
+  if (is_loopback_host(host) || allow_insecure) return ok_status();
+  return make_error(ErrorKind::kPermissionDenied,
+                    "refusing plain http to " + host +
+                        ": traffic to other machines must use https (pass --allow-insecure to "
+                        "send it unencrypted anyway)");
+}
+
+Result<ProviderConfig> resolve_provider(const std::string& provider_name, const std::string& base_url,
+                                        const std::string& model, bool allow_insecure) {
+  std::string name = provider_name;
+  if (name.empty()) {
+    for (const char* candidate : {"anthropic", "openai", "openrouter"}) {
+      ProviderInfo info = find_provider(candidate).value();
+      const char* key = std::getenv(info.key_variable.c_str());
+      if (key && *key) {
+        name = candidate;
+        break;
+      }
+    }
+    if (name.empty()) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        "no provider chosen: pass --provider (openai, anthropic, openrouter, "
+                        "openai-compatible, ollama, lmstudio) or set ANTHROPIC_API_KEY, "
+                        "OPENAI_API_KEY or OPENROUTER_API_KEY");
+    }
+  }
+  ProviderConfig config;
+  config.info = TRY(find_provider(name));
+  config.base_url = base_url.empty() ? config.info.default_base_url : base_url;
+  while (!config.base_url.empty() && config.base_url.back() == '/') config.base_url.pop_back();
+  if (config.base_url.empty()) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "--provider " + name + " needs --base-url (e.g. http://127.0.0.1:8000/v1)");
+  }
+  config.model = model.empty() ? config.info.default_model : model;
+  if (config.model.empty()) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "--provider " + name + " needs --model (list them with: joey models --provider " +
+                          name + (base_url.empty() ? "" : " --base-url " + base_url) + ")");
+  }
+  config.allow_insecure = allow_insecure;
+  TRY(check_url_allowed(config.base_url, allow_insecure));
+  config.api_key = TRY(lookup_api_key(config.info));
+  return config;
+}
+
+std::string chat_endpoint(const ProviderConfig& config) {
+  if (config.info.protocol == WireProtocol::kAnthropicMessages) {
+    return config.base_url + "/v1/messages";
+  }
+  return config.base_url + "/chat/completions";
+}
+
+std::string models_endpoint(const ProviderConfig& config) {
+  if (config.info.protocol == WireProtocol::kAnthropicMessages) {
+    return config.base_url + "/v1/models";
+  }
+  return config.base_url + "/models";
+}
+
+std::vector<std::pair<std::string, std::string>> provider_headers(const ProviderConfig& config) {
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"Content-Type", "application/json"}};
+  if (config.info.protocol == WireProtocol::kAnthropicMessages) {
+    headers.emplace_back("anthropic-version", "2023-06-01");
+    if (config.api_key) headers.emplace_back("x-api-key", *config.api_key);
+  } else if (config.api_key) {
+    headers.emplace_back("Authorization", "Bearer " + *config.api_key);
+  }
+  return headers;
+}
+
+}  // namespace joey::llm

@@ -1,0 +1,63 @@
+// The model providers joey can talk to, where their keys come from, and the checks
+// that keep a key going only to its own provider over TLS (promises P2 and P3).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace joey::llm {
+
+enum class WireProtocol { kOpenAiChat, kAnthropicMessages };
+
+struct ProviderInfo {
+  std::string name;              // "openai", "anthropic", ...
+  WireProtocol protocol;
+  std::string default_base_url;  // empty: --base-url is required
+  std::string key_variable;      // environment variable holding the key; empty: no key
+  bool key_required = false;     // a missing key is an error before any request
+  std::string default_model;     // empty: --model is required
+  bool local = false;            // runs on the user's machine: requests cost nothing
+};
+
+// Every provider, in the order `joey --help` lists them.
+const std::vector<ProviderInfo>& all_providers();
+// kInvalidArgument naming the known providers when `name` is not one of them.
+Result<ProviderInfo> find_provider(const std::string& name);
+
+// The one place where API keys are looked up. Today: the key's own environment
+// variable. nullopt when the provider needs no key and none is set.
+// A provider that needs a key and has none → kAuth saying which variable to set.
+Result<std::optional<std::string>> lookup_api_key(const ProviderInfo& provider);
+
+// P3: plain http only to loopback hosts unless the user passed --allow-insecure;
+// anything but http/https is refused.
+Status check_url_allowed(const std::string& url, bool allow_insecure);
+
+// A fully resolved choice of provider, model and endpoint for one run.
+struct ProviderConfig {
+  ProviderInfo info;
+  std::string base_url;  // without a trailing slash
+  std::string model;
+  std::optional<std::string> api_key;
+  bool allow_insecure = false;
+};
+
+// Resolves flags into a ProviderConfig: the provider (a name, or chosen from the
+// keys present when empty), the base URL (--base-url overrides), the model
+// (--model or the provider's default) and the key. kInvalidArgument for bad usage.
+Result<ProviderConfig> resolve_provider(const std::string& provider_name, const std::string& base_url,
+                                        const std::string& model, bool allow_insecure);
+
+// The endpoint for a request path: OpenAI-style base URLs end in /v1 and take
+// "/chat/completions"; Anthropic's base has no /v1 and takes "/v1/messages".
+std::string chat_endpoint(const ProviderConfig& config);
+std::string models_endpoint(const ProviderConfig& config);
+
+// Request headers carrying the key in the form its provider expects, plus the
+// protocol's fixed headers. The key goes nowhere else.
+std::vector<std::pair<std::string, std::string>> provider_headers(const ProviderConfig& config);
+
+}  // namespace joey::llm

@@ -1,0 +1,202 @@
+#include "base/log.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace joey::log {
+namespace {
+
+class LogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    previous_level_ = current_level();
+    set_level(Level::kTrace);
+    set_sink_for_testing([this](std::string_view line) { lines_.emplace_back(line); });
+  }
+  void TearDown() override {
+    set_sink_for_testing(nullptr);
+    set_level(previous_level_);
+  }
+
+  // The single line logged for one field named `name` with text `value`.
+  std::string logged_value(std::string_view name, std::string_view value) {
+    lines_.clear();
+    info("event", {field(name, value)});
+    EXPECT_EQ(lines_.size(), 1u);
+    const std::string prefix = "event " + std::string(name) + "=";
+    if (lines_.empty() || lines_[0].rfind(prefix, 0) != 0) return "<unexpected line>";
+    return lines_[0].substr(prefix.size());
+  }
+
+  std::vector<std::string> lines_;
+  Level previous_level_ = Level::kWarn;
+};
+
+TEST_F(LogTest, PrintsEventAndTypedFieldsOnOneLine) {
+  info("request_sent", {field("host", "api.example.com"), field("bytes", 5120), field("cost", 0.25),
+                        field("cached", true), field("retries", size_t{2}), field("delta", -7)});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0],
+            "request_sent host=api.example.com bytes=5120 cost=0.25 cached=true "
+            "retries=2 delta=-7");
+}
+
+TEST_F(LogTest, StringLiteralIsTextNotBool) { EXPECT_EQ(logged_value("mode", "fast"), "fast"); }
+
+TEST_F(LogTest, LargeIntegersKeepTheirValue) {
+  info("sizes", {field("max", UINT64_MAX), field("min", INT64_MIN)});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0], "sizes max=18446744073709551615 min=-9223372036854775808");
+}
+
+TEST_F(LogTest, FieldOwnsItsText) {
+  Field saved = [] {
+    std::string temporary = "kept-after-the-string-died";
+    return field("path", temporary);
+  }();
+  info("event", {saved});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0], "event path=kept-after-the-string-died");
+}
+
+TEST_F(LogTest, TruncatesLongTextTo120Bytes) {
+  EXPECT_EQ(logged_value("path", std::string(500, 'x')), std::string(120, 'x') + "...[500B]");
+  EXPECT_EQ(logged_value("path", std::string(120, 'x')), std::string(120, 'x'));
+}
+
+TEST_F(LogTest, TruncationDoesNotSplitAUtf8Character) {
+  std::string text = "a";
+  for (int i = 0; i < 100; ++i) text += "\xC3\xA9";
+  std::string expected = "a";
+  for (int i = 0; i < 59; ++i) expected += "\xC3\xA9";
+  EXPECT_EQ(logged_value("path", text), expected + "...[201B]");
+}
+
+TEST_F(LogTest, EscapesControlCharactersAndNewlines) {
+  EXPECT_EQ(logged_value("path", "one\ntwo\tthree\r\x1b[31m\\"),
+            "one\\ntwo\\tthree\\r\\x1b[31m\\\\");
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0].find('\n'), std::string::npos);
+}
+
+TEST_F(LogTest, EscapesInvalidUtf8AndC1Controls) {
+  EXPECT_EQ(logged_value("path", "ok\xff\xfe"), "ok\\xff\\xfe");
+  EXPECT_EQ(logged_value("path",
+                         "\xC2\x9B"
+                         "2J"),
+            "\\u009b2J");
+  EXPECT_EQ(logged_value("path", "caf\xC3\xA9"), "caf\xC3\xA9");
+}
+
+TEST_F(LogTest, QuotesValuesWithSpacesOrEquals) {
+  EXPECT_EQ(logged_value("path", "my file.txt"), "\"my file.txt\"");
+  EXPECT_EQ(logged_value("path", "a=b"), "\"a=b\"");
+  EXPECT_EQ(logged_value("path", "say \"hi\""), "\"say \\\"hi\\\"\"");
+  EXPECT_EQ(logged_value("path", ""), "\"\"");
+}
+
+TEST_F(LogTest, RedactsCredentialsInText) {
+  const struct {
+    std::string text;
+    std::string secret;
+  } cases[] = {
+      {"key sk-ant-api03-AbCdEf0123456789AbCdEf0123456789 rejected",
+       "AbCdEf0123456789AbCdEf0123456789"},
+      {"sk-proj-abcdefghijklmnop1234", "abcdefghijklmnop1234"},
+      {"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.signature", "eyJhbGci"},
+      {"bearer abc123token", "abc123token"},
+      {"x-api-key: 0123abcd", "0123abcd"},
+      {"url?api_key=shortsecret&x=1", "shortsecret"},
+      {"password=\"hunter2\"", "hunter2"},
+      {"id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"},
+      {"digest 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+       "9f86d081884c7d659a2feaa0c55ad015"},
+      {"blob dGhpcyBpcyBhIHNlY3JldCB2YWx1ZSAxMjM0NTY3OA==", "dGhpcyBpcyBhIHNlY3JldCB2YWx1ZSAx"},
+  };
+  for (const auto& test_case : cases) {
+    const std::string value = logged_value("detail", test_case.text);
+    EXPECT_EQ(value.find(test_case.secret), std::string::npos) << value;
+    EXPECT_NE(value.find("[redacted]"), std::string::npos) << value;
+  }
+}
+
+TEST_F(LogTest, RedactsACredentialCutByTruncation) {
+  const std::string text = std::string(100, '.') + "sk-ant-api03-AbCdEf0123456789AbCdEf0123456789";
+  const std::string value = logged_value("detail", text);
+  EXPECT_EQ(value.find("sk-ant"), std::string::npos) << value;
+}
+
+TEST_F(LogTest, KeepsOrdinaryTextPathsAndIds) {
+  EXPECT_EQ(logged_value("path", "/work/main/src/agent/tool_runner.cpp"),
+            "/work/main/src/agent/tool_runner.cpp");
+  EXPECT_EQ(logged_value("detail", "task-runner finished"), "\"task-runner finished\"");
+  EXPECT_EQ(logged_value("task", "20261125T154419-1a2b3c4d"), "20261125T154419-1a2b3c4d");
+  EXPECT_EQ(logged_value("model", "claude-sonnet-4-20250514"), "claude-sonnet-4-20250514");
+}
+
+TEST_F(LogTest, OmitsBodyLikeFieldsWhateverTheirValue) {
+  for (const char* name : {"body", "content", "prompt", "completion", "messages", "arguments",
+                           "text", "request_body", "tool.arguments", "Content"}) {
+    EXPECT_EQ(logged_value(name, "the user's private words"), "[omitted]") << name;
+  }
+  lines_.clear();
+  info("event", {field("content", 42)});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0], "event content=[omitted]");
+}
+
+TEST_F(LogTest, KeepsCountsWhoseNameOnlyStartsLikeABody) {
+  lines_.clear();
+  info("event", {field("body_bytes", 10), field("input_tokens", 5)});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0], "event body_bytes=10 input_tokens=5");
+}
+
+TEST_F(LogTest, RedactsSecretNamedFields) {
+  for (const char* name : {"api_key", "token", "authorization", "password"}) {
+    EXPECT_EQ(logged_value(name, "plain"), "[redacted]") << name;
+  }
+}
+
+TEST_F(LogTest, SanitizesEventAndFieldNames) {
+  info("bad event\nname", {field("x y", 1)});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0], "bad_event_name x_y=1");
+}
+
+TEST_F(LogTest, DropsEventsBelowTheLevel) {
+  set_level(Level::kWarn);
+  debug("hidden");
+  info("hidden");
+  warn("shown");
+  error("shown_too");
+  set_level(Level::kOff);
+  error("hidden_by_off");
+  EXPECT_EQ(lines_, (std::vector<std::string>{"shown", "shown_too"}));
+  EXPECT_FALSE(enabled(Level::kError));
+}
+
+TEST_F(LogTest, WritesToStderrWithoutATestSink) {
+  set_sink_for_testing(nullptr);
+  ::testing::internal::CaptureStderr();
+  warn("disk_low", {field("free_mb", 12)});
+  const std::string output = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(output.find("disk_low free_mb=12\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("warn"), std::string::npos) << output;
+}
+
+TEST(LogLevel, ParsesNamesCaseInsensitively) {
+  EXPECT_EQ(parse_level("trace"), Level::kTrace);
+  EXPECT_EQ(parse_level("DEBUG"), Level::kDebug);
+  EXPECT_EQ(parse_level("info"), Level::kInfo);
+  EXPECT_EQ(parse_level("warn"), Level::kWarn);
+  EXPECT_EQ(parse_level("warning"), Level::kWarn);
+  EXPECT_EQ(parse_level("error"), Level::kError);
+  EXPECT_EQ(parse_level("off"), Level::kOff);
+  EXPECT_EQ(parse_level("loud"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace joey::log

@@ -1,0 +1,117 @@
+#include "llm/provider.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "llm/http_transport.h"
+
+namespace joey::llm {
+namespace {
+
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(Provider, PlainHttpOnlyToLoopbackUnlessInsecureAllowed) {
+  EXPECT_TRUE(check_url_allowed("https://api.openai.com/v1", false).ok());
+  EXPECT_TRUE(check_url_allowed("http://127.0.0.1:11434/v1", false).ok());
+  EXPECT_TRUE(check_url_allowed("http://127.9.8.7/v1", false).ok());
+  EXPECT_TRUE(check_url_allowed("http://localhost:1234/v1", false).ok());
+  EXPECT_TRUE(check_url_allowed("http://[::1]:8080/v1", false).ok());
+  Status remote = check_url_allowed("http://models.example.com/v1", false);
+  ASSERT_FALSE(remote.ok());
+  EXPECT_EQ(remote.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_NE(remote.error().message.find("--allow-insecure"), std::string::npos);
+  EXPECT_TRUE(check_url_allowed("http://models.example.com/v1", true).ok());
+  // A host that merely starts with 127. is not loopback.
+  EXPECT_FALSE(check_url_allowed("http://127.0.0.1.example.com/v1", false).ok());
+  EXPECT_FALSE(check_url_allowed("ftp://127.0.0.1/", false).ok());
+  EXPECT_FALSE(check_url_allowed("not a url", false).ok());
+}
+
+TEST(Provider, OpenAiKeyNeverGoesToAnOpenAiCompatibleEndpoint) {
+  ScopedEnv openai("OPENAI_API_KEY", "sk-test-openai-key");
+  ScopedEnv compatible("OPENAI_COMPATIBLE_API_KEY", nullptr);
+  Result<ProviderConfig> config =
+      resolve_provider("openai-compatible", "http://127.0.0.1:9/v1", "m", false);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_FALSE(config->api_key.has_value());
+  for (const auto& [name, value] : provider_headers(*config)) {
+    EXPECT_EQ(value.find("sk-test-openai-key"), std::string::npos) << name;
+  }
+}
+
+TEST(Provider, KeyTravelsOnlyInItsProvidersAuthHeader) {
+  ScopedEnv anthropic("ANTHROPIC_API_KEY", "sk-ant-test-key");
+  Result<ProviderConfig> config = resolve_provider("anthropic", "", "", false);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  int carrying = 0;
+  for (const auto& [name, value] : provider_headers(*config)) {
+    if (value.find("sk-ant-test-key") != std::string::npos) {
+      EXPECT_EQ(name, "x-api-key");
+      ++carrying;
+    }
+  }
+  EXPECT_EQ(carrying, 1);
+  EXPECT_EQ(chat_endpoint(*config), "https://api.anthropic.com/v1/messages");
+}
+
+TEST(Provider, MissingKeyNamesTheVariable) {
+  ScopedEnv openai("OPENAI_API_KEY", nullptr);
+  Result<ProviderConfig> config = resolve_provider("openai", "", "gpt-4.1", false);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().kind, ErrorKind::kAuth);
+  EXPECT_NE(config.error().message.find("OPENAI_API_KEY"), std::string::npos);
+}
+
+TEST(Provider, BadUsageIsAClearError) {
+  Result<ProviderConfig> unknown = resolve_provider("openia", "", "m", false);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("openai-compatible"), std::string::npos);
+  Result<ProviderConfig> no_url = resolve_provider("openai-compatible", "", "m", false);
+  ASSERT_FALSE(no_url.ok());
+  EXPECT_NE(no_url.error().message.find("--base-url"), std::string::npos);
+  Result<ProviderConfig> no_model = resolve_provider("ollama", "", "", false);
+  ASSERT_FALSE(no_model.ok());
+  EXPECT_NE(no_model.error().message.find("--model"), std::string::npos);
+}
+
+TEST(Provider, BaseUrlOverridesAndLosesTrailingSlash) {
+  Result<ProviderConfig> config = resolve_provider("ollama", "http://127.0.0.1:5/v1/", "m", false);
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(chat_endpoint(*config), "http://127.0.0.1:5/v1/chat/completions");
+  EXPECT_EQ(models_endpoint(*config), "http://127.0.0.1:5/v1/models");
+}
+
+TEST(HttpTransport, LoopbackHosts) {
+  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("localhost"));
+  EXPECT_TRUE(is_loopback_host("::1"));
+  EXPECT_FALSE(is_loopback_host("127.0.0"));
+  EXPECT_FALSE(is_loopback_host("10.0.0.1"));
+  EXPECT_EQ(url_host("https://API.example.com:443/v1"), "api.example.com");
+  EXPECT_EQ(url_host("http://[::1]:80/"), "::1");
+}
+
+}  // namespace
+}  // namespace joey::llm
