@@ -68,7 +68,8 @@ int usage_error(const std::string& message) {
 // Bad usage (exit 2) versus a failure while running (exit 1).
 int error_exit(const Error& error) {
   std::fprintf(stderr, "joey: error: %s\n", error.message.c_str());
-  return error.kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailed;
+  bool usage = error.kind == ErrorKind::kInvalidArgument || error.kind == ErrorKind::kPermissionDenied;
+  return usage ? kExitUsage : kExitFailed;
 }
 
 std::optional<llm::ModelPrice> price_for(const llm::ProviderConfig& config,

@@ -603,8 +603,9 @@ Result<Location> locate(const FileLines& file, const std::vector<std::string_vie
 // ---------------------------------------------------------------------------------------
 // Building the replacement
 
-// Maps the replacement's indentation from the SEARCH text's to the file's, using the first
-// line where both the file region and SEARCH have text as the reference.
+// Maps the replacement's indentation from the SEARCH text's to the file's. The reference is
+// the first line whose text (trimmed) is the same in SEARCH and the file, so that a typo in
+// the first line cannot skew it; failing that, the first line where both have text.
 std::vector<std::string> reindent(const std::vector<std::string_view>& replace,
                                   const std::vector<std::string_view>& search,
                                   const FileLines& file, const Location& location) {
@@ -613,12 +614,17 @@ std::vector<std::string> reindent(const std::vector<std::string_view>& replace,
   std::string_view search_indent;
   std::string_view file_indent;
   bool found = false;
-  for (size_t j = 0; j < search.size() && !found; ++j) {
-    std::string_view file_line = file.text[static_cast<size_t>(location.start) + j];
-    if (trim(search[j]).empty() || trim(file_line).empty()) continue;
-    search_indent = leading_whitespace(search[j]);
-    file_indent = leading_whitespace(file_line);
-    found = true;
+  for (bool same_text_only : {true, false}) {
+    for (size_t j = 0; j < search.size() && !found; ++j) {
+      const std::string_view file_line = file.text[static_cast<size_t>(location.start) + j];
+      const std::string_view text = trim(search[j]);
+      if (text.empty() || (same_text_only ? text != trim(file_line) : trim(file_line).empty())) {
+        continue;
+      }
+      search_indent = leading_whitespace(search[j]);
+      file_indent = leading_whitespace(file_line);
+      found = true;
+    }
   }
   if (!found || search_indent == file_indent) return result;
   for (std::string& line : result) {

@@ -49,8 +49,7 @@ class HeadTailBuffer {
     if (tail.size() > half_) tail.remove_prefix(tail.size() - half_);
     size_t omitted = total_ - head_.size() - tail.size();
     if (omitted == 0) return to_valid_utf8(head_ + std::string(tail));
-    std::string_view head = utf8_prefix(head_, head_.size());
-    return to_valid_utf8(head) + "\n[... " + std::to_string(omitted) + " bytes omitted ...]\n" +
+    return to_valid_utf8(head_) + "\n[... " + std::to_string(omitted) + " bytes omitted ...]\n" +
            to_valid_utf8(utf8_drop_partial_start(tail));
   }
 
@@ -104,7 +103,8 @@ Result<fs::path> working_directory(const json& args, ToolContext& context,
 std::string status_line(const ProcessResult& result, int timeout_seconds) {
   if (result.timed_out) {
     return "The command timed out after " + std::to_string(timeout_seconds) +
-           " seconds and was stopped. For a long-running or never-ending command (a server, a "
+           (timeout_seconds == 1 ? " second" : " seconds") +
+           " and was stopped. For a long-running or never-ending command (a server, a "
            "watcher), run it in the background or give a larger timeout.";
   }
   if (result.signaled)

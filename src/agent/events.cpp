@@ -1,6 +1,7 @@
 #include "agent/events.h"
 
 #include <cinttypes>
+#include <cmath>
 
 namespace joey::agent {
 namespace {
@@ -16,6 +17,33 @@ std::string with_thousands(int64_t value) {
   }
   return out;
 }
+
+// The argument a person wants to see: the path, command or query, else the JSON.
+std::string brief_arguments(const std::string& arguments) {
+  std::string brief = arguments;
+  nlohmann::json parsed = nlohmann::json::parse(arguments, nullptr, false);
+  if (parsed.is_object()) {
+    for (const char* key : {"command", "path", "question"}) {
+      auto found = parsed.find(key);
+      if (found != parsed.end() && found->is_string()) {
+        brief = found->get<std::string>();
+        if (std::string_view(key) == "path" && parsed.contains("regex") &&
+            parsed["regex"].is_string()) {
+          brief = "/" + parsed["regex"].get<std::string>() + "/ in " + brief;
+        }
+        break;
+      }
+    }
+  }
+  if (brief.size() > 160) brief = brief.substr(0, 157) + "...";
+  for (char& c : brief) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return brief;
+}
+
+// Costs are sums of tiny floating-point products; round away the noise.
+double rounded_cost(double cost) { return std::round(cost * 1e10) / 1e10; }
 
 class JsonLinesEvents final : public EventSink {
  public:
@@ -58,7 +86,8 @@ class JsonLinesEvents final : public EventSink {
           {"output_tokens", totals.usage.output_tokens},
           {"cache_read_tokens", totals.usage.cache_read_tokens},
           {"cache_write_tokens", totals.usage.cache_write_tokens},
-          {"cost_usd", totals.cost_usd ? nlohmann::json(*totals.cost_usd) : nlohmann::json()}});
+          {"cost_usd",
+           totals.cost_usd ? nlohmann::json(rounded_cost(*totals.cost_usd)) : nlohmann::json()}});
   }
   void notice(const std::string& message) override {
     std::fprintf(err_, "joey: %s\n", message.c_str());
@@ -99,10 +128,7 @@ class TextEvents final : public EventSink {
   }
   void tool_call(const std::string&, const std::string& name, const std::string& arguments) override {
     end_line();
-    std::string brief = arguments.size() > 160 ? arguments.substr(0, 157) + "..." : arguments;
-    for (char& c : brief) {
-      if (c == '\n' || c == '\r') c = ' ';
-    }
+    std::string brief = name == "attempt_completion" ? "" : brief_arguments(arguments);
     std::fprintf(out_, "→ %s %s\n", name.c_str(), brief.c_str());
     std::fflush(out_);
   }

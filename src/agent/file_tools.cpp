@@ -59,11 +59,15 @@ class LineNumberer {
     }
   }
 
+  // True once no later line can be shown.
+  bool done_showing() const {
+    return result_.hit_limit || (end_line_ && line_number_ > *end_line_);
+  }
+
   NumberedLines finish(bool total_known) {
-    if (line_has_bytes_) finish_line();
+    if (line_has_bytes_ && total_known) finish_line();
     result_.total_lines = line_number_ - 1;
     result_.total_known = total_known;
-    if (!total_known) result_.hit_limit = true;
     return std::move(result_);
   }
 
@@ -153,7 +157,9 @@ Result<NumberedLines> read_numbered_lines(const fs::path& path, const std::strin
     first_chunk = false;
     numberer.feed(chunk);
     bytes_read += count;
-    if (bytes_read >= kMaxLineCountBytes) return numberer.finish(/*total_known=*/false);
+    if (bytes_read >= kMaxLineCountBytes && numberer.done_showing()) {
+      return numberer.finish(/*total_known=*/false);
+    }
   }
   if (file.bad()) {
     return make_error(ErrorKind::kIo, "error reading " + shown_path + ": " + errno_message(errno));
@@ -245,7 +251,7 @@ Result<ToolOutput> run_read_file(const json& args, ToolContext& context,
   std::string range = std::to_string(lines.first_line) + "-" + std::to_string(lines.last_line);
   if (lines.hit_limit) {
     std::string total = lines.total_known ? std::to_string(lines.total_lines)
-                                          : "more than " + std::to_string(lines.last_line);
+                                          : "more than " + std::to_string(lines.total_lines);
     output.content += "\n[Showing lines " + range + " of " + total + ". ";
     if (lines.cut_long_line) {
       output.content += "Line " + std::to_string(lines.last_line) + " was cut after " +

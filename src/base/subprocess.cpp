@@ -14,6 +14,10 @@
 //   closes its stdin early yields EPIPE, and the pending signal is consumed.
 // - Signal dispositions and the signal mask are reset to defaults in the child, so it
 //   does not inherit joey's ignored SIGPIPE or blocked signals.
+// - The inherited environment is read from `environ`, so no other thread may call
+//   setenv() while a process is being started.
+// - A child stopped by job control (reading the terminal from its own process group
+//   gets SIGTTIN) gets SIGCONT after SIGTERM, or it would sit out the grace period.
 #include "base/subprocess.h"
 
 #include <fcntl.h>
@@ -434,6 +438,11 @@ std::string cap_head_tail(std::string_view text, size_t cap) {
 
 Result<ProcessResult> run_process(const ProcessOptions& options) {
   TRY(validate(options));
+  if (options.cancel && options.cancel->load()) {
+    ProcessResult not_started;
+    not_started.cancelled = true;
+    return not_started;
+  }
   std::optional<SigpipeBlocker> sigpipe_blocker;
   if (options.stdin_data) sigpipe_blocker.emplace();
 
@@ -444,7 +453,8 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
   OutputStream streams[2] = {
       {std::move(child.stdout_read), HeadTailBuffer(options.output_cap_bytes), false},
       {std::move(child.stderr_read), HeadTailBuffer(options.output_cap_bytes), true}};
-  const std::string_view stdin_data = options.stdin_data ? *options.stdin_data : "";
+  const std::string_view stdin_data =
+      options.stdin_data ? std::string_view(*options.stdin_data) : std::string_view();
   size_t stdin_written = 0;
   if (child.stdin_write.valid() && stdin_data.empty()) child.stdin_write.reset();
 
@@ -477,6 +487,7 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
       }
       if (kill_now) {
         kill(-group, SIGTERM);
+        kill(-group, SIGCONT);  // a stopped process handles SIGTERM only once continued
         sigkill_at = now + kKillGracePeriod;
       }
     } else if (now >= *sigkill_at) {

@@ -251,10 +251,10 @@ Status AnthropicStreamDecoder::on_event(const SseEvent& event) {
   if (done_) return ok_status();
   const json payload = parse_json(event.data);
   if (!payload.is_object()) {
-    error_ = make_error(ErrorKind::kProtocol,
-                        "the model server sent a \"" + body_excerpt(event.event, 40) +
-                            "\" stream event whose data is not a JSON object: " +
-                            body_excerpt(event.data, 60));
+    error_ = make_error(
+        ErrorKind::kProtocol,
+        "the model server sent a \"" + body_excerpt(event.event, 40) +
+            "\" stream event whose data is not a JSON object: " + body_excerpt(event.data, 60));
     return *error_;
   }
   // The data's own type is authoritative; the SSE event name only backs it up.
@@ -357,8 +357,8 @@ Result<ChatResponse> AnthropicStreamDecoder::finish() {
       std::string arguments = !block.input_json.empty()    ? block.input_json
                               : !block.start_input.empty() ? block.start_input
                                                            : "{}";
-      response.tool_calls.push_back({block.id.empty() ? tool_use_id_for(index) : block.id,
-                                     block.name, std::move(arguments)});
+      response.tool_calls.push_back(
+          {block.id.empty() ? tool_use_id_for(index) : block.id, block.name, std::move(arguments)});
     }
   }
   response.usage = usage_;

@@ -59,12 +59,12 @@ class AnthropicStreamDecoder {
 
  private:
   struct Block {
-    std::string type;          // "text", "tool_use", or a kind this decoder ignores
-    std::string text;          // text blocks
-    std::string id;            // tool_use blocks
-    std::string name;          // tool_use blocks
-    std::string input_json;    // tool_use: the joined partial_json pieces
-    std::string start_input;   // tool_use: a non-empty input given at block start
+    std::string type;         // "text", "tool_use", or a kind this decoder ignores
+    std::string text;         // text blocks
+    std::string id;           // tool_use blocks
+    std::string name;         // tool_use blocks
+    std::string input_json;   // tool_use: the joined partial_json pieces
+    std::string start_input;  // tool_use: a non-empty input given at block start
   };
 
   Status on_payload(const std::string& type, const nlohmann::json& payload);

@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -118,6 +119,11 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeouts.connect.count()));
     curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
+    // SSL_CERT_FILE names a CA bundle to trust instead of the system store (a company
+    // proxy's CA, or a test's own CA); verification itself is never turned off.
+    if (const char* ca_file = std::getenv("SSL_CERT_FILE"); ca_file && *ca_file) {
+      curl_easy_setopt(handle, CURLOPT_CAINFO, ca_file);
+    }
     curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect must not carry the key elsewhere
@@ -176,6 +182,14 @@ class CurlTransport final : public HttpTransport {
       if (message->msg == CURLMSG_DONE) result = message->data.result;
     }
     if (transfer.body_failed) return std::move(transfer.body_error).error();
+    if (result == CURLE_PEER_FAILED_VERIFICATION || result == CURLE_SSL_CACERT_BADFILE ||
+        result == CURLE_SSL_ISSUER_ERROR) {
+      // Not retried: an untrusted certificate will not become trusted by asking again.
+      return make_error(ErrorKind::kPermissionDenied,
+                        std::string("refused to talk to a server whose TLS certificate could not "
+                                    "be verified (") +
+                            curl_easy_strerror(result) + ")");
+    }
     if (result != CURLE_OK) {
       ErrorKind kind = result == CURLE_OPERATION_TIMEDOUT ? ErrorKind::kTimeout : ErrorKind::kNetwork;
       return make_error(kind, curl_easy_strerror(result));

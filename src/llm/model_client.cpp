@@ -252,7 +252,11 @@ Result<std::vector<std::string>> list_models(const ProviderConfig& config, HttpT
     body.append(chunk);
     return ok_status();
   };
-  HttpResponseHead head = TRY(transport.perform(http, timeouts, callbacks));
+  Result<HttpResponseHead> performed = transport.perform(http, timeouts, callbacks);
+  if (!performed.ok()) {
+    return performed.error().with_context("listing models at " + http.url);
+  }
+  HttpResponseHead head = std::move(performed).value();
   if (head.status < 200 || head.status >= 300) {
     Error error = provider_http_error(config, head.status, body);
     if (error.kind == ErrorKind::kUnknownModel) {

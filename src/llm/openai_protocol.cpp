@@ -219,10 +219,9 @@ json openai_request_body(const ChatRequest& request, bool stream) {
         turn["content"] = message.text.empty() ? json(nullptr) : json(message.text);
         json calls = json::array();
         for (const ToolCall& call : message.tool_calls) {
-          calls.push_back(
-              {{"id", call.id},
-               {"type", "function"},
-               {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+          calls.push_back({{"id", call.id},
+                           {"type", "function"},
+                           {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
         }
         turn["tool_calls"] = std::move(calls);
       }
@@ -289,7 +288,8 @@ Status OpenAiStreamDecoder::on_chunk(const json& chunk) {
   if (const auto error = chunk.find("error"); error != chunk.end() && !error->is_null()) {
     return api_error(*error);
   }
-  if (const json* choices = array_field(chunk, "choices"); choices != nullptr && !choices->empty()) {
+  if (const json* choices = array_field(chunk, "choices");
+      choices != nullptr && !choices->empty()) {
     const json& choice = choices->front();
     if (const json* delta = object_field(choice, "delta")) {
       if (const std::string* text = string_field(*delta, "content"); text && !text->empty()) {
@@ -355,9 +355,8 @@ Result<ChatResponse> OpenAiStreamDecoder::finish() {
 Result<ChatResponse> openai_parse_response(std::string_view body) {
   const json root = parse_json(body);
   if (!root.is_object()) {
-    return make_error(ErrorKind::kProtocol,
-                      "the model server's response is not a JSON object: " +
-                          body_excerpt(body, 60));
+    return make_error(ErrorKind::kProtocol, "the model server's response is not a JSON object: " +
+                                                body_excerpt(body, 60));
   }
   if (const auto error = root.find("error"); error != root.end() && !error->is_null()) {
     return api_error(*error);

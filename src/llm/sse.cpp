@@ -29,9 +29,8 @@ Status SseParser::feed(std::string_view bytes,
     const size_t piece_end = line_end == std::string_view::npos ? bytes.size() : line_end;
     line_.append(bytes.substr(pos, piece_end - pos));
     if (line_.size() + data_.size() + event_type_.size() > max_event_bytes_) {
-      return make_error(ErrorKind::kProtocol,
-                        "the server sent a stream event larger than " +
-                            std::to_string(max_event_bytes_) + " bytes");
+      return make_error(ErrorKind::kProtocol, "the server sent a stream event larger than " +
+                                                  std::to_string(max_event_bytes_) + " bytes");
     }
     if (line_end == std::string_view::npos) break;
     skip_line_feed_ = bytes[line_end] == '\r';

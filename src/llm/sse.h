@@ -51,8 +51,9 @@ class SseParser {
   std::string event_type_;  // the current event's type, empty for "message"
   std::string last_id_;
   bool event_has_fields_ = false;  // a data or event field was seen since the last blank line
-  bool skip_line_feed_ = false;    // the last byte was "\r": a "\n" right after it is the same line end
-  bool at_stream_start_ = true;    // no byte seen yet (for the byte order mark)
+  bool skip_line_feed_ =
+      false;  // the last byte was "\r": a "\n" right after it is the same line end
+  bool at_stream_start_ = true;  // no byte seen yet (for the byte order mark)
 };
 
 }  // namespace joey::llm

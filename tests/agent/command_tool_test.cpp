@@ -113,7 +113,7 @@ TEST_F(CommandToolTest, LongOutputKeepsHeadAndTail) {
 TEST_F(CommandToolTest, TimeoutIsReportedWithTheOutputSoFar) {
   auto output = run({{"command", "echo started; sleep 30"}, {"timeout", "1"}});
   ASSERT_TRUE(output.ok()) << output.error().message;
-  EXPECT_THAT(output->content, HasSubstr("timed out after 1 seconds"));
+  EXPECT_THAT(output->content, HasSubstr("timed out after 1 second"));
   EXPECT_THAT(output->content, HasSubstr("started"));
   EXPECT_THAT(output->summary, HasSubstr("timed out"));
 }

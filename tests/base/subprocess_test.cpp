@@ -160,6 +160,28 @@ TEST(RunProcess, CancelFlagKillsTheProcess) {
   EXPECT_EQ(result->stdout_text, "ready\n");
 }
 
+TEST(RunProcess, CancelledBeforeStartRunsNothing) {
+  TempDir dir;
+  const fs::path marker = dir.path() / "ran";
+  std::atomic<bool> cancel{true};
+  ProcessOptions options = shell("touch '" + marker.string() + "'");
+  options.cancel = &cancel;
+  auto result = run_process(options);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_TRUE(result->cancelled);
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+TEST(RunProcess, StoppedProcessIsContinuedSoSigtermEndsIt) {
+  ProcessOptions options = shell("kill -STOP $$; sleep 100");
+  options.timeout = std::chrono::milliseconds(300);
+  auto result = run_process(options);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_TRUE(result->timed_out);
+  EXPECT_TRUE(result->signaled);
+  EXPECT_EQ(result->signal_number, SIGTERM);
+}
+
 TEST(RunProcess, BackgroundedGrandchildHoldingThePipeDoesNotHang) {
   TempDir dir;
   const fs::path pid_file = dir.path() / "background.pid";

@@ -2,22 +2,27 @@
 // test (temp JOEY_HOME, HOME and workspace), running it with a bounded time, reading
 // its JSON Lines, and reading what it sent to the scripted provider.
 
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import {spawn} from 'node:child_process';
+import {randomBytes} from 'node:crypto';
+import {existsSync} from 'node:fs';
+import {mkdir, mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {fileURLToPath} from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const joeyBin = process.env.JOEY_BIN ?? path.join(repoRoot, 'build', 'release', 'bin', 'joey');
-export const joeyMissing = existsSync(joeyBin) ? false : `joey binary not found at ${joeyBin} (build it or set JOEY_BIN)`;
+export const joeyBin =
+    process.env.JOEY_BIN ?? path.join(repoRoot, 'build', 'release', 'bin', 'joey');
+export const joeyMissing =
+    existsSync(joeyBin) ? false : `joey binary not found at ${joeyBin} (build it or set JOEY_BIN)`;
 
 export const kProtocols = ['openai', 'anthropic'];
 // The OpenAI-protocol tests use --provider openai-compatible, whose key joey reads
 // from its own variable: an OPENAI_API_KEY must never travel to some other host.
-export const kKeyVariable = { openai: 'OPENAI_COMPATIBLE_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
+export const kKeyVariable = {
+  openai: 'OPENAI_COMPATIBLE_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY'
+};
 
 // The event types `joey run --output json` may print (the documented contract).
 export const kEventTypes = new Set([
@@ -42,22 +47,22 @@ export async function makeSandbox() {
   const root = await mkdtemp(path.join(tmpdir(), 'joey-e2e-'));
   const home = path.join(root, 'home');
   const workspace = path.join(root, 'workspace');
-  await mkdir(home, { mode: 0o700 });
+  await mkdir(home, {mode: 0o700});
   await mkdir(workspace);
-  return { root, home, workspace, cleanup: () => rm(root, { recursive: true, force: true }) };
+  return {root, home, workspace, cleanup: () => rm(root, {recursive: true, force: true})};
 }
 
 // The --provider/--base-url arguments that point joey at the scripted provider.
 export function providerArgs(protocol, provider) {
-  return protocol === 'anthropic'
-    ? ['--provider', 'anthropic', '--base-url', provider.url]
-    : ['--provider', 'openai-compatible', '--base-url', `${provider.url}/v1`];
+  return protocol === 'anthropic' ?
+      ['--provider', 'anthropic', '--base-url', provider.url] :
+      ['--provider', 'openai-compatible', '--base-url', `${provider.url}/v1`];
 }
 
 // Runs joey with a minimal environment (nothing inherited but PATH, so no key of
 // the machine leaks in). Resolves to { code, signal, stdout, stderr, timedOut }.
 // `onStart(child)` is called once the process is spawned.
-export function runJoey(args, { sandbox, env = {}, timeoutMs = 30_000, onStart } = {}) {
+export function runJoey(args, {sandbox, env = {}, timeoutMs = 30_000, onStart} = {}) {
   const fullEnv = {
     PATH: process.env.PATH,
     LANG: 'C.UTF-8',
@@ -65,11 +70,13 @@ export function runJoey(args, { sandbox, env = {}, timeoutMs = 30_000, onStart }
     JOEY_RETRY_BASE_MS: '50',
     JOEY_TELEMETRY: '0',
     DO_NOT_TRACK: '1',
-    ...(sandbox ? { HOME: sandbox.home, JOEY_HOME: sandbox.home } : {}),
+    ...(sandbox ? {HOME: sandbox.home, JOEY_HOME: sandbox.home} : {}),
     ...env,
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(joeyBin, args, { env: fullEnv, cwd: sandbox?.workspace ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+        joeyBin, args,
+        {env: fullEnv, cwd: sandbox?.workspace ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe']});
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -85,7 +92,14 @@ export function runJoey(args, { sandbox, env = {}, timeoutMs = 30_000, onStart }
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut, output: () => `stdout:\n${stdout}\nstderr:\n${stderr}` });
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        timedOut,
+        output: () => `stdout:\n${stdout}\nstderr:\n${stderr}`
+      });
     });
     onStart?.(child, () => stdout);
   });
@@ -103,8 +117,10 @@ export function parseJsonLines(stdout) {
     } catch {
       throw new Error(`stdout line ${index + 1} is not JSON: ${line.slice(0, 200)}`);
     }
-    if (event === null || typeof event !== 'object' || Array.isArray(event) || typeof event.type !== 'string') {
-      throw new Error(`stdout line ${index + 1} is not an object with a string "type": ${line.slice(0, 200)}`);
+    if (event === null || typeof event !== 'object' || Array.isArray(event) ||
+        typeof event.type !== 'string') {
+      throw new Error(
+          `stdout line ${index + 1} is not an object with a string "type": ${line.slice(0, 200)}`);
     }
     events.push(event);
   }
@@ -114,7 +130,8 @@ export function parseJsonLines(stdout) {
 export const eventsOfType = (events, type) => events.filter((event) => event.type === type);
 
 // The model requests (POSTs) the provider received, in order.
-export const modelRequests = (provider) => provider.requests.filter((request) => request.method === 'POST');
+export const modelRequests = (provider) =>
+    provider.requests.filter((request) => request.method === 'POST');
 
 // Every place a key must never be: any request header other than its own auth
 // header, any request body, joey's stdout and stderr. And it must be on every request.
@@ -123,9 +140,11 @@ export function keyLeaks(protocol, provider, key, result) {
   const authHeader = protocol === 'anthropic' ? 'x-api-key' : 'authorization';
   const expected = protocol === 'anthropic' ? key : `Bearer ${key}`;
   for (const [index, request] of provider.requests.entries()) {
-    if (request.headers[authHeader] !== expected) problems.push(`request ${index} lacks ${authHeader} with the key`);
+    if (request.headers[authHeader] !== expected)
+      problems.push(`request ${index} lacks ${authHeader} with the key`);
     for (const [name, value] of Object.entries(request.headers)) {
-      if (name !== authHeader && String(value).includes(key)) problems.push(`request ${index} header ${name} carries the key`);
+      if (name !== authHeader && String(value).includes(key))
+        problems.push(`request ${index} header ${name} carries the key`);
     }
     const body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
     if (body.includes(key)) problems.push(`request ${index} body carries the key`);
@@ -139,9 +158,11 @@ function textOf(content) {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .filter((part) => part && (part.type === 'text' || part.type === undefined) && typeof part.text === 'string')
-    .map((part) => part.text)
-    .join('\n');
+      .filter(
+          (part) => part && (part.type === 'text' || part.type === undefined) &&
+              typeof part.text === 'string')
+      .map((part) => part.text)
+      .join('\n');
 }
 
 // The tool results a request carries (from every turn, in order), protocol-neutral:
@@ -150,12 +171,14 @@ export function toolResultsIn(protocol, request) {
   const results = [];
   for (const message of request.body.messages ?? []) {
     if (protocol === 'openai' && message.role === 'tool') {
-      results.push({ id: message.tool_call_id, content: textOf(message.content), is_error: undefined });
+      results.push(
+          {id: message.tool_call_id, content: textOf(message.content), is_error: undefined});
     }
     if (protocol === 'anthropic' && message.role === 'user' && Array.isArray(message.content)) {
       for (const block of message.content) {
         if (block.type === 'tool_result') {
-          results.push({ id: block.tool_use_id, content: textOf(block.content), is_error: block.is_error });
+          results.push(
+              {id: block.tool_use_id, content: textOf(block.content), is_error: block.is_error});
         }
       }
     }
@@ -173,7 +196,8 @@ export function lastUserText(request) {
 
 // The names of the tools a request offers the model.
 export function toolNamesIn(protocol, request) {
-  return (request.body.tools ?? []).map((tool) => (protocol === 'anthropic' ? tool.name : tool.function?.name));
+  return (request.body.tools ?? [])
+      .map((tool) => (protocol === 'anthropic' ? tool.name : tool.function?.name));
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

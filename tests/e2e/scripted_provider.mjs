@@ -43,8 +43,8 @@
 // the raw text when it is not JSON), protocol, turn_index, tool_calls (what the
 // answer carried: [{ id, name, arguments (the JSON text sent) }]) }.
 
+import {randomBytes} from 'node:crypto';
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
 
 const kAlphanumeric = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -79,7 +79,8 @@ export function splitIntoPieces(text, count) {
 }
 
 function argumentsText(call, turn) {
-  let text = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {});
+  let text =
+      typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {});
   if (turn.invalid_json_arguments || call.invalid_json) {
     // An object that never closes, with a dangling key: no JSON parser accepts it.
     text = text.replace(/}\s*$/, '') + ', "unterminated';
@@ -103,7 +104,7 @@ function openaiUsage(usage) {
     prompt_tokens: prompt,
     completion_tokens: u.output,
     total_tokens: prompt + u.output,
-    prompt_tokens_details: { cached_tokens: u.cache_read, audio_tokens: 0 },
+    prompt_tokens_details: {cached_tokens: u.cache_read, audio_tokens: 0},
     completion_tokens_details: {
       reasoning_tokens: 0,
       audio_tokens: 0,
@@ -139,20 +140,27 @@ const kStatusOfKind = {
 
 function kindOfStatus(status) {
   switch (status) {
-    case 429: return 'rate_limit';
-    case 401: return 'auth';
-    case 404: return 'model_not_found';
-    case 400: return 'bad_request';
+    case 429:
+      return 'rate_limit';
+    case 401:
+      return 'auth';
+    case 404:
+      return 'model_not_found';
+    case 400:
+      return 'bad_request';
     case 503:
-    case 529: return 'overloaded';
-    default: return 'server';
+    case 529:
+      return 'overloaded';
+    default:
+      return 'server';
   }
 }
 
 function openaiErrorBody(kind, model, message) {
   const errors = {
     rate_limit: {
-      message: `Rate limit reached for ${model} on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.`,
+      message: `Rate limit reached for ${model} on requests per min (RPM): ` +
+          'Limit 3, Used 3, Requested 1. Please try again in 20s.',
       type: 'requests',
       param: null,
       code: 'rate_limit_exceeded',
@@ -176,7 +184,8 @@ function openaiErrorBody(kind, model, message) {
       code: 'model_not_found',
     },
     context_length: {
-      message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages.",
+      message: 'This model\'s maximum context length is 128000 tokens. However, your messages ' +
+          'resulted in 131072 tokens. Please reduce the length of the messages.',
       type: 'invalid_request_error',
       param: 'messages',
       code: 'context_length_exceeded',
@@ -194,14 +203,15 @@ function openaiErrorBody(kind, model, message) {
       code: null,
     },
   };
-  const error = { ...(errors[kind] ?? errors.server) };
+  const error = {...(errors[kind] ?? errors.server)};
   if (message) error.message = message;
-  return { error };
+  return {error};
 }
 
 function anthropicErrorBody(kind, model, message, requestId) {
   const errors = {
-    rate_limit: ['rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit.'],
+    rate_limit:
+        ['rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit.'],
     server: ['api_error', 'Internal server error'],
     auth: ['authentication_error', 'invalid x-api-key'],
     model_not_found: ['not_found_error', `model: ${model}`],
@@ -210,7 +220,7 @@ function anthropicErrorBody(kind, model, message, requestId) {
     bad_request: ['invalid_request_error', 'Invalid request.'],
   };
   const [type, defaultMessage] = errors[kind] ?? errors.server;
-  return { type: 'error', error: { type, message: message ?? defaultMessage }, request_id: requestId };
+  return {type: 'error', error: {type, message: message ?? defaultMessage}, request_id: requestId};
 }
 
 // ---------------------------------------------------------------------------
@@ -256,14 +266,14 @@ function midstreamError(turn) {
 
 // --- OpenAI ---
 
+function openaiToolCall(call) {
+  return {id: call.id, type: 'function', function: {name: call.name, arguments: call.arguments}};
+}
+
 function openaiMessage(turn, toolCalls) {
-  const message = { role: 'assistant', content: turn.text ?? null, refusal: null, annotations: [] };
+  const message = {role: 'assistant', content: turn.text ?? null, refusal: null, annotations: []};
   if (toolCalls.length > 0) {
-    message.tool_calls = toolCalls.map((call) => ({
-      id: call.id,
-      type: 'function',
-      function: { name: call.name, arguments: call.arguments },
-    }));
+    message.tool_calls = toolCalls.map(openaiToolCall);
   }
   return message;
 }
@@ -296,31 +306,52 @@ function openaiStreamEvents(turn, model, toolCalls, includeUsage) {
   const id = ids.openaiCompletion();
   const created = Math.floor(Date.now() / 1000);
   const chunk = (choices, extra = {}) => {
-    const body = { id, object: 'chat.completion.chunk', created, model, service_tier: 'default', system_fingerprint: 'fp_scripted', choices };
+    const body = {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      service_tier: 'default',
+      system_fingerprint: 'fp_scripted',
+      choices
+    };
     if (includeUsage) body.usage = null;
-    return `data: ${JSON.stringify({ ...body, ...extra })}\n\n`;
+    return `data: ${JSON.stringify({...body, ...extra})}\n\n`;
   };
-  const delta = (d, finishReason = null) => [{ index: 0, delta: d, logprobs: null, finish_reason: finishReason }];
+  const delta = (d, finishReason = null) => {
+    return [{index: 0, delta: d, logprobs: null, finish_reason: finishReason}];
+  };
 
   const events = [];
-  events.push(chunk(delta({ role: 'assistant', content: turn.text ? '' : null, refusal: null })));
+  events.push(chunk(delta({role: 'assistant', content: turn.text ? '' : null, refusal: null})));
   for (const piece of splitIntoPieces(turn.text ?? '', turn.text_pieces ?? 3)) {
-    events.push(chunk(delta({ content: piece })));
+    events.push(chunk(delta({content: piece})));
   }
   if (turn.midstream_error) {
     const e = midstreamError(turn);
-    events.push(`data: ${JSON.stringify({ error: { message: e.message ?? 'The server had an error while processing your request. Sorry about that!', type: e.type ?? 'server_error', param: null, code: e.code ?? null } })}\n\n`);
+    events.push(`data: ${JSON.stringify({
+      error: {
+        message:
+            e.message ?? 'The server had an error while processing your request. Sorry about that!',
+        type: e.type ?? 'server_error',
+        param: null,
+        code: e.code ?? null
+      }
+    })}\n\n`);
     return events;
   }
   toolCalls.forEach((call, index) => {
-    events.push(chunk(delta({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] })));
+    events.push(chunk(delta({
+      tool_calls:
+          [{index, id: call.id, type: 'function', function: {name: call.name, arguments: ''}}]
+    })));
     for (const piece of splitIntoPieces(call.arguments, turn.split ?? 3)) {
-      events.push(chunk(delta({ tool_calls: [{ index, function: { arguments: piece } }] })));
+      events.push(chunk(delta({tool_calls: [{index, function: {arguments: piece}}]})));
     }
   });
   events.push(chunk(delta({}, openaiFinishReason(turn, toolCalls))));
   if (includeUsage) {
-    events.push(chunk([], { usage: openaiUsage(turn.usage) }));
+    events.push(chunk([], {usage: openaiUsage(turn.usage)}));
   }
   events.push('data: [DONE]\n\n');
   return events;
@@ -344,9 +375,9 @@ function parsedInput(call) {
 
 function anthropicMessageBody(turn, model, toolCalls) {
   const content = [];
-  if (turn.text) content.push({ type: 'text', text: turn.text });
+  if (turn.text) content.push({type: 'text', text: turn.text});
   for (const call of toolCalls) {
-    content.push({ type: 'tool_use', id: call.id, name: call.name, input: parsedInput(call) });
+    content.push({type: 'tool_use', id: call.id, name: call.name, input: parsedInput(call)});
   }
   return {
     id: ids.anthropicMessage(),
@@ -374,46 +405,63 @@ function anthropicStreamEvents(turn, model, toolCalls) {
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { ...usage, output_tokens: 1 },
+      usage: {...usage, output_tokens: 1},
     },
   }));
   let index = 0;
   let pinged = false;
   const pingOnce = () => {
-    if (!pinged) events.push(event('ping', { type: 'ping' }));
+    if (!pinged) events.push(event('ping', {type: 'ping'}));
     pinged = true;
   };
   if (turn.text) {
-    events.push(event('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }));
+    events.push(event(
+        'content_block_start',
+        {type: 'content_block_start', index, content_block: {type: 'text', text: ''}}));
     pingOnce();
     for (const piece of splitIntoPieces(turn.text, turn.text_pieces ?? 3)) {
-      events.push(event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }));
+      events.push(event(
+          'content_block_delta',
+          {type: 'content_block_delta', index, delta: {type: 'text_delta', text: piece}}));
     }
-    events.push(event('content_block_stop', { type: 'content_block_stop', index }));
+    events.push(event('content_block_stop', {type: 'content_block_stop', index}));
     index++;
   }
   if (turn.midstream_error) {
     const e = midstreamError(turn);
-    events.push(event('error', { type: 'error', error: { type: e.type ?? 'overloaded_error', message: e.message ?? 'Overloaded' } }));
+    events.push(event('error', {
+      type: 'error',
+      error: {type: e.type ?? 'overloaded_error', message: e.message ?? 'Overloaded'}
+    }));
     return events;
   }
   for (const call of toolCalls) {
-    events.push(event('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } }));
+    events.push(event('content_block_start', {
+      type: 'content_block_start',
+      index,
+      content_block: {type: 'tool_use', id: call.id, name: call.name, input: {}}
+    }));
     pingOnce();
-    events.push(event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: '' } }));
+    events.push(event(
+        'content_block_delta',
+        {type: 'content_block_delta', index, delta: {type: 'input_json_delta', partial_json: ''}}));
     for (const piece of splitIntoPieces(call.arguments, turn.split ?? 3)) {
-      events.push(event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }));
+      events.push(event('content_block_delta', {
+        type: 'content_block_delta',
+        index,
+        delta: {type: 'input_json_delta', partial_json: piece}
+      }));
     }
-    events.push(event('content_block_stop', { type: 'content_block_stop', index }));
+    events.push(event('content_block_stop', {type: 'content_block_stop', index}));
     index++;
   }
   pingOnce();
   events.push(event('message_delta', {
     type: 'message_delta',
-    delta: { stop_reason: anthropicStopReason(turn, toolCalls), stop_sequence: null },
-    usage: { output_tokens: usage.output_tokens },
+    delta: {stop_reason: anthropicStopReason(turn, toolCalls), stop_sequence: null},
+    usage: {output_tokens: usage.output_tokens},
   }));
-  events.push(event('message_stop', { type: 'message_stop' }));
+  events.push(event('message_stop', {type: 'message_stop'}));
   return events;
 }
 
@@ -421,31 +469,38 @@ function anthropicStreamEvents(turn, model, toolCalls) {
 // Server
 
 function protocolOf(method, path, headers) {
-  if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) return 'openai';
+  if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions'))
+    return 'openai';
   if (method === 'POST' && (path === '/v1/messages' || path === '/messages')) return 'anthropic';
   if (method === 'GET' && (path === '/v1/models' || path === '/models')) {
-    return headers['x-api-key'] !== undefined || headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+    return headers['x-api-key'] !== undefined || headers['anthropic-version'] !== undefined ?
+        'anthropic' :
+        'openai';
   }
   return 'unknown';
 }
 
 function sendJson(res, status, body, headers = {}) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.writeHead(status, {'content-type': 'application/json', ...headers});
   res.end(text);
 }
 
 function modelList(protocol, models) {
   if (protocol === 'anthropic') {
-    const data = models.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' }));
-    return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+    const data = models.map(
+        (id) => ({type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z'}));
+    return {data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null};
   }
-  return { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1735689600, owned_by: 'system' })) };
+  return {
+    object: 'list',
+    data: models.map((id) => ({id, object: 'model', created: 1735689600, owned_by: 'system'}))
+  };
 }
 
 // Starts the server. Options: turns (the script), models (ids for GET /v1/models).
 // Resolves to { url, requests, turnsConsumed(), close() }.
-export async function startScriptedProvider({ turns = [], models = ['scripted-model'] } = {}) {
+export async function startScriptedProvider({turns = [], models = ['scripted-model']} = {}) {
   const requests = [];
   let nextTurn = 0;
 
@@ -465,13 +520,28 @@ export async function startScriptedProvider({ turns = [], models = ['scripted-mo
     }
     const path = (req.url ?? '/').split('?')[0];
     const protocol = protocolOf(req.method, path, req.headers);
-    const record = { method: req.method, path, headers: { ...req.headers }, body, protocol, turn_index: null, tool_calls: [] };
+    const record = {
+      method: req.method,
+      path,
+      headers: {...req.headers},
+      body,
+      protocol,
+      turn_index: null,
+      tool_calls: []
+    };
     requests.push(record);
     const requestId = ids.request();
-    const idHeader = protocol === 'anthropic' ? { 'request-id': requestId } : { 'x-request-id': requestId };
+    const idHeader =
+        protocol === 'anthropic' ? {'request-id': requestId} : {'x-request-id': requestId};
+    const errorBody = (kind, model, message) => protocol === 'anthropic' ?
+        anthropicErrorBody(kind, model, message, requestId) :
+        openaiErrorBody(kind, model, message);
 
     if (protocol === 'unknown') {
-      sendJson(res, 404, openaiErrorBody('bad_request', '', `Unknown request URL: ${req.method} ${path}.`), idHeader);
+      sendJson(
+          res, 404,
+          openaiErrorBody('bad_request', '', `Unknown request URL: ${req.method} ${path}.`),
+          idHeader);
       return;
     }
     if (req.method === 'GET') {
@@ -481,12 +551,14 @@ export async function startScriptedProvider({ turns = [], models = ['scripted-mo
     const model = bodyIsJson && typeof body.model === 'string' ? body.model : 'unknown-model';
     if (!bodyIsJson || typeof body !== 'object' || body === null) {
       const message = 'We could not parse the JSON body of your request.';
-      sendJson(res, 400, protocol === 'anthropic' ? anthropicErrorBody('bad_request', model, message, requestId) : openaiErrorBody('bad_request', model, message), idHeader);
+      sendJson(res, 400, errorBody('bad_request', model, message), idHeader);
       return;
     }
     if (nextTurn >= turns.length) {
-      const message = `scripted provider: the script has no turn left (${turns.length} turns, request ${requests.filter((r) => r.method === 'POST').length})`;
-      sendJson(res, 500, protocol === 'anthropic' ? anthropicErrorBody('server', model, message, requestId) : openaiErrorBody('server', model, message), idHeader);
+      const used = requests.filter((r) => r.method === 'POST').length;
+      const message = `scripted provider: the script has no turn left (${turns.length} turns, ` +
+          `request ${used})`;
+      sendJson(res, 500, errorBody('server', model, message), idHeader);
       return;
     }
     record.turn_index = nextTurn;
@@ -496,46 +568,54 @@ export async function startScriptedProvider({ turns = [], models = ['scripted-mo
     if (turn.status !== undefined || turn.error !== undefined) {
       const kind = turn.error ?? kindOfStatus(turn.status);
       const status = turn.status ?? kStatusOfKind[kind] ?? 500;
-      const errorBody = turn.body ?? (protocol === 'anthropic' ? anthropicErrorBody(kind, model, turn.message, requestId) : openaiErrorBody(kind, model, turn.message));
-      sendJson(res, status, errorBody, { ...idHeader, ...turn.headers });
+      const answer = turn.body ?? errorBody(kind, model, turn.message);
+      sendJson(res, status, answer, {...idHeader, ...turn.headers});
       return;
     }
 
     const makeId = protocol === 'anthropic' ? ids.anthropicToolUse : ids.openaiToolCall;
-    const toolCalls = (turn.tool_calls ?? []).map((call) => ({ id: call.id ?? makeId(), name: call.name, arguments: argumentsText(call, turn) }));
+    const toolCalls = (turn.tool_calls ?? []).map((call) => {
+      return {id: call.id ?? makeId(), name: call.name, arguments: argumentsText(call, turn)};
+    });
     record.tool_calls = toolCalls;
     const streaming = body.stream === true && turn.stream !== false;
     if (!streaming) {
-      const answer = protocol === 'anthropic' ? anthropicMessageBody(turn, model, toolCalls) : openaiCompletionBody(turn, model, toolCalls);
-      sendJson(res, 200, answer, { ...idHeader, ...turn.headers });
+      const answer = protocol === 'anthropic' ? anthropicMessageBody(turn, model, toolCalls) :
+                                                openaiCompletionBody(turn, model, toolCalls);
+      sendJson(res, 200, answer, {...idHeader, ...turn.headers});
       return;
     }
     const includeUsage = body.stream_options?.include_usage === true;
-    const events = protocol === 'anthropic' ? anthropicStreamEvents(turn, model, toolCalls) : openaiStreamEvents(turn, model, toolCalls, includeUsage);
-    res.writeHead(200, sseHeaders({ ...idHeader, ...turn.headers }));
+    const events = protocol === 'anthropic' ?
+        anthropicStreamEvents(turn, model, toolCalls) :
+        openaiStreamEvents(turn, model, toolCalls, includeUsage);
+    res.writeHead(200, sseHeaders({...idHeader, ...turn.headers}));
     res.flushHeaders();
     await writeEvents(res, events, turn);
   }
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error) => {
-      if (!res.headersSent) sendJson(res, 500, openaiErrorBody('server', '', `scripted provider crashed: ${error.message}`));
-      else res.destroy();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const message = `scripted provider crashed: ${error.message}`;
+      sendJson(res, 500, openaiErrorBody('server', '', message));
     });
   });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
-  const { port } = server.address();
+  const {port} = server.address();
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
     turnsConsumed: () => nextTurn,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
   };
 }

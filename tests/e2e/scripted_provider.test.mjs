@@ -2,17 +2,17 @@
 // and Anthropic SDKs, used as ordinary clients, must parse everything it sends
 // (streamed pieces reassembled by the SDKs' own accumulators, typed errors).
 
-import { test, describe } from 'node:test';
-import assert from 'node:assert/strict';
-import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import assert from 'node:assert/strict';
+import {describe, test} from 'node:test';
+import OpenAI from 'openai';
 
-import { startScriptedProvider, splitIntoPieces } from './scripted_provider.mjs';
+import {splitIntoPieces, startScriptedProvider} from './scripted_provider.mjs';
 
 const kKey = 'test-key-not-secret';
 
 async function withProvider(turns, body, options = {}) {
-  const provider = await startScriptedProvider({ turns, ...options });
+  const provider = await startScriptedProvider({turns, ...options});
   try {
     return await body(provider);
   } finally {
@@ -21,11 +21,11 @@ async function withProvider(turns, body, options = {}) {
 }
 
 function openaiClient(provider) {
-  return new OpenAI({ apiKey: kKey, baseURL: `${provider.url}/v1`, maxRetries: 0, timeout: 10_000 });
+  return new OpenAI({apiKey: kKey, baseURL: `${provider.url}/v1`, maxRetries: 0, timeout: 10_000});
 }
 
 function anthropicClient(provider) {
-  return new Anthropic({ apiKey: kKey, baseURL: provider.url, maxRetries: 0, timeout: 10_000 });
+  return new Anthropic({apiKey: kKey, baseURL: provider.url, maxRetries: 0, timeout: 10_000});
 }
 
 const kTools = [
@@ -34,7 +34,7 @@ const kTools = [
     function: {
       name: 'write_to_file',
       description: 'Write a file',
-      parameters: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } } },
+      parameters: {type: 'object', properties: {path: {type: 'string'}, content: {type: 'string'}}},
     },
   },
 ];
@@ -42,22 +42,22 @@ const kAnthropicTools = [
   {
     name: 'write_to_file',
     description: 'Write a file',
-    input_schema: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } } },
+    input_schema: {type: 'object', properties: {path: {type: 'string'}, content: {type: 'string'}}},
   },
 ];
-const kArgs = { path: 'src/é.txt', content: 'line one\nline "two" 🎉\n' };
+const kArgs = {
+  path: 'src/é.txt',
+  content: 'line one\nline "two" 🎉\n'
+};
 
 // Reads an SSE body into a list of { event, data } records.
 async function readSse(response) {
   const text = await response.text();
-  return text
-    .split('\n\n')
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      const event = /^event: (.*)$/m.exec(block)?.[1] ?? null;
-      const data = /^data: (.*)$/m.exec(block)?.[1] ?? null;
-      return { event, data };
-    });
+  return text.split('\n\n').filter((block) => block.trim() !== '').map((block) => {
+    const event = /^event: (.*)$/m.exec(block)?.[1] ?? null;
+    const data = /^data: (.*)$/m.exec(block)?.[1] ?? null;
+    return {event, data};
+  });
 }
 
 describe('splitIntoPieces', () => {
@@ -74,9 +74,12 @@ describe('OpenAI Chat Completions', () => {
     const turns = [
       {
         text: 'I will write the file now.',
-        tool_calls: [{ name: 'write_to_file', arguments: kArgs }, { name: 'write_to_file', arguments: { path: 'b', content: '' } }],
+        tool_calls: [
+          {name: 'write_to_file', arguments: kArgs},
+          {name: 'write_to_file', arguments: {path: 'b', content: ''}}
+        ],
         split: 7,
-        usage: { input: 100, output: 40, cache_read: 30 },
+        usage: {input: 100, output: 40, cache_read: 30},
       },
     ];
     await withProvider(turns, async (provider) => {
@@ -84,9 +87,9 @@ describe('OpenAI Chat Completions', () => {
       const argumentDeltas = [];
       const stream = client.chat.completions.stream({
         model: 'gpt-test',
-        messages: [{ role: 'user', content: 'hi' }],
+        messages: [{role: 'user', content: 'hi'}],
         tools: kTools,
-        stream_options: { include_usage: true },
+        stream_options: {include_usage: true},
       });
       stream.on('tool_calls.function.arguments.delta', (event) => argumentDeltas.push(event));
       const completion = await stream.finalChatCompletion();
@@ -98,11 +101,19 @@ describe('OpenAI Chat Completions', () => {
       assert.notEqual(message.tool_calls[0].id, message.tool_calls[1].id);
       assert.equal(message.tool_calls[0].function.name, 'write_to_file');
       assert.deepEqual(JSON.parse(message.tool_calls[0].function.arguments), kArgs);
-      assert.deepEqual(JSON.parse(message.tool_calls[1].function.arguments), { path: 'b', content: '' });
-      assert.equal(argumentDeltas.filter((event) => event.index === 0 && event.arguments_delta !== '').length, 7);
       assert.deepEqual(
-        { prompt: completion.usage.prompt_tokens, completion: completion.usage.completion_tokens, cached: completion.usage.prompt_tokens_details.cached_tokens },
-        { prompt: 130, completion: 40, cached: 30 },
+          JSON.parse(message.tool_calls[1].function.arguments), {path: 'b', content: ''});
+      assert.equal(
+          argumentDeltas.filter((event) => event.index === 0 && event.arguments_delta !== '')
+              .length,
+          7);
+      assert.deepEqual(
+          {
+            prompt: completion.usage.prompt_tokens,
+            completion: completion.usage.completion_tokens,
+            cached: completion.usage.prompt_tokens_details.cached_tokens
+          },
+          {prompt: 130, completion: 40, cached: 30},
       );
       assert.equal(provider.requests.length, 1);
       assert.equal(provider.requests[0].headers.authorization, `Bearer ${kKey}`);
@@ -112,19 +123,18 @@ describe('OpenAI Chat Completions', () => {
   });
 
   test('the usage chunk comes only when stream_options.include_usage is set', async () => {
-    await withProvider([{ text: 'a' }, { text: 'b' }], async (provider) => {
-      const post = (extra) =>
-        fetch(`${provider.url}/v1/chat/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${kKey}` },
-          body: JSON.stringify({ model: 'm', messages: [], stream: true, ...extra }),
-        });
+    await withProvider([{text: 'a'}, {text: 'b'}], async (provider) => {
+      const post = (extra) => fetch(`${provider.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json', authorization: `Bearer ${kKey}`},
+        body: JSON.stringify({model: 'm', messages: [], stream: true, ...extra}),
+      });
       const without = await readSse(await post({}));
       assert.equal(without.at(-1).data, '[DONE]');
       const withoutChunks = without.slice(0, -1).map((e) => JSON.parse(e.data));
       assert.ok(withoutChunks.every((chunk) => !('usage' in chunk)));
 
-      const response = await post({ stream_options: { include_usage: true } });
+      const response = await post({stream_options: {include_usage: true}});
       assert.match(response.headers.get('content-type'), /^text\/event-stream/);
       const withUsage = await readSse(response);
       assert.equal(withUsage.at(-1).data, '[DONE]');
@@ -138,38 +148,50 @@ describe('OpenAI Chat Completions', () => {
   });
 
   test('a non-streaming request gets a chat.completion the SDK parses', async () => {
-    await withProvider([{ tool_calls: [{ name: 'write_to_file', arguments: kArgs }], usage: { input: 5, output: 6 } }], async (provider) => {
-      const completion = await openaiClient(provider).chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }], tools: kTools });
-      assert.equal(completion.object, 'chat.completion');
-      assert.equal(completion.model, 'gpt-test');
-      assert.deepEqual(JSON.parse(completion.choices[0].message.tool_calls[0].function.arguments), kArgs);
-      assert.equal(completion.usage.total_tokens, 11);
-    });
+    await withProvider(
+        [{tool_calls: [{name: 'write_to_file', arguments: kArgs}], usage: {input: 5, output: 6}}],
+        async (provider) => {
+          const completion = await openaiClient(provider).chat.completions.create(
+              {model: 'gpt-test', messages: [{role: 'user', content: 'x'}], tools: kTools});
+          assert.equal(completion.object, 'chat.completion');
+          assert.equal(completion.model, 'gpt-test');
+          assert.deepEqual(
+              JSON.parse(completion.choices[0].message.tool_calls[0].function.arguments), kArgs);
+          assert.equal(completion.usage.total_tokens, 11);
+        });
   });
 
-  test('raw string arguments are sent as they are, and invalid_json_arguments breaks them', async () => {
-    const turns = [
-      { tool_calls: [{ name: 'write_to_file', arguments: '{"path":"x","content":"y"}' }] },
-      { tool_calls: [{ name: 'write_to_file', arguments: kArgs }], invalid_json_arguments: true, split: 4 },
-    ];
-    await withProvider(turns, async (provider) => {
-      const client = openaiClient(provider);
-      const params = { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: kTools };
-      const first = await client.chat.completions.stream(params).finalChatCompletion();
-      assert.equal(first.choices[0].message.tool_calls[0].function.arguments, '{"path":"x","content":"y"}');
-      const second = await client.chat.completions.stream(params).finalChatCompletion();
-      const args = second.choices[0].message.tool_calls[0].function.arguments;
-      assert.throws(() => JSON.parse(args), SyntaxError);
-      assert.match(args, /^\{"path":"src\/é.txt"/);
-    });
-  });
+  test(
+      'raw string arguments are sent as they are, and invalid_json_arguments breaks them',
+      async () => {
+        const turns = [
+          {tool_calls: [{name: 'write_to_file', arguments: '{"path":"x","content":"y"}'}]},
+          {
+            tool_calls: [{name: 'write_to_file', arguments: kArgs}],
+            invalid_json_arguments: true,
+            split: 4
+          },
+        ];
+        await withProvider(turns, async (provider) => {
+          const client = openaiClient(provider);
+          const params = {model: 'm', messages: [{role: 'user', content: 'x'}], tools: kTools};
+          const first = await client.chat.completions.stream(params).finalChatCompletion();
+          assert.equal(
+              first.choices[0].message.tool_calls[0].function.arguments,
+              '{"path":"x","content":"y"}');
+          const second = await client.chat.completions.stream(params).finalChatCompletion();
+          const args = second.choices[0].message.tool_calls[0].function.arguments;
+          assert.throws(() => JSON.parse(args), SyntaxError);
+          assert.match(args, /^\{"path":"src\/é.txt"/);
+        });
+      });
 
   test('stream:false in a turn answers a streaming request with one JSON body', async () => {
-    await withProvider([{ text: 'whole', stream: false }], async (provider) => {
+    await withProvider([{text: 'whole', stream: false}], async (provider) => {
       const response = await fetch(`${provider.url}/chat/completions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'm', messages: [], stream: true }),
+        headers: {'content-type': 'application/json'},
+        body: JSON.stringify({model: 'm', messages: [], stream: true}),
       });
       assert.match(response.headers.get('content-type'), /^application\/json/);
       const body = await response.json();
@@ -179,38 +201,56 @@ describe('OpenAI Chat Completions', () => {
 
   test('error statuses surface as the SDK typed errors with the real codes', async () => {
     const turns = [
-      { status: 429, headers: { 'retry-after': '1' } },
-      { status: 401 },
-      { status: 404 },
-      { error: 'context_length' },
-      { status: 500 },
+      {status: 429, headers: {'retry-after': '1'}},
+      {status: 401},
+      {status: 404},
+      {error: 'context_length'},
+      {status: 500},
     ];
     await withProvider(turns, async (provider) => {
       const client = openaiClient(provider);
-      const call = () => client.chat.completions.create({ model: 'gpt-nope', messages: [{ role: 'user', content: 'x' }] });
+      const call = () => client.chat.completions.create(
+          {model: 'gpt-nope', messages: [{role: 'user', content: 'x'}]});
       await assert.rejects(call(), (error) => {
         assert.ok(error instanceof OpenAI.RateLimitError);
         assert.equal(error.headers.get('retry-after'), '1');
         assert.equal(error.code, 'rate_limit_exceeded');
         return true;
       });
-      await assert.rejects(call(), (error) => error instanceof OpenAI.AuthenticationError && error.code === 'invalid_api_key');
-      await assert.rejects(call(), (error) => error instanceof OpenAI.NotFoundError && error.code === 'model_not_found' && /gpt-nope/.test(error.message));
-      await assert.rejects(call(), (error) => error instanceof OpenAI.BadRequestError && error.code === 'context_length_exceeded' && /context length/i.test(error.message));
-      await assert.rejects(call(), (error) => error instanceof OpenAI.InternalServerError && error.status === 500);
+      await assert.rejects(
+          call(),
+          (error) =>
+              error instanceof OpenAI.AuthenticationError && error.code === 'invalid_api_key');
+      await assert.rejects(
+          call(),
+          (error) => error instanceof OpenAI.NotFoundError && error.code === 'model_not_found' &&
+              /gpt-nope/.test(error.message));
+      await assert.rejects(
+          call(),
+          (error) => error instanceof OpenAI.BadRequestError &&
+              error.code === 'context_length_exceeded' && /context length/i.test(error.message));
+      await assert.rejects(
+          call(), (error) => error instanceof OpenAI.InternalServerError && error.status === 500);
     });
   });
 
   test('a mid-stream error chunk surfaces as an APIError', async () => {
-    await withProvider([{ text: 'partial answer', midstream_error: { message: 'upstream fell over' } }], async (provider) => {
-      const stream = openaiClient(provider).chat.completions.stream({ model: 'm', messages: [{ role: 'user', content: 'x' }] });
-      await assert.rejects(stream.finalChatCompletion(), (error) => error instanceof OpenAI.APIError && /upstream fell over/.test(error.message));
-    });
+    await withProvider(
+        [{text: 'partial answer', midstream_error: {message: 'upstream fell over'}}],
+        async (provider) => {
+          const stream = openaiClient(provider).chat.completions.stream(
+              {model: 'm', messages: [{role: 'user', content: 'x'}]});
+          await assert.rejects(
+              stream.finalChatCompletion(),
+              (error) =>
+                  error instanceof OpenAI.APIError && /upstream fell over/.test(error.message));
+        });
   });
 
   test('a stream cut mid-event fails the SDK instead of completing', async () => {
-    await withProvider([{ text: 'this will not finish', cut: true }], async (provider) => {
-      const stream = openaiClient(provider).chat.completions.stream({ model: 'm', messages: [{ role: 'user', content: 'x' }] });
+    await withProvider([{text: 'this will not finish', cut: true}], async (provider) => {
+      const stream = openaiClient(provider).chat.completions.stream(
+          {model: 'm', messages: [{role: 'user', content: 'x'}]});
       await assert.rejects(stream.finalChatCompletion());
     });
   });
@@ -218,8 +258,10 @@ describe('OpenAI Chat Completions', () => {
   test('an exhausted script answers 500 saying so', async () => {
     await withProvider([], async (provider) => {
       await assert.rejects(
-        openaiClient(provider).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }),
-        (error) => error instanceof OpenAI.InternalServerError && /no turn left/.test(error.message),
+          openaiClient(provider).chat.completions.create(
+              {model: 'm', messages: [{role: 'user', content: 'x'}]}),
+          (error) =>
+              error instanceof OpenAI.InternalServerError && /no turn left/.test(error.message),
       );
     });
   });
@@ -230,7 +272,7 @@ describe('OpenAI Chat Completions', () => {
       for await (const model of openaiClient(provider).models.list()) ids.push(model.id);
       assert.deepEqual(ids, ['gpt-a', 'gpt-b']);
       assert.equal(provider.requests[0].method, 'GET');
-    }, { models: ['gpt-a', 'gpt-b'] });
+    }, {models: ['gpt-a', 'gpt-b']});
   });
 });
 
@@ -239,19 +281,25 @@ describe('Anthropic Messages', () => {
     const turns = [
       {
         text: 'Writing it.',
-        tool_calls: [{ name: 'write_to_file', arguments: kArgs }],
+        tool_calls: [{name: 'write_to_file', arguments: kArgs}],
         split: 9,
-        usage: { input: 50, output: 22, cache_read: 1000, cache_write: 200 },
+        usage: {input: 50, output: 22, cache_read: 1000, cache_write: 200},
       },
     ];
     await withProvider(turns, async (provider) => {
       const client = anthropicClient(provider);
       const jsonDeltas = [];
       const events = [];
-      const stream = client.messages.stream({ model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], tools: kAnthropicTools });
+      const stream = client.messages.stream({
+        model: 'claude-test',
+        max_tokens: 100,
+        messages: [{role: 'user', content: 'hi'}],
+        tools: kAnthropicTools
+      });
       stream.on('streamEvent', (event) => {
         events.push(event.type);
-        if (event.type === 'content_block_delta' && event.delta.type === 'input_json_delta') jsonDeltas.push(event.delta.partial_json);
+        if (event.type === 'content_block_delta' && event.delta.type === 'input_json_delta')
+          jsonDeltas.push(event.delta.partial_json);
       });
       const message = await stream.finalMessage();
       assert.equal(message.stop_reason, 'tool_use');
@@ -273,22 +321,32 @@ describe('Anthropic Messages', () => {
       assert.equal(request.path, '/v1/messages');
       // This SDK version sends the key as a bearer token; joey sends x-api-key. Both reach
       // the stand-in unchanged.
-      assert.ok(request.headers['x-api-key'] === kKey || request.headers.authorization === `Bearer ${kKey}`);
+      assert.ok(
+          request.headers['x-api-key'] === kKey ||
+          request.headers.authorization === `Bearer ${kKey}`);
       assert.ok(request.headers['anthropic-version']);
     });
   });
 
   test('the raw stream has the event names and a ping', async () => {
-    await withProvider([{ text: 'hi there' }], async (provider) => {
+    await withProvider([{text: 'hi there'}], async (provider) => {
       const response = await fetch(`${provider.url}/v1/messages`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': kKey, 'anthropic-version': '2023-06-01' },
-        body: JSON.stringify({ model: 'c', max_tokens: 10, messages: [], stream: true }),
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': kKey,
+          'anthropic-version': '2023-06-01'
+        },
+        body: JSON.stringify({model: 'c', max_tokens: 10, messages: [], stream: true}),
       });
       const events = await readSse(response);
       assert.deepEqual(
-        events.map((e) => e.event),
-        ['message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop'],
+          events.map((e) => e.event),
+          [
+            'message_start', 'content_block_start', 'ping', 'content_block_delta',
+            'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta',
+            'message_stop'
+          ],
       );
       for (const e of events) assert.equal(JSON.parse(e.data).type, e.event);
       assert.equal(JSON.parse(events.at(-2).data).delta.stop_reason, 'end_turn');
@@ -296,49 +354,76 @@ describe('Anthropic Messages', () => {
   });
 
   test('a non-streaming request gets a message the SDK parses', async () => {
-    await withProvider([{ text: 'done', tool_calls: [{ name: 'write_to_file', arguments: kArgs }] }], async (provider) => {
-      const message = await anthropicClient(provider).messages.create({ model: 'claude-test', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
-      assert.equal(message.type, 'message');
-      assert.match(message.id, /^msg_01/);
-      assert.deepEqual(message.content[1].input, kArgs);
-      assert.equal(message.stop_reason, 'tool_use');
-      assert.equal(typeof message.usage.cache_read_input_tokens, 'number');
-    });
+    await withProvider(
+        [{text: 'done', tool_calls: [{name: 'write_to_file', arguments: kArgs}]}],
+        async (provider) => {
+          const message = await anthropicClient(provider).messages.create(
+              {model: 'claude-test', max_tokens: 10, messages: [{role: 'user', content: 'x'}]});
+          assert.equal(message.type, 'message');
+          assert.match(message.id, /^msg_01/);
+          assert.deepEqual(message.content[1].input, kArgs);
+          assert.equal(message.stop_reason, 'tool_use');
+          assert.equal(typeof message.usage.cache_read_input_tokens, 'number');
+        });
   });
 
   test('error statuses surface as the SDK typed errors with the real types', async () => {
     const turns = [
-      { status: 429, headers: { 'retry-after': '0' } },
-      { error: 'auth' },
-      { status: 404 },
-      { error: 'context_length' },
-      { status: 500 },
-      { error: 'overloaded' },
+      {status: 429, headers: {'retry-after': '0'}},
+      {error: 'auth'},
+      {status: 404},
+      {error: 'context_length'},
+      {status: 500},
+      {error: 'overloaded'},
     ];
     await withProvider(turns, async (provider) => {
       const client = anthropicClient(provider);
-      const call = () => client.messages.create({ model: 'claude-nope', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
+      const call = () => client.messages.create(
+          {model: 'claude-nope', max_tokens: 10, messages: [{role: 'user', content: 'x'}]});
       const errorType = (error) => error.error?.error?.type;
-      await assert.rejects(call(), (error) => error instanceof Anthropic.RateLimitError && errorType(error) === 'rate_limit_error' && error.headers.get('retry-after') === '0');
-      await assert.rejects(call(), (error) => error instanceof Anthropic.AuthenticationError && errorType(error) === 'authentication_error');
-      await assert.rejects(call(), (error) => error instanceof Anthropic.NotFoundError && errorType(error) === 'not_found_error' && /claude-nope/.test(error.message));
-      await assert.rejects(call(), (error) => error instanceof Anthropic.BadRequestError && /prompt is too long/.test(error.message));
-      await assert.rejects(call(), (error) => error instanceof Anthropic.InternalServerError && errorType(error) === 'api_error');
-      await assert.rejects(call(), (error) => error instanceof Anthropic.InternalServerError && error.status === 529 && errorType(error) === 'overloaded_error');
+      await assert.rejects(
+          call(),
+          (error) => error instanceof Anthropic.RateLimitError &&
+              errorType(error) === 'rate_limit_error' && error.headers.get('retry-after') === '0');
+      await assert.rejects(
+          call(),
+          (error) => error instanceof Anthropic.AuthenticationError &&
+              errorType(error) === 'authentication_error');
+      await assert.rejects(
+          call(),
+          (error) => error instanceof Anthropic.NotFoundError &&
+              errorType(error) === 'not_found_error' && /claude-nope/.test(error.message));
+      await assert.rejects(
+          call(),
+          (error) => error instanceof Anthropic.BadRequestError &&
+              /prompt is too long/.test(error.message));
+      await assert.rejects(
+          call(),
+          (error) =>
+              error instanceof Anthropic.InternalServerError && errorType(error) === 'api_error');
+      await assert.rejects(
+          call(),
+          (error) => error instanceof Anthropic.InternalServerError && error.status === 529 &&
+              errorType(error) === 'overloaded_error');
       assert.equal(provider.requests.length, 6);
     });
   });
 
   test('an in-stream error event surfaces as an APIError of its type', async () => {
-    await withProvider([{ text: 'some', midstream_error: true }], async (provider) => {
-      const stream = anthropicClient(provider).messages.stream({ model: 'c', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
-      await assert.rejects(stream.finalMessage(), (error) => error instanceof Anthropic.APIError && error.error?.error?.type === 'overloaded_error');
+    await withProvider([{text: 'some', midstream_error: true}], async (provider) => {
+      const stream = anthropicClient(provider).messages.stream(
+          {model: 'c', max_tokens: 10, messages: [{role: 'user', content: 'x'}]});
+      await assert.rejects(
+          stream.finalMessage(),
+          (error) => error instanceof Anthropic.APIError &&
+              error.error?.error?.type === 'overloaded_error');
     });
   });
 
   test('a stream cut mid-event fails the SDK instead of completing', async () => {
-    await withProvider([{ text: 'never finished', cut: 3 }], async (provider) => {
-      const stream = anthropicClient(provider).messages.stream({ model: 'c', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
+    await withProvider([{text: 'never finished', cut: 3}], async (provider) => {
+      const stream = anthropicClient(provider).messages.stream(
+          {model: 'c', max_tokens: 10, messages: [{role: 'user', content: 'x'}]});
       await assert.rejects(stream.finalMessage());
     });
   });
@@ -348,23 +433,39 @@ describe('Anthropic Messages', () => {
       const ids = [];
       for await (const model of anthropicClient(provider).models.list()) ids.push(model.id);
       assert.deepEqual(ids, ['claude-a']);
-    }, { models: ['claude-a'] });
+    }, {models: ['claude-a']});
   });
 
-  test('turns are consumed in order across requests, and a function turn sees the request', async () => {
-    const seen = [];
-    const turns = [{ text: 'one' }, (request) => { seen.push(request.body.messages.length); return { text: 'two' }; }];
-    await withProvider(turns, async (provider) => {
-      const client = anthropicClient(provider);
-      const first = await client.messages.create({ model: 'c', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
-      const second = await client.messages
-        .stream({ model: 'c', max_tokens: 10, messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'one' }, { role: 'user', content: 'y' }] })
-        .finalMessage();
-      assert.equal(first.content[0].text, 'one');
-      assert.equal(second.content[0].text, 'two');
-      assert.deepEqual(seen, [3]);
-      assert.deepEqual(provider.requests.map((r) => r.turn_index), [0, 1]);
-      assert.equal(provider.turnsConsumed(), 2);
-    });
-  });
+  test(
+      'turns are consumed in order across requests, and a function turn sees the request',
+      async () => {
+        const seen = [];
+        const turns = [
+          {text: 'one'},
+          (request) => {
+            seen.push(request.body.messages.length);
+            return {text: 'two'};
+          }
+        ];
+        await withProvider(turns, async (provider) => {
+          const client = anthropicClient(provider);
+          const first = await client.messages.create(
+              {model: 'c', max_tokens: 10, messages: [{role: 'user', content: 'x'}]});
+          const second = await client.messages
+                             .stream({
+                               model: 'c',
+                               max_tokens: 10,
+                               messages: [
+                                 {role: 'user', content: 'x'}, {role: 'assistant', content: 'one'},
+                                 {role: 'user', content: 'y'}
+                               ]
+                             })
+                             .finalMessage();
+          assert.equal(first.content[0].text, 'one');
+          assert.equal(second.content[0].text, 'two');
+          assert.deepEqual(seen, [3]);
+          assert.deepEqual(provider.requests.map((r) => r.turn_index), [0, 1]);
+          assert.equal(provider.turnsConsumed(), 2);
+        });
+      });
 });

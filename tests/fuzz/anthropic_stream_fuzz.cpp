@@ -15,8 +15,7 @@ namespace {
 void encode_back(const joey::llm::ChatResponse& response) {
   joey::llm::ChatRequest request;
   request.messages.push_back({joey::llm::Role::kUser, "go", {}, {}});
-  request.messages.push_back(
-      {joey::llm::Role::kAssistant, response.text, response.tool_calls, {}});
+  request.messages.push_back({joey::llm::Role::kAssistant, response.text, response.tool_calls, {}});
   (void)joey::llm::anthropic_request_body(request, true).dump();
   (void)joey::llm::openai_request_body(request, true).dump();
 }

@@ -71,8 +71,8 @@ Decoded decode(const std::vector<std::string_view>& pieces) {
       {[&decoded](std::string_view text) { decoded.text_pieces.emplace_back(text); }});
   SseParser parser;
   for (std::string_view piece : pieces) {
-    decoded.feed_status = parser.feed(
-        piece, [&decoder](const SseEvent& event) { return decoder.on_event(event); });
+    decoded.feed_status =
+        parser.feed(piece, [&decoder](const SseEvent& event) { return decoder.on_event(event); });
     if (!decoded.feed_status.ok()) break;
   }
   decoded.done = decoder.done();
@@ -133,13 +133,16 @@ TEST(AnthropicStream, ByteByByteFeedGivesTheSameResponse) {
 TEST(AnthropicStream, ToolUseWithoutInputPiecesHasEmptyObjectArguments) {
   const std::string stream =
       kMessageStart +
-      event("content_block_start",
-            R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_9","name":"list_files","input":{}}})") +
-      event("content_block_delta",
-            R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}})") +
+      event(
+          "content_block_start",
+          R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_9","name":"list_files","input":{}}})") +
+      event(
+          "content_block_delta",
+          R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}})") +
       event("content_block_stop", R"({"type":"content_block_stop","index":0})") +
-      event("message_delta",
-            R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":12}})") +
+      event(
+          "message_delta",
+          R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":12}})") +
       kMessageStop;
   const Decoded got = decode(stream);
   ASSERT_TRUE(got.response.ok()) << got.response.error().message;
@@ -152,17 +155,22 @@ TEST(AnthropicStream, ToolUseWithoutInputPiecesHasEmptyObjectArguments) {
 TEST(AnthropicStream, TwoToolUseBlocksKeepTheirOwnPieces) {
   const std::string stream =
       kMessageStart +
-      event("content_block_start",
-            R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_a","name":"read_file","input":{}}})") +
-      event("content_block_delta",
-            R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\":"}})") +
-      event("content_block_delta",
-            R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\"a\"}"}})") +
+      event(
+          "content_block_start",
+          R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_a","name":"read_file","input":{}}})") +
+      event(
+          "content_block_delta",
+          R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\":"}})") +
+      event(
+          "content_block_delta",
+          R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"\"a\"}"}})") +
       event("content_block_stop", R"({"type":"content_block_stop","index":0})") +
-      event("content_block_start",
-            R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_b","name":"read_file","input":{}}})") +
-      event("content_block_delta",
-            R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"path\":\"b\"}"}})") +
+      event(
+          "content_block_start",
+          R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_b","name":"read_file","input":{}}})") +
+      event(
+          "content_block_delta",
+          R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"path\":\"b\"}"}})") +
       event("content_block_stop", R"({"type":"content_block_stop","index":1})") + kMessageStop;
   const Decoded got = decode(stream);
   ASSERT_TRUE(got.response.ok()) << got.response.error().message;
@@ -176,20 +184,26 @@ TEST(AnthropicStream, TwoToolUseBlocksKeepTheirOwnPieces) {
 TEST(AnthropicStream, ThinkingBlocksAndUnknownEventsAreIgnored) {
   const std::string stream =
       kMessageStart +
-      event("content_block_start",
-            R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}})") +
-      event("content_block_delta",
-            R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me think"}})") +
-      event("content_block_delta",
-            R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}})") +
+      event(
+          "content_block_start",
+          R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}})") +
+      event(
+          "content_block_delta",
+          R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me think"}})") +
+      event(
+          "content_block_delta",
+          R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}})") +
       event("content_block_stop", R"({"type":"content_block_stop","index":0})") +
       event("future_event", R"({"type":"future_event","x":1})") +
-      event("content_block_start",
-            R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}})") +
-      event("content_block_delta",
-            R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Answer."}})") +
-      event("message_delta",
-            R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":30}})") +
+      event(
+          "content_block_start",
+          R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}})") +
+      event(
+          "content_block_delta",
+          R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Answer."}})") +
+      event(
+          "message_delta",
+          R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":30}})") +
       kMessageStop;
   const Decoded got = decode(stream);
   ASSERT_TRUE(got.response.ok()) << got.response.error().message;
@@ -200,10 +214,10 @@ TEST(AnthropicStream, ThinkingBlocksAndUnknownEventsAreIgnored) {
 }
 
 TEST(AnthropicStream, OverloadedErrorEventIsServerError) {
-  const Decoded got =
-      decode(kMessageStart +
-             event("error",
-                   R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"));
+  const Decoded got = decode(
+      kMessageStart +
+      event("error",
+            R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"));
   ASSERT_FALSE(got.feed_status.ok());
   EXPECT_EQ(got.feed_status.error().kind, ErrorKind::kServer);
   EXPECT_THAT(got.feed_status.error().message, HasSubstr("Overloaded"));
@@ -240,8 +254,9 @@ TEST(AnthropicStream, PayloadThatIsNotJsonIsProtocolError) {
 TEST(AnthropicStream, DeltaForABlockNeverStartedIsProtocolError) {
   const Decoded got = decode(
       kMessageStart +
-      event("content_block_delta",
-            R"({"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"x"}})"));
+      event(
+          "content_block_delta",
+          R"({"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"x"}})"));
   ASSERT_FALSE(got.feed_status.ok());
   EXPECT_EQ(got.feed_status.error().kind, ErrorKind::kProtocol);
 }
@@ -392,12 +407,14 @@ TEST(AnthropicParseResponse, ErrorBodiesAndGarbageBecomeErrors) {
 }
 
 TEST(AnthropicErrorMessage, ExtractsMessageAndType) {
-  EXPECT_EQ(anthropic_error_message(
-                R"({"type":"error","error":{"type":"not_found_error","message":"model: claude-9"}})"),
-            "model: claude-9 (not_found_error)");
-  EXPECT_EQ(anthropic_error_message(
-                R"({"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}})"),
-            "invalid x-api-key (authentication_error)");
+  EXPECT_EQ(
+      anthropic_error_message(
+          R"({"type":"error","error":{"type":"not_found_error","message":"model: claude-9"}})"),
+      "model: claude-9 (not_found_error)");
+  EXPECT_EQ(
+      anthropic_error_message(
+          R"({"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}})"),
+      "invalid x-api-key (authentication_error)");
 }
 
 TEST(AnthropicErrorMessage, FallsBackToTheStartOfTheBody) {

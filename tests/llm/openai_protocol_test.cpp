@@ -55,8 +55,8 @@ Decoded decode(const std::vector<std::string_view>& pieces) {
       {[&decoded](std::string_view text) { decoded.text_pieces.emplace_back(text); }});
   SseParser parser;
   for (std::string_view piece : pieces) {
-    decoded.feed_status = parser.feed(
-        piece, [&decoder](const SseEvent& event) { return decoder.on_event(event); });
+    decoded.feed_status =
+        parser.feed(piece, [&decoder](const SseEvent& event) { return decoder.on_event(event); });
     if (!decoded.feed_status.ok()) break;
   }
   decoded.done = decoder.done();
@@ -67,8 +67,7 @@ Decoded decode(const std::vector<std::string_view>& pieces) {
 Decoded decode(std::string_view stream) { return decode(std::vector<std::string_view>{stream}); }
 
 std::string chunk(const std::string& choice_json) {
-  return R"(data: {"id":"c","object":"chat.completion.chunk","choices":[)" + choice_json +
-         "]}\n\n";
+  return R"(data: {"id":"c","object":"chat.completion.chunk","choices":[)" + choice_json + "]}\n\n";
 }
 
 TEST(OpenAiStream, RecordedStreamGivesTextToolCallAndUsage) {
@@ -115,10 +114,14 @@ TEST(OpenAiStream, ByteByByteFeedGivesTheSameResponse) {
 
 TEST(OpenAiStream, InterleavedToolCallsAreKeptApartByIndex) {
   const std::string stream =
-      chunk(R"({"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_A","type":"function","function":{"name":"read_file","arguments":""}}]}})") +
-      chunk(R"({"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_B","type":"function","function":{"name":"list_files","arguments":"{\"pa"}}]}})") +
-      chunk(R"({"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"path\":"}}]}})") +
-      chunk(R"({"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"th\":\".\"}"}},{"index":0,"function":{"arguments":"\"a.txt\"}"}}]}})") +
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_A","type":"function","function":{"name":"read_file","arguments":""}}]}})") +
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_B","type":"function","function":{"name":"list_files","arguments":"{\"pa"}}]}})") +
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"path\":"}}]}})") +
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"th\":\".\"}"}},{"index":0,"function":{"arguments":"\"a.txt\"}"}}]}})") +
       chunk(R"({"index":0,"delta":{},"finish_reason":"tool_calls"})") + "data: [DONE]\n\n";
   const Decoded got = decode(stream);
   ASSERT_TRUE(got.response.ok()) << got.response.error().message;
@@ -134,8 +137,10 @@ TEST(OpenAiStream, InterleavedToolCallsAreKeptApartByIndex) {
 
 TEST(OpenAiStream, ArgumentsAreTheExactConcatenationEvenWhenInvalid) {
   const std::string stream =
-      chunk(R"({"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"write_to_file","arguments":"{ \"path\" :"}}]}})") +
-      chunk(R"({"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"  \"x\\n\", "}}]}})") +
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"write_to_file","arguments":"{ \"path\" :"}}]}})") +
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"  \"x\\n\", "}}]}})") +
       chunk(R"({"index":0,"delta":{},"finish_reason":"tool_calls"})") + "data: [DONE]\n\n";
   const Decoded got = decode(stream);
   ASSERT_TRUE(got.response.ok());
@@ -144,12 +149,30 @@ TEST(OpenAiStream, ArgumentsAreTheExactConcatenationEvenWhenInvalid) {
 
 TEST(OpenAiStream, ToolCallWithoutIdGetsOneFromItsIndex) {
   const std::string stream =
-      chunk(R"({"index":0,"delta":{"tool_calls":[{"index":2,"function":{"name":"list_files","arguments":"{}"}}]}})") +
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"index":2,"function":{"name":"list_files","arguments":"{}"}}]}})") +
       "data: [DONE]\n\n";
   const Decoded got = decode(stream);
   ASSERT_TRUE(got.response.ok());
   ASSERT_EQ(got.response->tool_calls.size(), 1u);
   EXPECT_EQ(got.response->tool_calls[0].id, "call_2");
+}
+
+TEST(OpenAiStream, ToolCallsWithoutIndexAreSeparatedByTheirIds) {
+  // A few compatible servers send each call whole, with no index.
+  const std::string stream =
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"id":"call_a","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"a\"}"}}]}})") +
+      chunk(
+          R"({"index":0,"delta":{"tool_calls":[{"id":"call_b","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"b\"}"}}]}})") +
+      chunk(R"({"index":0,"delta":{},"finish_reason":"tool_calls"})") + "data: [DONE]\n\n";
+  const Decoded got = decode(stream);
+  ASSERT_TRUE(got.response.ok()) << got.response.error().message;
+  ASSERT_EQ(got.response->tool_calls.size(), 2u);
+  EXPECT_EQ(got.response->tool_calls[0].id, "call_a");
+  EXPECT_EQ(got.response->tool_calls[0].arguments, R"({"path":"a"})");
+  EXPECT_EQ(got.response->tool_calls[1].id, "call_b");
+  EXPECT_EQ(got.response->tool_calls[1].arguments, R"({"path":"b"})");
 }
 
 TEST(OpenAiStream, UsageInsideTheLastChoiceChunkIsTaken) {
@@ -169,7 +192,8 @@ TEST(OpenAiStream, UsageInsideTheLastChoiceChunkIsTaken) {
 
 TEST(OpenAiStream, MissingUsageLeavesZeros) {
   const std::string stream =
-      chunk(R"({"index":0,"delta":{"content":"ok"},"finish_reason":"length"})") + "data: [DONE]\n\n";
+      chunk(R"({"index":0,"delta":{"content":"ok"},"finish_reason":"length"})") +
+      "data: [DONE]\n\n";
   const Decoded got = decode(stream);
   ASSERT_TRUE(got.response.ok());
   EXPECT_EQ(got.response->stop_reason, "max_tokens");
@@ -180,9 +204,11 @@ TEST(OpenAiStream, MissingUsageLeavesZeros) {
 TEST(OpenAiStream, IgnoresKeepAliveCommentsNullContentAndUnknownFields) {
   const std::string stream =
       ": OPENROUTER PROCESSING\n\n" +
-      chunk(R"({"index":0,"delta":{"role":"assistant","content":null,"reasoning":"hmm","x_new":[1]},"finish_reason":null,"native_finish_reason":null})") +
+      chunk(
+          R"({"index":0,"delta":{"role":"assistant","content":null,"reasoning":"hmm","x_new":[1]},"finish_reason":null,"native_finish_reason":null})") +
       ": OPENROUTER PROCESSING\n\n" +
-      chunk(R"({"index":0,"delta":{"content":"Done."},"finish_reason":"stop"})") + "data: [DONE]\n\n";
+      chunk(R"({"index":0,"delta":{"content":"Done."},"finish_reason":"stop"})") +
+      "data: [DONE]\n\n";
   const Decoded got = decode(stream);
   ASSERT_TRUE(got.response.ok()) << got.response.error().message;
   EXPECT_EQ(got.response->text, "Done.");
@@ -258,11 +284,11 @@ TEST(OpenAiRequestBody, MatchesGoldenBodyWithToolsAndToolResults) {
                               {{"call_1", "read_file", R"({"path":"a.cpp"})"},
                                {"call_2", "read_file", R"({"path":"b.cpp"})"}},
                               {}});
-  request.messages.push_back({Role::kUser,
-                              "Also check the header.",
-                              {},
-                              {{"call_1", "read_file", "int a;", false},
-                               {"call_2", "read_file", "no such file", true}}});
+  request.messages.push_back(
+      {Role::kUser,
+       "Also check the header.",
+       {},
+       {{"call_1", "read_file", "int a;", false}, {"call_2", "read_file", "no such file", true}}});
   request.messages.push_back({Role::kAssistant, "", {{"call_3", "list_files", "{}"}}, {}});
   request.messages.push_back({Role::kUser, "", {}, {{"call_3", "list_files", "a.h", false}}});
   request.tools.push_back(
@@ -362,8 +388,10 @@ TEST(OpenAiErrorMessage, ExtractsMessageAndCode) {
       openai_error_message(
           R"({"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})"),
       "Incorrect API key provided. (invalid_api_key)");
-  EXPECT_EQ(openai_error_message(R"({"error":{"message":"The model `gpt-9` does not exist","type":"invalid_request_error"}})"),
-            "The model `gpt-9` does not exist (invalid_request_error)");
+  EXPECT_EQ(
+      openai_error_message(
+          R"({"error":{"message":"The model `gpt-9` does not exist","type":"invalid_request_error"}})"),
+      "The model `gpt-9` does not exist (invalid_request_error)");
   EXPECT_EQ(openai_error_message(R"({"error":"model not found"})"), "model not found");
 }
 

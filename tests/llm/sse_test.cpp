@@ -126,7 +126,9 @@ TEST(SseParser, IdPersistsUntilChanged) {
 }
 
 TEST(SseParser, SkipsByteOrderMarkSplitAcrossFeeds) {
-  const Collected got = parse({"\xEF", "\xBB\xBF" "data: x\n\n"});
+  const Collected got = parse({"\xEF",
+                               "\xBB\xBF"
+                               "data: x\n\n"});
   ASSERT_EQ(got.events.size(), 1u);
   EXPECT_EQ(got.events[0].data, "x");
 }

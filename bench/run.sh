@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every benchmark in sequence and prints a summary of the ratios.
+#
+#   bench/run.sh [BUILD_DIR]
+#
+# Builds nothing: BUILD_DIR (default build/release) must already hold bin/joey and the
+# benchmark binaries, i.e. run `cmake --preset release && cmake --build build/release`
+# first. Takes about two minutes on 2 cores. Everything is bounded in runs and time,
+# listens only on 127.0.0.1, and cleans up its temporary directories.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="$(cd "${1:-$repo_root/build/release}" 2>/dev/null && pwd)" || {
+  echo "run.sh: ${1:-$repo_root/build/release} does not exist; run: cmake --preset release && cmake --build build/release" >&2
+  exit 1
+}
+joey_bin="$build_dir/bin/joey"
+peak_rss_bin="$build_dir/bench/peak_rss"
+search_bin="$build_dir/bench/search_files_benchmark"
+for binary in "$joey_bin" "$peak_rss_bin" "$search_bin"; do
+  if [[ ! -x "$binary" ]]; then
+    echo "run.sh: $binary not found; run: cmake --preset release && cmake --build build/release" >&2
+    exit 1
+  fi
+done
+
+log_dir="$(mktemp -d "${TMPDIR:-/tmp}/joey-bench-run-XXXXXX")"
+trap 'rm -rf "$log_dir"' EXIT
+
+echo "joey bench: $("$joey_bin" --version), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+"$repo_root/bench/system_prompt.sh" "$joey_bin" | tee "$log_dir/prompt.txt"
+echo
+"$repo_root/bench/startup.sh" "$joey_bin" "$peak_rss_bin" | tee "$log_dir/startup.txt"
+echo
+(cd "$repo_root" && node bench/one_turn.mjs "$joey_bin" "$peak_rss_bin") | tee "$log_dir/one_turn.txt"
+echo
+echo "== search_files against rg"
+"$search_bin" | tee "$log_dir/search.txt"
+
+echo
+echo "== summary (ratios against the reference measured in the same run)"
+grep -h -E ' = [0-9.]+x' "$log_dir/prompt.txt" "$log_dir/startup.txt" "$log_dir/one_turn.txt" \
+  "$log_dir/search.txt" | sed -E 's/^ +/  /; s/^([a-z_]+ +search_files)/  \1/'
