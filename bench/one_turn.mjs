@@ -25,7 +25,8 @@ import {fileURLToPath} from 'node:url';
 import {startScriptedProvider} from '../tests/e2e/scripted_provider.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const joeyBin = path.resolve(process.argv[2] ?? path.join(repoRoot, 'build', 'release', 'bin', 'joey'));
+const joeyBin =
+    path.resolve(process.argv[2] ?? path.join(repoRoot, 'build', 'release', 'bin', 'joey'));
 const peakRssBin =
     path.resolve(process.argv[3] ?? path.join(path.dirname(joeyBin), '..', 'bench', 'peak_rss'));
 const runs = Number.parseInt(process.env.ONE_TURN_RUNS ?? '20', 10);
@@ -34,14 +35,17 @@ const kRunTimeoutMs = 30_000;
 const kModel = 'bench-model';
 const kKey = 'sk-bench-not-a-real-key';
 
-const completeTurn = {tool_calls: [{name: 'attempt_completion', arguments: {result: 'done'}}]};
+const completeTurn = {
+  tool_calls: [{name: 'attempt_completion', arguments: {result: 'done'}}]
+};
 
 // Runs argv[0] with argv[1..] under peak_rss. Resolves to { code, ms, rssKib, stdout, stderr }.
 function runMeasured(argv, {env, cwd, rssFile}) {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(peakRssBin, ['--output', rssFile, '--', ...argv],
-                        {env, cwd, stdio: ['ignore', 'pipe', 'pipe']});
+    const child = spawn(
+        peakRssBin, ['--output', rssFile, '--', ...argv],
+        {env, cwd, stdio: ['ignore', 'pipe', 'pipe']});
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
@@ -72,7 +76,8 @@ function percentile(values, fraction) {
 }
 
 function describe(name, times, rss) {
-  const rssText = rss ? `  peak RSS median ${percentile(rss, 0.5)} KiB (max ${Math.max(...rss)})` : '';
+  const rssText =
+      rss ? `  peak RSS median ${percentile(rss, 0.5)} KiB (max ${Math.max(...rss)})` : '';
   return `  ${name.padEnd(20)} median ${percentile(times, 0.5).toFixed(1)} ms  p90 ${
       percentile(times, 0.9).toFixed(1)} ms${rssText}`;
 }
@@ -80,7 +85,8 @@ function describe(name, times, rss) {
 async function main() {
   for (const binary of [joeyBin, peakRssBin]) {
     if (!existsSync(binary)) {
-      throw new Error(`${binary} not found; build first: cmake --preset release && cmake --build build/release`);
+      throw new Error(`${
+          binary} not found; build first: cmake --preset release && cmake --build build/release`);
     }
   }
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) {
@@ -88,7 +94,8 @@ async function main() {
   }
   const total = kWarmUpRuns + runs;
   // joey and curl each consume one turn per run; fetch too.
-  const provider = await startScriptedProvider({turns: Array(3 * total).fill(completeTurn), models: [kModel]});
+  const provider =
+      await startScriptedProvider({turns: Array(3 * total).fill(completeTurn), models: [kModel]});
   const root = await mkdtemp(path.join(tmpdir(), 'joey-bench-one-turn-'));
   try {
     const home = path.join(root, 'home');
@@ -120,7 +127,8 @@ async function main() {
       const counted = run >= kWarmUpRuns;
       const before = provider.requests.length;
       const joey = await runMeasured(joeyArgv, {env, cwd: workspace, rssFile});
-      const completed = joey.stdout.split('\n').some((line) => line.includes('"type":"completion"'));
+      const completed =
+          joey.stdout.split('\n').some((line) => line.includes('"type":"completion"'));
       if (joey.code !== 0 || !completed) {
         throw new Error(`joey run failed (exit ${joey.code}):\n${joey.stdout}\n${joey.stderr}`);
       }
@@ -134,8 +142,8 @@ async function main() {
       const curl = await runMeasured(
           [
             'curl', '--silent', '--show-error', '--fail', '--no-buffer', '--output', '/dev/null',
-            '--header', 'content-type: application/json', '--header', `authorization: Bearer ${kKey}`,
-            '--data-binary', `@${bodyFile}`, endpoint
+            '--header', 'content-type: application/json', '--header',
+            `authorization: Bearer ${kKey}`, '--data-binary', `@${bodyFile}`, endpoint
           ],
           {env, cwd: workspace, rssFile});
       if (curl.code !== 0) throw new Error(`curl failed (exit ${curl.code}): ${curl.stderr}`);
@@ -143,7 +151,11 @@ async function main() {
       const start = process.hrtime.bigint();
       const response = await fetch(endpoint, {
         method: 'POST',
-        headers: {'content-type': 'application/json', authorization: `Bearer ${kKey}`, connection: 'close'},
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${kKey}`,
+          connection: 'close'
+        },
         body,
       });
       const text = await response.text();
@@ -162,14 +174,18 @@ async function main() {
     }
 
     const median = (values) => percentile(values, 0.5);
-    console.log(`== one-turn task: ${runs} runs each after ${kWarmUpRuns} warm-up, provider at ${provider.url}`);
-    console.log(`  request body joey sent: ${body.length} bytes (system prompt and tool definitions)`);
+    console.log(`== one-turn task: ${runs} runs each after ${kWarmUpRuns} warm-up, provider at ${
+        provider.url}`);
+    console.log(
+        `  request body joey sent: ${body.length} bytes (system prompt and tool definitions)`);
     console.log(describe('joey run', results.joey, results.joeyRss));
     console.log(describe('curl (same request)', results.curl, results.curlRss));
     console.log(describe('fetch (in-process)', results.fetch));
-    console.log(`  joey / curl  = ${(median(results.joey) / median(results.curl)).toFixed(2)}x wall (median), ${
+    console.log(`  one turn: joey / curl  = ${
+        (median(results.joey) / median(results.curl)).toFixed(2)}x wall (median), ${
         (median(results.joeyRss) / median(results.curlRss)).toFixed(2)}x peak RSS`);
-    console.log(`  joey / fetch = ${(median(results.joey) / median(results.fetch)).toFixed(2)}x wall (median)`);
+    console.log(`  one turn: joey / fetch = ${
+        (median(results.joey) / median(results.fetch)).toFixed(2)}x wall (median)`);
   } finally {
     await provider.close();
     await rm(root, {recursive: true, force: true});

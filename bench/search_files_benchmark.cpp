@@ -330,6 +330,7 @@ int main(int argc, char** argv) {
   std::printf("tree: %s, %d files searched (%.1f MB), %d more ignored by .gitignore\n",
               tree.root.c_str(), kSourceFiles, static_cast<double>(tree.bytes) / 1e6,
               kIgnoredFiles);
+  std::fflush(stdout);
 
   const std::vector<SearchCase> cases = {
       {"rare_needle", "joey_bench_needle_[0-9]+", tree.needle_lines},

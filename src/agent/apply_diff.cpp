@@ -537,12 +537,17 @@ Result<Location> locate_fuzzy(const FileLines& file,
   const std::vector<LineProfile> search_profiles = profiles_of(search_trimmed);
   const FuzzyInput input{file_trimmed, file_profiles, search_trimmed, search_profiles};
   if (last_start >= 0 && block.hint) {
-    const int center = *block.hint - 1;
+    const int center = std::min(*block.hint, last_start + 1) - 1;  // no overflow near INT_MAX
     const int first = std::clamp(center - kStartLineWindow, 0, last_start);
     const int last = std::clamp(center + kStartLineWindow, 0, last_start);
     score_starts(input, first, last, budget, scan);
     if (scan.best >= kFuzzyMatchThreshold) {
-      std::vector<int> starts = near_best(scan);
+      std::vector<int> starts;
+      for (const auto& [start, similarity] : scan.scored) {
+        if (similarity >= kFuzzyMatchThreshold && similarity >= scan.best - kFuzzyTieMargin) {
+          starts.push_back(start);
+        }
+      }
       std::stable_sort(starts.begin(), starts.end(), [&](int a, int b) {
         return hint_distance(a, block.hint) < hint_distance(b, block.hint);
       });

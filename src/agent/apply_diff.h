@@ -11,7 +11,8 @@
 //
 // A content line that is itself a marker is escaped with one leading backslash
 // (\=======, \<<<<<<< SEARCH, \>>>>>>> REPLACE, \-------, \:start_line:); the parser
-// removes it. Text outside blocks (prose, code fences) is ignored.
+// removes it. Text outside blocks (prose, code fences) is ignored, but a stray ======= or
+// >>>>>>> REPLACE line there is an error.
 //
 // Pure functions over strings: no file system, no global state, thread-safe. Every
 // input, however malformed or large, yields a value or a kInvalidArgument error whose
@@ -46,8 +47,8 @@ inline constexpr double kFuzzyMatchThreshold = 0.9;
 // How far (in lines) a :start_line: hint may be from the text it names and still
 // choose between several candidates.
 inline constexpr int kStartLineWindow = 40;
-// Upper bound on character comparisons the fuzzy search spends per block; past it the
-// search stops and the error says so.
+// Upper bound on the work (roughly character comparisons) one apply_diff call spends
+// searching, all blocks together; past it the search stops and the error says so.
 inline constexpr long long kFuzzyWorkBudget = 40'000'000;
 
 struct ApplyDiffOutcome {

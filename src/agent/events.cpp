@@ -1,5 +1,7 @@
 #include "agent/events.h"
 
+#include "base/json.h"
+
 #include <cinttypes>
 #include <cmath>
 
@@ -21,7 +23,7 @@ std::string with_thousands(int64_t value) {
 // The argument a person wants to see: the path, command or query, else the JSON.
 std::string brief_arguments(const std::string& arguments) {
   std::string brief = arguments;
-  nlohmann::json parsed = nlohmann::json::parse(arguments, nullptr, false);
+  nlohmann::json parsed = parse_json(arguments);
   if (parsed.is_object()) {
     for (const char* key : {"command", "path", "question"}) {
       auto found = parsed.find(key);
@@ -62,7 +64,7 @@ class JsonLinesEvents final : public EventSink {
   }
   void tool_call(const std::string& id, const std::string& name,
                  const std::string& arguments) override {
-    nlohmann::json parsed = nlohmann::json::parse(arguments, nullptr, false);
+    nlohmann::json parsed = parse_json(arguments);
     emit({{"type", "tool_call"},
           {"id", id},
           {"name", name},

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "agent/control_tools.h"
+#include "base/json.h"
 
 namespace joey::agent {
 namespace {
@@ -178,8 +179,7 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
     return llm::ToolResult{call.id, call.name, "Error: " + message, true};
   };
 
-  nlohmann::json args = nlohmann::json::parse(call.arguments.empty() ? "{}" : call.arguments,
-                                               nullptr, false);
+  nlohmann::json args = parse_json(call.arguments.empty() ? "{}" : call.arguments);
   if (args.is_discarded()) {
     return tool_error("the arguments of " + call.name +
                       " are not valid JSON; send them again as one JSON object matching the "

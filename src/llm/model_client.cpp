@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
 #include "base/log.h"
 #include "llm/anthropic_protocol.h"
 #include "llm/openai_protocol.h"
@@ -266,7 +267,7 @@ Result<std::vector<std::string>> list_models(const ProviderConfig& config, HttpT
     }
     return error;
   }
-  nlohmann::json document = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json document = parse_json(body);
   if (document.is_discarded() || !document.is_object()) {
     return make_error(ErrorKind::kProtocol, "the models listing at " + http.url + " is not JSON");
   }

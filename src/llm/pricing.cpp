@@ -1,7 +1,8 @@
 #include "llm/pricing.h"
 
-#include <nlohmann/json.hpp>
 #include <regex>
+
+#include "base/json.h"
 
 namespace joey::llm {
 
@@ -39,7 +40,7 @@ const PriceTable& PriceTable::builtin() {
 }
 
 Result<PriceTable> PriceTable::parse(std::string_view json_text) {
-  nlohmann::json document = nlohmann::json::parse(json_text, nullptr, false);
+  nlohmann::json document = parse_json(json_text);
   if (document.is_discarded() || !document.is_object() || !document.contains("models") ||
       !document["models"].is_object()) {
     return make_error(ErrorKind::kInvalidArgument, "price data is not a JSON object with \"models\"");
@@ -58,7 +59,7 @@ Result<PriceTable> PriceTable::parse(std::string_view json_text) {
 }
 
 Result<PriceTable> PriceTable::parse_openrouter_models(std::string_view json_text) {
-  nlohmann::json document = nlohmann::json::parse(json_text, nullptr, false);
+  nlohmann::json document = parse_json(json_text);
   if (document.is_discarded() || !document.is_object() || !document.contains("data") ||
       !document["data"].is_array()) {
     return make_error(ErrorKind::kProtocol, "the models listing is not a JSON object with \"data\"");

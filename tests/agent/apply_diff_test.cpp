@@ -260,6 +260,22 @@ TEST(ApplyDiff, FuzzyMatchRefusesTwoEquallySimilarPlaces) {
   EXPECT_THAT(message, HasSubstr("several places, lines 1 and 3"));
 }
 
+TEST(ApplyDiff, FuzzyTieResolvedByStartLine) {
+  std::string file = "call(alpha_value_a1);\n";
+  for (int i = 0; i < 50; ++i) file += "filler_" + std::to_string(i) + "();\n";
+  file += "call(alpha_value_b1);\n";  // line 52
+  auto outcome = apply_diff(file, block("call(alpha_value_c1);\n", "x();\n", 49));
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome->content.substr(0, 22), "call(alpha_value_a1);\n");
+  EXPECT_THAT(outcome->content, HasSubstr("filler_49();\nx();\n"));
+}
+
+TEST(ApplyDiff, HugeStartLineIsOnlyAHint) {
+  const std::string file = "call(alpha_value_a1);\nother();\n";
+  EXPECT_EQ(apply_ok(file, block("call(alpha_value_a2);\n", "x();\n", 2147483647)),
+            "x();\nother();\n");
+}
+
 TEST(ApplyDiff, AllOrNothingWhenALaterBlockFails) {
   const std::string file = numbered_lines(5);
   const std::string message =

@@ -1,0 +1,36 @@
+// JSON helpers for bytes from outside (provider responses, model tool arguments):
+// parsing that never throws and refuses pathological nesting, and typed field access
+// that treats a missing or mistyped field as absent. One JSON library: nlohmann.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace joey {
+
+// Deeper JSON than any real payload holds; the limit keeps hostile input from
+// exhausting the stack in nlohmann's recursive dump() and destructor.
+inline constexpr int kMaxJsonDepth = 256;
+
+// The parsed value, or a discarded one (is_discarded()) when `text` is not JSON or
+// nests deeper than kMaxJsonDepth.
+nlohmann::json parse_json(std::string_view text);
+
+// Fields of an object; null when `object` is not an object or the field is absent or
+// of another type.
+const std::string* string_field(const nlohmann::json& object, const char* key);
+const nlohmann::json* object_field(const nlohmann::json& object, const char* key);
+const nlohmann::json* array_field(const nlohmann::json& object, const char* key);
+// An integer field, or nullopt when absent or not an integer. Huge values clamp.
+std::optional<int64_t> integer_field(const nlohmann::json& object, const char* key);
+
+// The start of an untrusted body for an error message: at most `max_bytes`, never
+// ending inside a UTF-8 sequence, trimmed, with "…" when cut;
+// "(empty response body)" when nothing is left.
+std::string body_excerpt(std::string_view body, size_t max_bytes);
+
+}  // namespace joey
