@@ -140,7 +140,9 @@ Result<ToolOutput> run_execute_command(const json& args, ToolContext& context) {
   ProcessOptions options;
   options.argv = {command_shell(), "-c", command};
   options.cwd = cwd.string();
-  options.env = {{"PAGER", "cat"}, {"GIT_PAGER", "cat"}};
+  // Commands run without a terminal of their own: pagers would wait for a key and
+  // credential prompts would wait for the timeout, so turn both off.
+  options.env = {{"PAGER", "cat"}, {"GIT_PAGER", "cat"}, {"GIT_TERMINAL_PROMPT", "0"}};
   options.timeout = std::chrono::seconds(timeout_seconds);
   options.output_cap_bytes = kCommandOutputCap;
   options.cancel = context.cancel;

@@ -82,8 +82,14 @@ Result<ProcessResult> run_ripgrep(std::vector<std::string> arguments, ToolContex
   options.timeout = kRipgrepTimeout;
   options.output_cap_bytes = 64 * 1024;
   options.cancel = context.cancel;
-  options.on_output = [&splitter](std::string_view chunk, bool is_stderr) {
-    if (!is_stderr) splitter.feed(chunk);
+  // Once the splitter has all it wants, stop ripgrep instead of reading (and it
+  // producing) output nobody will see.
+  std::atomic<bool> enough{false};
+  options.stop = &enough;
+  options.on_output = [&splitter, &enough](std::string_view chunk, bool is_stderr) {
+    if (is_stderr) return;
+    splitter.feed(chunk);
+    if (splitter.stopped()) enough.store(true);
   };
   auto result = run_process(options);
   if (!result.ok()) {
@@ -98,6 +104,11 @@ Result<ProcessResult> run_ripgrep(std::vector<std::string> arguments, ToolContex
     return make_error(ErrorKind::kTimeout, "ripgrep did not finish within " +
                                                std::to_string(kRipgrepTimeout.count()) +
                                                " seconds; search a smaller directory");
+  }
+  if (result->stopped) {
+    // Killed on purpose after enough output: a success, not a signal to report.
+    result->signaled = false;
+    result->exit_code = 0;
   }
   return std::move(result).value();
 }

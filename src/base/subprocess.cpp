@@ -480,6 +480,8 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
       bool kill_now = false;
       if (options.cancel && options.cancel->load()) {
         result.cancelled = kill_now = true;
+      } else if (options.stop && options.stop->load()) {
+        result.stopped = kill_now = true;
       } else if (timeout_at && now >= *timeout_at) {
         result.timed_out = kill_now = true;
       } else if (drain_until && now >= *drain_until) {

@@ -32,6 +32,9 @@ struct ProcessOptions {
   std::function<void(std::string_view chunk, bool is_stderr)> on_output;
   // Polled while the child runs; when it becomes true the process group is killed.
   const std::atomic<bool>* cancel = nullptr;
+  // Polled like `cancel`, but for a caller that has read all it wants (e.g. a search
+  // that reached its match limit): the group is killed and the result says `stopped`.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ProcessResult {
@@ -40,6 +43,7 @@ struct ProcessResult {
   int signal_number = 0;
   bool timed_out = false;  // killed because the timeout passed
   bool cancelled = false;  // killed because *cancel became true
+  bool stopped = false;    // killed because *stop became true
   std::string stdout_text;  // capped: head + "\n[... N bytes omitted ...]\n" + tail
   std::string stderr_text;
   size_t stdout_total_bytes = 0;  // before capping

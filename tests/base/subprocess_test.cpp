@@ -160,6 +160,24 @@ TEST(RunProcess, CancelFlagKillsTheProcess) {
   EXPECT_EQ(result->stdout_text, "ready\n");
 }
 
+TEST(RunProcess, StopFlagEndsAProducerOnceTheCallerHasEnough) {
+  std::atomic<bool> stop{false};
+  size_t seen = 0;
+  ProcessOptions options = shell("yes line");  // produces output forever
+  options.stop = &stop;
+  options.timeout = std::chrono::milliseconds(60'000);
+  options.on_output = [&](std::string_view chunk, bool) {
+    seen += chunk.size();
+    if (seen > 100'000) stop.store(true);
+  };
+  auto result = run_process(options);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_TRUE(result->stopped);
+  EXPECT_FALSE(result->cancelled);
+  EXPECT_FALSE(result->timed_out);
+  EXPECT_GT(seen, 100'000u);
+}
+
 TEST(RunProcess, CancelledBeforeStartRunsNothing) {
   TempDir dir;
   const fs::path marker = dir.path() / "ran";

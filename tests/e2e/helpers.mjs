@@ -2,13 +2,16 @@
 // test (temp JOEY_HOME, HOME and workspace), running it with a bounded time, reading
 // its JSON Lines, and reading what it sent to the scripted provider.
 
+import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {existsSync} from 'node:fs';
-import {mkdir, mkdtemp, rm} from 'node:fs/promises';
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+
+import {startScriptedProvider} from './scripted_provider.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const joeyBin =
@@ -211,3 +214,93 @@ export async function waitFor(predicate, timeoutMs = 10_000) {
   }
   return predicate();
 }
+
+// ---- running whole tasks against the scripted provider ----
+
+export const kModel = 'scripted-model-1';
+
+export const complete = (result = 'Done.') =>
+    ({tool_calls: [{name: 'attempt_completion', arguments: {result}}]});
+
+// Runs one `joey run` against a fresh provider and sandbox; cleanup is registered
+// on the test context. Returns everything a test asserts on.
+export async function runTask(t, protocol, options) {
+  const {
+    turns,
+    files = {},
+    yes = true,
+    output = 'json',
+    task = 'Update the greeting in greet.txt',
+    extraArgs = [],
+    model = kModel,
+    timeoutMs = 30_000,
+    onStart,
+    env = {},
+    keyVariable = kKeyVariable[protocol],
+    providerFlags = (provider) => providerArgs(protocol, provider),
+  } = options;
+  const sandbox = await makeSandbox();
+  const provider = await startScriptedProvider({turns, models: [model]});
+  t.after(async () => {
+    await provider.close();
+    await sandbox.cleanup();
+  });
+  for (const [name, content] of Object.entries(files)) {
+    await writeFile(path.join(sandbox.workspace, name), content);
+  }
+  const key = fakeKey(protocol);
+  const args = [
+    'run',
+    ...providerFlags(provider),
+    '--model',
+    model,
+    ...(yes ? ['--yes'] : []),
+    '--output',
+    output,
+    '--cwd',
+    sandbox.workspace,
+    ...extraArgs,
+    task,
+  ];
+  const result =
+      await runJoey(args, {sandbox, env: {...env, [keyVariable]: key}, timeoutMs, onStart});
+  assert.equal(
+      result.timedOut, false, `joey did not finish within ${timeoutMs} ms\n${result.output()}`);
+  let events = [];
+  if (output === 'json') {
+    try {
+      events = parseJsonLines(result.stdout);
+    } catch (error) {
+      assert.fail(`${error.message}\n${result.output()}`);
+    }
+  }
+  assert.deepEqual(
+      keyLeaks(protocol, provider, key, result), [], 'the key must travel only in its auth header');
+  return {
+    sandbox,
+    provider,
+    key,
+    result,
+    events,
+    requests: modelRequests(provider),
+    file: (name) => path.join(sandbox.workspace, name)
+  };
+}
+
+export function errorText(run) {
+  return eventsOfType(run.events, 'error').map((event) => event.message).join('\n');
+}
+
+export function assertCompleted(run) {
+  assert.equal(run.result.code, 0, run.result.output());
+  assert.equal(run.events.at(-1)?.type, 'completion', run.result.output());
+}
+
+export function assertFailed(run) {
+  assert.equal(run.result.code, 1, run.result.output());
+  assert.ok(
+      eventsOfType(run.events, 'error').length > 0,
+      `expected an error event\n${run.result.output()}`);
+  assert.equal(eventsOfType(run.events, 'completion').length, 0, run.result.output());
+}
+

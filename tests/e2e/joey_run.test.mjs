@@ -10,6 +10,12 @@ import path from 'node:path';
 import {describe, test} from 'node:test';
 
 import {
+  assertCompleted,
+  assertFailed,
+  complete,
+  errorText,
+  kModel,
+  runTask,
   eventsOfType,
   fakeKey,
   joeyMissing,
@@ -29,7 +35,6 @@ import {
 } from './helpers.mjs';
 import {startScriptedProvider} from './scripted_provider.mjs';
 
-const kModel = 'scripted-model-1';
 const kRooTools = [
   'read_file',
   'write_to_file',
@@ -42,91 +47,6 @@ const kRooTools = [
   'attempt_completion',
   'update_todo_list',
 ];
-
-const complete = (result = 'Done.') =>
-    ({tool_calls: [{name: 'attempt_completion', arguments: {result}}]});
-
-// Runs one `joey run` against a fresh provider and sandbox; cleanup is registered
-// on the test context. Returns everything a test asserts on.
-async function runTask(t, protocol, options) {
-  const {
-    turns,
-    files = {},
-    yes = true,
-    output = 'json',
-    task = 'Update the greeting in greet.txt',
-    extraArgs = [],
-    model = kModel,
-    timeoutMs = 30_000,
-    onStart,
-    env = {},
-    keyVariable = kKeyVariable[protocol],
-    providerFlags = (provider) => providerArgs(protocol, provider),
-  } = options;
-  const sandbox = await makeSandbox();
-  const provider = await startScriptedProvider({turns, models: [model]});
-  t.after(async () => {
-    await provider.close();
-    await sandbox.cleanup();
-  });
-  for (const [name, content] of Object.entries(files)) {
-    await writeFile(path.join(sandbox.workspace, name), content);
-  }
-  const key = fakeKey(protocol);
-  const args = [
-    'run',
-    ...providerFlags(provider),
-    '--model',
-    model,
-    ...(yes ? ['--yes'] : []),
-    '--output',
-    output,
-    '--cwd',
-    sandbox.workspace,
-    ...extraArgs,
-    task,
-  ];
-  const result =
-      await runJoey(args, {sandbox, env: {...env, [keyVariable]: key}, timeoutMs, onStart});
-  assert.equal(
-      result.timedOut, false, `joey did not finish within ${timeoutMs} ms\n${result.output()}`);
-  let events = [];
-  if (output === 'json') {
-    try {
-      events = parseJsonLines(result.stdout);
-    } catch (error) {
-      assert.fail(`${error.message}\n${result.output()}`);
-    }
-  }
-  assert.deepEqual(
-      keyLeaks(protocol, provider, key, result), [], 'the key must travel only in its auth header');
-  return {
-    sandbox,
-    provider,
-    key,
-    result,
-    events,
-    requests: modelRequests(provider),
-    file: (name) => path.join(sandbox.workspace, name)
-  };
-}
-
-function errorText(run) {
-  return eventsOfType(run.events, 'error').map((event) => event.message).join('\n');
-}
-
-function assertCompleted(run) {
-  assert.equal(run.result.code, 0, run.result.output());
-  assert.equal(run.events.at(-1)?.type, 'completion', run.result.output());
-}
-
-function assertFailed(run) {
-  assert.equal(run.result.code, 1, run.result.output());
-  assert.ok(
-      eventsOfType(run.events, 'error').length > 0,
-      `expected an error event\n${run.result.output()}`);
-  assert.equal(eventsOfType(run.events, 'completion').length, 0, run.result.output());
-}
 
 const parsedArguments = (value) => (typeof value === 'string' ? JSON.parse(value) : value);
 
