@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 runtime_packages=(
   build-essential cmake ninja-build ccache pkg-config git ripgrep
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev libtomlplusplus-dev libyaml-cpp-dev libedit-dev bubblewrap
 )
 test_packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev

@@ -2,8 +2,8 @@
 //
 // Reads inside the workspace are approved. Writes and commands are approved under
 // --yes; otherwise the run stops (kNeedsDecision, exit 3) after announcing the
-// action as approval_required. Anything outside the workspace is never approved
-// headlessly: refused under --yes, a stop otherwise.
+// action as approval_required. Anything outside the workspace, and any change to a
+// protected file, is never approved headlessly: refused under --yes, a stop otherwise.
 #pragma once
 
 #include "agent/events.h"

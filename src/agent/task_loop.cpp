@@ -47,8 +47,20 @@ struct TaskLoop::TurnResult {
   std::optional<Error> stop;  // kNeedsDecision or kCancelled: end the task
 };
 
+const char* task_status_name(TaskStatus status) {
+  switch (status) {
+    case TaskStatus::kRunning: return "running";
+    case TaskStatus::kCompleted: return "completed";
+    case TaskStatus::kFailed: return "failed";
+    case TaskStatus::kNeedsDecision: return "needs_decision";
+    case TaskStatus::kCancelled: return "cancelled";
+  }
+  return "failed";
+}
+
 int exit_code_for(TaskStatus status) {
   switch (status) {
+    case TaskStatus::kRunning: return 1;
     case TaskStatus::kCompleted: return 0;
     case TaskStatus::kFailed: return 1;
     case TaskStatus::kNeedsDecision: return 3;

@@ -14,6 +14,7 @@
 
 #include "agent/events.h"
 #include "agent/system_prompt.h"
+#include "agent/task_recorder.h"
 #include "agent/tool.h"
 #include "llm/model_client.h"
 #include "llm/pricing.h"
@@ -31,8 +32,6 @@ struct TaskOptions {
   bool auto_approve = false;
   std::optional<llm::ModelPrice> price;  // nullopt: cost unknown
 };
-
-enum class TaskStatus { kCompleted, kFailed, kNeedsDecision, kCancelled };
 
 struct TaskOutcome {
   TaskStatus status = TaskStatus::kFailed;

@@ -30,7 +30,21 @@ enum class ActionKind {
   kWrite,             // creating or changing a file inside the workspace
   kCommand,           // running a shell command
   kOutsideWorkspace,  // any access to a path outside the workspace
+  kProtectedWrite,    // changing joey's own configuration files (.joey/**, AGENTS.md, ...):
+                      // always asks a person; never approved automatically
 };
+
+// The groups modes grant tools by (a mode lists the groups it may use).
+enum class ToolGroup {
+  kRead,     // read_file, search_files, list_files, list_code_definition_names
+  kEdit,     // write_to_file, apply_diff, insert_content
+  kCommand,  // execute_command
+  kMcp,      // mcp--SERVER--TOOL
+  kModes,    // switch_mode, new_task
+  kAlways,   // attempt_completion, ask_followup_question, update_todo_list
+};
+
+const char* tool_group_name(ToolGroup group);
 
 const char* action_kind_name(ActionKind kind);
 
@@ -69,6 +83,7 @@ struct ToolDefinition {
   std::string description;
   nlohmann::json input_schema;  // JSON Schema object
   ToolFunction run;             // empty for tools the task loop handles itself
+  ToolGroup group = ToolGroup::kAlways;
 };
 
 }  // namespace joey::agent

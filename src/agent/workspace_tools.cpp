@@ -8,21 +8,39 @@ namespace joey::agent {
 
 const char* action_kind_name(ActionKind kind) {
   switch (kind) {
-    case ActionKind::kRead:
-      return "read";
-    case ActionKind::kWrite:
-      return "write";
-    case ActionKind::kCommand:
-      return "command";
-    case ActionKind::kOutsideWorkspace:
-      return "outside_workspace";
+    case ActionKind::kRead: return "read";
+    case ActionKind::kWrite: return "write";
+    case ActionKind::kCommand: return "command";
+    case ActionKind::kOutsideWorkspace: return "outside_workspace";
+    case ActionKind::kProtectedWrite: return "protected_write";
+  }
+  return "unknown";
+}
+
+const char* tool_group_name(ToolGroup group) {
+  switch (group) {
+    case ToolGroup::kRead: return "read";
+    case ToolGroup::kEdit: return "edit";
+    case ToolGroup::kCommand: return "command";
+    case ToolGroup::kMcp: return "mcp";
+    case ToolGroup::kModes: return "modes";
+    case ToolGroup::kAlways: return "always";
   }
   return "unknown";
 }
 
 std::vector<ToolDefinition> workspace_tools() {
-  return {read_file_tool(),    write_to_file_tool(), apply_diff_tool(),     insert_content_tool(),
-          search_files_tool(), list_files_tool(),    execute_command_tool()};
+  auto in_group = [](ToolDefinition tool, ToolGroup group) {
+    tool.group = group;
+    return tool;
+  };
+  return {in_group(read_file_tool(), ToolGroup::kRead),
+          in_group(write_to_file_tool(), ToolGroup::kEdit),
+          in_group(apply_diff_tool(), ToolGroup::kEdit),
+          in_group(insert_content_tool(), ToolGroup::kEdit),
+          in_group(search_files_tool(), ToolGroup::kRead),
+          in_group(list_files_tool(), ToolGroup::kRead),
+          in_group(execute_command_tool(), ToolGroup::kCommand)};
 }
 
 }  // namespace joey::agent
