@@ -79,19 +79,34 @@ TaskLoop::TaskLoop(TaskOptions options, llm::ModelClient& model, EventSink& even
       tools_(std::move(tools)),
       system_prompt_(std::move(system_prompt)) {}
 
+void TaskLoop::append(llm::Message message) {
+  if (options_.recorder) options_.recorder->message_added(options_.task_id, message);
+  messages_.push_back(std::move(message));
+}
+
 void TaskLoop::add_usage(const llm::Usage& usage) {
   outcome_.totals.usage += usage;
   if (options_.price) {
     outcome_.totals.cost_usd = llm::cost_usd(outcome_.totals.usage, *options_.price);
   }
   events_.usage(outcome_.totals);
+  if (options_.recorder) {
+    options_.recorder->usage_updated(options_.task_id, outcome_.totals, outcome_.requests);
+  }
 }
 
 TaskOutcome TaskLoop::finish(TaskStatus status, Error error) {
   outcome_.status = status;
   outcome_.error = std::move(error);
-  if (status != TaskStatus::kCompleted) {
+  if (status == TaskStatus::kCompleted) {
+    events_.completion(outcome_.result);
+  } else {
     events_.error(error_kind_name(outcome_.error.kind), outcome_.error.message);
+  }
+  if (options_.recorder) {
+    options_.recorder->task_finished(
+        options_.task_id, status,
+        status == TaskStatus::kCompleted ? outcome_.result : outcome_.error.message);
   }
   return outcome_;
 }
@@ -110,7 +125,21 @@ TaskOutcome TaskLoop::run(const std::string& task) {
   for (const ToolDefinition& tool : tools_) {
     request.tools.push_back({tool.name, tool.description, tool.input_schema});
   }
-  messages_.push_back({llm::Role::kUser, task, {}, {}});
+  if (options_.recorder) {
+    options_.recorder->task_started({options_.task_id, options_.workspace, options_.mode.slug,
+                                     options_.provider_name, options_.model, task});
+  }
+  messages_ = std::move(options_.prior_messages);
+  if (!messages_.empty() && !messages_.back().tool_calls.empty()) {
+    // The earlier run ended before this turn's calls ran; every call needs an answer.
+    llm::Message results{llm::Role::kUser, "", {}, {}};
+    for (const llm::ToolCall& call : messages_.back().tool_calls) {
+      results.tool_results.push_back(
+          {call.id, call.name, "Not run: the task stopped before this call ran.", true});
+    }
+    append(std::move(results));
+  }
+  append({llm::Role::kUser, task, {}, {}});
 
   int replies_without_tools = 0;
   while (true) {
@@ -142,7 +171,7 @@ TaskOutcome TaskLoop::run(const std::string& task) {
       return finish(status, std::move(error));
     }
     add_usage(response->usage);
-    messages_.push_back({llm::Role::kAssistant, response->text, response->tool_calls, {}});
+    append({llm::Role::kAssistant, response->text, response->tool_calls, {}});
 
     if (response->tool_calls.empty()) {
       if (++replies_without_tools >= 2) {
@@ -150,24 +179,23 @@ TaskOutcome TaskLoop::run(const std::string& task) {
                     "the model replied twice in a row without calling a tool, even after a "
                     "reminder; try a model that supports tool calling, or rephrase the task");
       }
-      messages_.push_back({llm::Role::kUser, kNoToolReminder, {}, {}});
+      append({llm::Role::kUser, kNoToolReminder, {}, {}});
       continue;
     }
     replies_without_tools = 0;
 
     TurnResult turn = run_tool_calls(*response);
+    // Kept even when the task ends here, so a resumed task has an answer to every call.
+    append({llm::Role::kUser, "", {}, std::move(turn.results)});
     if (turn.completed) {
       outcome_.result = turn.completion_result;
-      outcome_.status = TaskStatus::kCompleted;
-      events_.completion(turn.completion_result);
-      return outcome_;
+      return finish(TaskStatus::kCompleted, Error());
     }
     if (turn.stop) {
       TaskStatus status = turn.stop->kind == ErrorKind::kCancelled ? TaskStatus::kCancelled
                                                                    : TaskStatus::kNeedsDecision;
       return finish(status, *turn.stop);
     }
-    messages_.push_back({llm::Role::kUser, "", {}, std::move(turn.results)});
   }
 }
 

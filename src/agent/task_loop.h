@@ -31,6 +31,10 @@ struct TaskOptions {
   // Ask nobody: ask_followup_question is answered "decide yourself" instead of stopping.
   bool auto_approve = false;
   std::optional<llm::ModelPrice> price;  // nullopt: cost unknown
+  std::string workspace;                 // recorded with the task
+  // A resumed task's earlier conversation; the new request is appended to it.
+  std::vector<llm::Message> prior_messages;
+  TaskRecorder* recorder = nullptr;  // not owned; may be null
 };
 
 struct TaskOutcome {
@@ -59,6 +63,7 @@ class TaskLoop {
   llm::ToolResult run_one_tool(const llm::ToolCall& call, TurnResult& turn);
   void add_usage(const llm::Usage& usage);
   TaskOutcome fail(ErrorKind kind, const std::string& message);
+  void append(llm::Message message);
   TaskOutcome finish(TaskStatus status, Error error);
 
   TaskOptions options_;

@@ -261,3 +261,59 @@ TEST(TaskLoop, TodoListIsCounted) {
 
 }  // namespace
 }  // namespace joey::agent
+
+namespace joey::agent {
+namespace {
+
+class RecordingRecorder final : public TaskRecorder {
+ public:
+  std::vector<std::string> log;
+  std::vector<llm::Message> messages;
+  void task_started(const TaskInfo& info) override { log.push_back("started " + info.task); }
+  void message_added(const std::string&, const llm::Message& message) override {
+    messages.push_back(message);
+  }
+  void usage_updated(const std::string&, const UsageTotals& totals, int requests) override {
+    log.push_back("usage " + std::to_string(totals.usage.input_tokens) + " after " +
+                  std::to_string(requests));
+  }
+  void task_finished(const std::string&, TaskStatus status, const std::string& detail) override {
+    log.push_back(std::string("finished ") + task_status_name(status) + " " + detail);
+  }
+};
+
+TEST(TaskLoop, RecorderSeesEveryMessageAndTheEnd) {
+  Harness harness;
+  RecordingRecorder recorder;
+  harness.options.recorder = &recorder;
+  harness.model.replies.push_back(reply_with_call("echo", R"({"text":"hi"})"));
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"done"})"));
+  harness.run();
+  // task, call, results, completion call, its result
+  ASSERT_EQ(recorder.messages.size(), 5u);
+  EXPECT_EQ(recorder.messages[0].text, "do the thing");
+  EXPECT_EQ(recorder.messages[2].tool_results.at(0).content, "echo: hi");
+  EXPECT_EQ(recorder.log.front(), "started do the thing");
+  EXPECT_EQ(recorder.log.back(), "finished completed done");
+  EXPECT_EQ(recorder.log[1], "usage 100 after 1");
+}
+
+TEST(TaskLoop, ResumedTaskCarriesEarlierMessagesAndAnswersDanglingCalls) {
+  Harness harness;
+  harness.options.prior_messages = {
+      {llm::Role::kUser, "first request", {}, {}},
+      {llm::Role::kAssistant, "", {{"call_old", "echo", R"({"text":"x"})"}}, {}},
+  };
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
+  EXPECT_EQ(harness.run().status, TaskStatus::kCompleted);
+  const std::vector<llm::Message>& sent = harness.model.requests.at(0).messages;
+  ASSERT_EQ(sent.size(), 4u);
+  EXPECT_EQ(sent[0].text, "first request");
+  ASSERT_EQ(sent[2].tool_results.size(), 1u);
+  EXPECT_EQ(sent[2].tool_results[0].tool_call_id, "call_old");
+  EXPECT_TRUE(sent[2].tool_results[0].is_error);
+  EXPECT_EQ(sent[3].text, "do the thing");
+}
+
+}  // namespace
+}  // namespace joey::agent
