@@ -17,6 +17,7 @@
 #include "agent/workspace_tools.h"
 #include "base/cancel.h"
 #include "base/ids.h"
+#include "llm/model_catalog.h"
 #include "llm/model_client.h"
 #include "llm/pricing.h"
 #include "llm/provider.h"
@@ -44,12 +45,17 @@ void add_provider_flags(CLI::App& command, ProviderFlags& flags) {
                    "allow plain http to hosts other than this machine");
 }
 
-std::chrono::milliseconds env_milliseconds(const char* name, long fallback) {
+// A non-negative integer from the environment, or `fallback` when unset or malformed.
+long env_integer(const char* name, long fallback) {
   const char* value = std::getenv(name);
-  if (!value || !*value) return std::chrono::milliseconds(fallback);
+  if (!value || !*value) return fallback;
   char* end = nullptr;
   long parsed = std::strtol(value, &end, 10);
-  return std::chrono::milliseconds(end && *end == '\0' && parsed >= 0 ? parsed : fallback);
+  return end && *end == '\0' && parsed >= 0 ? parsed : fallback;
+}
+
+std::chrono::milliseconds env_milliseconds(const char* name, long fallback) {
+  return std::chrono::milliseconds(env_integer(name, fallback));
 }
 
 llm::HttpTimeouts timeouts_from_environment() {
@@ -144,6 +150,11 @@ int run_task(const RunFlags& flags) {
   options.max_requests = flags.max_requests;
   options.auto_approve = flags.yes;
   options.price = price_for(*config, *transport, timeouts);
+  options.workspace = root.string();
+  options.context_window_tokens = env_integer("JOEY_CONTEXT_WINDOW_TOKENS", 0);
+  if (options.context_window_tokens == 0) {
+    options.context_window_tokens = llm::context_window_or_default(config->model);
+  }
   if (flags.max_cost >= 0) {
     if (!options.price) {
       return usage_error("--max-cost needs the model's price, and the price of '" + config->model +

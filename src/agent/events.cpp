@@ -91,6 +91,9 @@ class JsonLinesEvents final : public EventSink {
           {"cost_usd",
            totals.cost_usd ? nlohmann::json(rounded_cost(*totals.cost_usd)) : nlohmann::json()}});
   }
+  void condensed(int64_t tokens_before, int64_t tokens_after) override {
+    emit({{"type", "condensed"}, {"tokens_before", tokens_before}, {"tokens_after", tokens_after}});
+  }
   void notice(const std::string& message) override {
     std::fprintf(err_, "joey: %s\n", message.c_str());
     std::fflush(err_);
@@ -155,6 +158,10 @@ class TextEvents final : public EventSink {
     std::fflush(err_);
   }
   void usage(const UsageTotals& totals) override { last_usage_ = totals; }
+  void condensed(int64_t tokens_before, int64_t tokens_after) override {
+    notice("condensed the conversation to stay within the context window (about " +
+           with_thousands(tokens_before) + " → " + with_thousands(tokens_after) + " tokens)");
+  }
   void notice(const std::string& message) override {
     end_line();
     std::fprintf(err_, "joey: %s\n", message.c_str());

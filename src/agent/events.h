@@ -38,6 +38,8 @@ class EventSink {
   virtual void approval_required(const std::string& tool, const std::string& kind,
                                  const std::string& description) = 0;
   virtual void usage(const UsageTotals& totals) = 0;
+  // The conversation neared the context window and older turns were summarised.
+  virtual void condensed(int64_t tokens_before, int64_t tokens_after) = 0;
   // A notice that does not end the task (a retry); not part of the JSON stream.
   virtual void notice(const std::string& message) = 0;
   virtual void error(const std::string& kind, const std::string& message) = 0;

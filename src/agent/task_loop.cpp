@@ -38,6 +38,24 @@ size_t count_checked(const std::string& todos, size_t* total) {
   return done;
 }
 
+constexpr const char* kCondenseSystemPrompt =
+    "You summarise a coding agent's conversation so the work can continue in a fresh, "
+    "shorter context. Be precise and complete; omit pleasantries.";
+
+constexpr const char* kCondenseRequest =
+    "The conversation is nearing the model's context window. Write a summary that replaces "
+    "everything above. Include: 1) the user's task and every requirement or decision since; "
+    "2) what has been done, file by file, with the latest state of each file touched (exact "
+    "names, and the key code as it now stands); 3) commands run and what they showed; 4) what "
+    "remains, as a checklist. Do not call tools.";
+
+size_t message_bytes(const llm::Message& message) {
+  size_t bytes = message.text.size();
+  for (const llm::ToolCall& call : message.tool_calls) bytes += call.name.size() + call.arguments.size();
+  for (const llm::ToolResult& result : message.tool_results) bytes += result.content.size();
+  return bytes;
+}
+
 }  // namespace
 
 struct TaskLoop::TurnResult {
@@ -93,6 +111,64 @@ void TaskLoop::add_usage(const llm::Usage& usage) {
   if (options_.recorder) {
     options_.recorder->usage_updated(options_.task_id, outcome_.totals, outcome_.requests);
   }
+}
+
+int64_t TaskLoop::estimate_next_request_tokens(const llm::ChatRequest& request) const {
+  size_t first_new = messages_at_last_request_;
+  int64_t tokens = last_request_tokens_;
+  if (last_request_tokens_ == 0) {  // no usage reported yet: estimate everything
+    first_new = 0;
+    size_t bytes = request.system_prompt.size();
+    for (const llm::ToolSpec& tool : request.tools) {
+      bytes += tool.name.size() + tool.description.size() + tool.input_schema.dump().size();
+    }
+    tokens = static_cast<int64_t>(estimate_tokens(std::string(bytes, ' ')));
+  }
+  size_t bytes = 0;
+  for (size_t index = first_new; index < messages_.size(); ++index) {
+    bytes += message_bytes(messages_[index]);
+  }
+  return tokens + static_cast<int64_t>((bytes + 3) / 4);
+}
+
+Status TaskLoop::condense(const llm::ChatRequest& request, int64_t tokens_before) {
+  llm::ChatRequest summary_request;
+  summary_request.model = request.model;
+  summary_request.system_prompt = kCondenseSystemPrompt;
+  summary_request.messages = messages_;
+  std::string instruction = kCondenseRequest;
+  if (!todos_.empty()) instruction += "\n\nThe current todo list:\n" + todos_;
+  summary_request.messages.push_back({llm::Role::kUser, instruction, {}, {}});
+  ++outcome_.requests;
+  llm::ChatResponse summary = TRY(model_.send(summary_request, {}));
+  add_usage(summary.usage);
+  if (summary.text.empty()) {
+    return make_error(ErrorKind::kProtocol, "the model returned an empty summary");
+  }
+
+  // Keep the task, the summary, and the latest exchange (an assistant turn and the
+  // results of its calls) so the model sees where it stands.
+  std::vector<llm::Message> kept;
+  kept.push_back(messages_.front());
+  std::string summary_text =
+      "[joey condensed the earlier conversation to stay within the context window; this "
+      "summary replaces it]\n\n" +
+      summary.text;
+  if (!todos_.empty()) summary_text += "\n\nTodo list:\n" + todos_;
+  kept.push_back({llm::Role::kUser, summary_text, {}, {}});
+  size_t tail = messages_.size() >= 2 && messages_[messages_.size() - 2].role == llm::Role::kAssistant
+                    ? messages_.size() - 2
+                    : messages_.size();
+  for (size_t index = std::max<size_t>(tail, 1); index < messages_.size(); ++index) {
+    kept.push_back(messages_[index]);
+  }
+  messages_ = std::move(kept);
+  last_request_tokens_ = 0;
+  messages_at_last_request_ = 0;
+  llm::ChatRequest after = request;
+  after.messages = messages_;
+  events_.condensed(tokens_before, estimate_next_request_tokens(after));
+  return ok_status();
 }
 
 TaskOutcome TaskLoop::finish(TaskStatus status, Error error) {
@@ -159,6 +235,20 @@ TaskOutcome TaskLoop::run(const std::string& task) {
       return fail(ErrorKind::kLimit, text);
     }
 
+    const int64_t next_tokens = estimate_next_request_tokens(request);
+    const auto condense_threshold =
+        static_cast<int64_t>(static_cast<double>(options_.context_window_tokens) * options_.condense_at);
+    if (messages_.size() > 2 && next_tokens > condense_threshold) {
+      Status condensed = condense(request, next_tokens);
+      if (!condensed.ok()) {
+        if (condensed.error().kind == ErrorKind::kCancelled) {
+          return finish(TaskStatus::kCancelled, condensed.error());
+        }
+        events_.notice("could not condense the conversation (" + condensed.error().message +
+                       "); going on without");
+      }
+    }
+
     request.messages = messages_;
     ++outcome_.requests;
     llm::StreamCallbacks callbacks;
@@ -172,6 +262,9 @@ TaskOutcome TaskLoop::run(const std::string& task) {
     }
     add_usage(response->usage);
     append({llm::Role::kAssistant, response->text, response->tool_calls, {}});
+    last_request_tokens_ = response->usage.input_tokens + response->usage.cache_read_tokens +
+                           response->usage.cache_write_tokens + response->usage.output_tokens;
+    messages_at_last_request_ = messages_.size();
 
     if (response->tool_calls.empty()) {
       if (++replies_without_tools >= 2) {

@@ -35,6 +35,10 @@ struct TaskOptions {
   // A resumed task's earlier conversation; the new request is appended to it.
   std::vector<llm::Message> prior_messages;
   TaskRecorder* recorder = nullptr;  // not owned; may be null
+  // Context management: when the next request would exceed condense_at of the window,
+  // older turns are first replaced by a model-written summary.
+  int64_t context_window_tokens = 128'000;
+  double condense_at = 0.8;
 };
 
 struct TaskOutcome {
@@ -64,6 +68,8 @@ class TaskLoop {
   void add_usage(const llm::Usage& usage);
   TaskOutcome fail(ErrorKind kind, const std::string& message);
   void append(llm::Message message);
+  int64_t estimate_next_request_tokens(const llm::ChatRequest& request) const;
+  Status condense(const llm::ChatRequest& request, int64_t tokens_before);
   TaskOutcome finish(TaskStatus status, Error error);
 
   TaskOptions options_;
@@ -75,6 +81,10 @@ class TaskLoop {
   std::vector<llm::Message> messages_;
   TaskOutcome outcome_;
   std::string todos_;
+  // Tokens the last request and its answer took (from the provider's usage), and how
+  // many messages existed then: the base for estimating the next request's size.
+  int64_t last_request_tokens_ = 0;
+  size_t messages_at_last_request_ = 0;
 };
 
 }  // namespace joey::agent

@@ -52,7 +52,10 @@ class RecordingEvents final : public EventSink {
     log.push_back("usage " + std::to_string(totals.usage.input_tokens));
     last_totals = totals;
   }
-  void notice(const std::string&) override {}
+  void notice(const std::string& message) override { log.push_back("notice " + message); }
+  void condensed(int64_t before, int64_t after) override {
+    log.push_back("condensed " + std::to_string(before) + " " + std::to_string(after));
+  }
   void error(const std::string& kind, const std::string& message) override {
     log.push_back("error " + kind + " " + message);
   }
@@ -313,6 +316,44 @@ TEST(TaskLoop, ResumedTaskCarriesEarlierMessagesAndAnswersDanglingCalls) {
   EXPECT_EQ(sent[2].tool_results[0].tool_call_id, "call_old");
   EXPECT_TRUE(sent[2].tool_results[0].is_error);
   EXPECT_EQ(sent[3].text, "do the thing");
+}
+
+}  // namespace
+}  // namespace joey::agent
+
+namespace joey::agent {
+namespace {
+
+TEST(TaskLoop, CondensesOlderTurnsNearTheContextWindow) {
+  Harness harness;
+  harness.options.context_window_tokens = 1000;
+  harness.model.replies.push_back(reply_with_call("update_todo_list", R"({"todos":"[x] read\n[ ] fix"})"));
+  harness.model.replies.push_back(reply_with_call("echo", R"({"text":"big"})", /*input_tokens=*/900));
+  harness.model.replies.push_back(reply_with_text("SUMMARY: read the code, fix remains"));
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
+  EXPECT_EQ(harness.run().status, TaskStatus::kCompleted);
+  ASSERT_EQ(harness.model.requests.size(), 4u);
+  const llm::ChatRequest& summary_request = harness.model.requests[2];
+  EXPECT_TRUE(summary_request.tools.empty());
+  EXPECT_NE(summary_request.messages.back().text.find("context window"), std::string::npos);
+  EXPECT_NE(summary_request.messages.back().text.find("[ ] fix"), std::string::npos);
+  const std::vector<llm::Message>& after = harness.model.requests[3].messages;
+  ASSERT_EQ(after.size(), 4u);  // task, summary, last call, its result
+  EXPECT_EQ(after[0].text, "do the thing");
+  EXPECT_NE(after[1].text.find("SUMMARY: read the code"), std::string::npos);
+  EXPECT_NE(after[1].text.find("[ ] fix"), std::string::npos);
+  EXPECT_EQ(after[2].tool_calls.at(0).name, "echo");
+  EXPECT_EQ(after[3].tool_results.at(0).content, "echo: big");
+  EXPECT_TRUE(std::any_of(harness.events.log.begin(), harness.events.log.end(),
+                          [](const std::string& line) { return line.rfind("condensed ", 0) == 0; }));
+}
+
+TEST(TaskLoop, SmallConversationsAreNeverCondensed) {
+  Harness harness;
+  harness.model.replies.push_back(reply_with_call("echo", R"({"text":"hi"})", 100));
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
+  harness.run();
+  for (const llm::ChatRequest& request : harness.model.requests) EXPECT_FALSE(request.tools.empty());
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ export const kEventTypes = new Set([
   'usage',
   'error',
   'completion',
+  'condensed',
 ]);
 
 export function fakeKey(protocol) {

@@ -56,3 +56,20 @@ TEST(Pricing, MalformedDataIsAnError) {
 
 }  // namespace
 }  // namespace joey::llm
+
+#include "llm/model_catalog.h"
+
+namespace joey::llm {
+namespace {
+
+TEST(ModelCatalog, KnowsContextWindowsByFamilyAndPrefix) {
+  EXPECT_EQ(known_context_window("claude-sonnet-4-5-20250929"), 200'000);
+  EXPECT_EQ(known_context_window("anthropic/claude-sonnet-4.5"), 200'000);
+  EXPECT_EQ(known_context_window("gpt-4.1-mini"), 1'047'576);
+  EXPECT_EQ(known_context_window("gpt-4"), 8'192);
+  EXPECT_EQ(known_context_window("my-finetune"), std::nullopt);
+  EXPECT_EQ(context_window_or_default("my-finetune"), kDefaultContextWindow);
+}
+
+}  // namespace
+}  // namespace joey::llm
