@@ -6,17 +6,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include "agent/approvals.h"
 #include "agent/control_tools.h"
 #include "agent/events.h"
+#include "agent/modes.h"
+#include "agent/rules.h"
 #include "agent/system_prompt.h"
 #include "agent/task_loop.h"
 #include "agent/workspace.h"
 #include "agent/workspace_tools.h"
 #include "base/cancel.h"
 #include "base/ids.h"
+#include "base/paths.h"
 #include "llm/model_catalog.h"
 #include "llm/model_client.h"
 #include "llm/pricing.h"
@@ -106,6 +112,54 @@ std::optional<llm::ModelPrice> price_for(const llm::ProviderConfig& config,
   return llm::PriceTable::builtin().find(config.model);
 }
 
+// The workspace a command works in: its root, joey's home, the modes available there
+// and the system prompt for each mode (built once per mode, rules included).
+struct WorkspaceSetup {
+  std::filesystem::path root;
+  std::filesystem::path home;
+  std::vector<agent::Mode> modes;
+  agent::Mode mode;
+  std::vector<std::string> notes;  // rules files skipped or cut, for the user
+  std::function<std::string(const agent::Mode&)> system_prompt_for;
+};
+
+Result<WorkspaceSetup> open_workspace(const std::string& cwd, const std::string& mode_slug) {
+  WorkspaceSetup setup;
+  std::error_code fs_error;
+  setup.root = std::filesystem::canonical(
+      cwd.empty() ? std::filesystem::current_path() : std::filesystem::path(cwd), fs_error);
+  if (fs_error || !std::filesystem::is_directory(setup.root)) {
+    return make_error(ErrorKind::kInvalidArgument, "--cwd " + cwd + " is not a directory");
+  }
+  setup.home = TRY(joey_home());
+  setup.modes = TRY(agent::load_modes(setup.home, setup.root));
+  Result<agent::Mode> mode = agent::find_mode(setup.modes, mode_slug);
+  if (!mode.ok()) return make_error(ErrorKind::kInvalidArgument, mode.error().message);
+  setup.mode = std::move(mode).value();
+
+  auto facts = std::make_shared<agent::WorkspaceFacts>(agent::gather_workspace_facts(setup.root));
+  auto cache = std::make_shared<std::map<std::string, std::string>>();
+  auto notes = std::make_shared<std::vector<std::string>>();
+  setup.system_prompt_for = [facts, cache, notes, home = setup.home, root = setup.root,
+                             modes = setup.modes](const agent::Mode& mode) {
+    auto cached = cache->find(mode.slug);
+    if (cached != cache->end()) return cached->second;
+    std::string rules_section;
+    Result<agent::LoadedRules> rules = agent::load_rules(home, root, mode.slug);
+    if (rules.ok()) {
+      rules_section = rules->prompt_section;
+      notes->insert(notes->end(), rules->notes.begin(), rules->notes.end());
+    }
+    std::string prompt = agent::build_system_prompt(agent::mode_prompt_section(mode, modes),
+                                                     *facts, rules_section);
+    cache->emplace(mode.slug, prompt);
+    return prompt;
+  };
+  setup.system_prompt_for(setup.mode);  // load the rules now, so their notes show at start
+  setup.notes = *notes;
+  return setup;
+}
+
 struct RunFlags {
   ProviderFlags provider;
   std::string mode = "code";
@@ -119,21 +173,14 @@ struct RunFlags {
 
 int run_task(const RunFlags& flags) {
   if (flags.task.empty()) return usage_error("joey run needs a task, e.g. joey run \"fix the failing test\"");
-  if (flags.mode != "code") {
-    return usage_error("unknown mode '" + flags.mode + "' (this build has: code)");
-  }
   Result<llm::ProviderConfig> config = llm::resolve_provider(
       flags.provider.provider, flags.provider.base_url, flags.provider.model,
       flags.provider.allow_insecure);
   if (!config.ok()) return error_exit(config.error());
 
-  std::error_code fs_error;
-  std::filesystem::path root = std::filesystem::canonical(
-      flags.cwd.empty() ? std::filesystem::current_path() : std::filesystem::path(flags.cwd),
-      fs_error);
-  if (fs_error || !std::filesystem::is_directory(root)) {
-    return usage_error("--cwd " + flags.cwd + " is not a directory");
-  }
+  Result<WorkspaceSetup> setup = open_workspace(flags.cwd, flags.mode);
+  if (!setup.ok()) return error_exit(setup.error());
+  const std::filesystem::path& root = setup->root;
 
   Cancellation& cancellation = Cancellation::global();
   cancellation.install_signal_handlers();
@@ -147,6 +194,9 @@ int run_task(const RunFlags& flags) {
   options.task_id = new_task_id();
   options.provider_name = config->info.name;
   options.model = config->model;
+  options.mode = setup->mode;
+  options.modes = setup->modes;
+  options.system_prompt_for = setup->system_prompt_for;
   options.max_requests = flags.max_requests;
   options.auto_approve = flags.yes;
   options.price = price_for(*config, *transport, timeouts);
@@ -188,10 +238,8 @@ int run_task(const RunFlags& flags) {
   std::vector<agent::ToolDefinition> tools = agent::workspace_tools();
   for (agent::ToolDefinition& tool : agent::control_tools()) tools.push_back(std::move(tool));
 
-  std::string system_prompt =
-      agent::build_system_prompt(options.mode, agent::gather_workspace_facts(root));
-  agent::TaskLoop loop(std::move(options), *model, *events, context, std::move(tools),
-                       std::move(system_prompt));
+  for (const std::string& note : setup->notes) events->notice(note);
+  agent::TaskLoop loop(std::move(options), *model, *events, context, std::move(tools));
   agent::TaskOutcome outcome = loop.run(flags.task);
   return agent::exit_code_for(outcome.status);
 }
@@ -211,15 +259,14 @@ int list_models_command(const ProviderFlags& flags) {
   return 0;
 }
 
-int system_prompt_command(const std::string& cwd) {
-  std::error_code fs_error;
-  std::filesystem::path root = std::filesystem::canonical(
-      cwd.empty() ? std::filesystem::current_path() : std::filesystem::path(cwd), fs_error);
-  if (fs_error) return usage_error("--cwd " + cwd + " is not a directory");
-  std::string prompt = agent::build_system_prompt(agent::ModeInfo{}, agent::gather_workspace_facts(root));
+int system_prompt_command(const std::string& cwd, const std::string& mode_slug) {
+  Result<WorkspaceSetup> setup = open_workspace(cwd, mode_slug);
+  if (!setup.ok()) return error_exit(setup.error());
+  std::string prompt = setup->system_prompt_for(setup->mode);
   nlohmann::json tools = nlohmann::json::array();
   std::vector<agent::ToolDefinition> definitions = agent::workspace_tools();
   for (agent::ToolDefinition& tool : agent::control_tools()) definitions.push_back(std::move(tool));
+  definitions = agent::tools_for_mode(setup->mode, std::move(definitions));
   for (const agent::ToolDefinition& tool : definitions) {
     tools.push_back({{"name", tool.name}, {"description", tool.description}, {"input_schema", tool.input_schema}});
   }
@@ -243,7 +290,7 @@ int main(int argc, char** argv) {
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand("run", "run one task headless and exit");
   add_provider_flags(*run, run_flags.provider);
-  run->add_option("--mode", run_flags.mode, "mode slug (default: code)");
+  run->add_option("--mode", run_flags.mode, "mode slug: code, architect, ask, debug, orchestrator or a custom mode (default: code)");
   run->add_flag("--yes,-y", run_flags.yes, "approve writes and commands inside the workspace");
   run->add_option("--output", run_flags.output, "text (default) or json (JSON Lines events)")
       ->check(CLI::IsMember({"text", "json"}));
@@ -259,8 +306,10 @@ int main(int argc, char** argv) {
   add_provider_flags(*models, models_flags);
 
   std::string prompt_cwd;
+  std::string prompt_mode = agent::kDefaultModeSlug;
   CLI::App* prompt = app.add_subcommand("system-prompt", "print the system prompt joey would send");
   prompt->add_option("--cwd", prompt_cwd, "workspace directory");
+  prompt->add_option("--mode", prompt_mode, "mode slug (default: code)");
 
   try {
     app.parse(argc, argv);
@@ -277,7 +326,7 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) return run_task(run_flags);
   if (models->parsed()) return list_models_command(models_flags);
-  if (prompt->parsed()) return system_prompt_command(prompt_cwd);
+  if (prompt->parsed()) return system_prompt_command(prompt_cwd, prompt_mode);
   std::fprintf(stderr,
                "%s\njoey: the interactive session is not built yet; use: joey run \"TASK\"\n",
                app.help().c_str());

@@ -31,6 +31,21 @@ std::vector<ToolDefinition> control_tools() {
             {"properties", {{"todos", {{"type", "string"}}}}},
             {"required", {"todos"}}},
        nullptr},
+      {kSwitchMode,
+       "Switch to another mode when the work calls for its tools or focus; `reason` says why.",
+       json{{"type", "object"},
+            {"properties",
+             {{"mode_slug", {{"type", "string"}}}, {"reason", {{"type", "string"}}}}},
+            {"required", {"mode_slug", "reason"}}},
+       nullptr, ToolGroup::kAlways},  // any mode may ask to hand over to a better-suited one
+      {kNewTask,
+       "Delegate a self-contained piece of work to a subtask in the given mode. The subtask "
+       "starts with only `message` as context (say everything it needs) and its completion "
+       "result comes back to you as this tool's result.",
+       json{{"type", "object"},
+            {"properties", {{"mode", {{"type", "string"}}}, {"message", {{"type", "string"}}}}},
+            {"required", {"mode", "message"}}},
+       nullptr, ToolGroup::kModes},
   };
 }
 

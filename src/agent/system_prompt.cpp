@@ -47,8 +47,9 @@ WorkspaceFacts gather_workspace_facts(const std::filesystem::path& root, size_t 
   return facts;
 }
 
-std::string build_system_prompt(const ModeInfo& mode, const WorkspaceFacts& facts) {
-  std::string prompt = mode.role;
+std::string build_system_prompt(const std::string& mode_section, const WorkspaceFacts& facts,
+                                const std::string& rules_section) {
+  std::string prompt = mode_section;
   prompt +=
       "\n\n# How you work\n"
       "- Act through the tools provided; call them natively, one step at a time, and read each "
@@ -70,6 +71,7 @@ std::string build_system_prompt(const ModeInfo& mode, const WorkspaceFacts& fact
                             : "") +
             "):\n";
   prompt += facts.file_listing.empty() ? "(empty)\n" : facts.file_listing;
+  if (!rules_section.empty()) prompt += "\n" + rules_section;
   return prompt;
 }
 

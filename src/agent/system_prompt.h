@@ -1,5 +1,5 @@
-// The system prompt: the mode's role, how to work with the tools, and facts about
-// the workspace (directory, OS, shell, a bounded file listing). The tools themselves
+// The system prompt: the mode's role, how to work with the tools, facts about the
+// workspace (directory, OS, shell, a bounded file listing) and the rules files. The tools themselves
 // travel as native function definitions, so the prompt does not repeat them.
 // Kept lean: bench/ reports its size in tokens.
 #pragma once
@@ -22,15 +22,10 @@ struct WorkspaceFacts {
 // `max_files` entries.
 WorkspaceFacts gather_workspace_facts(const std::filesystem::path& root, size_t max_files = 200);
 
-struct ModeInfo {
-  std::string slug = "code";
-  std::string name = "Code";
-  std::string role =
-      "You are joey, a skilled software engineer working in the user's project. You make "
-      "precise, minimal changes that follow the project's existing conventions.";
-};
-
-std::string build_system_prompt(const ModeInfo& mode, const WorkspaceFacts& facts);
+// The mode's section (role, instructions: modes.h mode_prompt_section), then how joey
+// works, the workspace facts, and the rules section (rules.h), in that order.
+std::string build_system_prompt(const std::string& mode_section, const WorkspaceFacts& facts,
+                                const std::string& rules_section);
 
 // A rough token estimate (about four bytes a token for English and code), used for
 // reporting sizes; never for billing.

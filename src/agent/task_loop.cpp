@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "agent/control_tools.h"
+#include "agent/workspace.h"
 #include "base/json.h"
 
 namespace joey::agent {
@@ -56,6 +57,48 @@ size_t message_bytes(const llm::Message& message) {
   return bytes;
 }
 
+constexpr int kMaxSubtaskDepth = 2;
+
+// What a subtask shows: its tool calls and text go to the user as the parent's do,
+// but its start, usage and completion are the parent's to report (the parent's
+// running totals include the subtask, and only the outer task completes).
+class SubtaskEvents final : public EventSink {
+ public:
+  explicit SubtaskEvents(EventSink& parent) : parent_(parent) {}
+  void task_started(const std::string&, const std::string& mode, const std::string&,
+                    const std::string&) override {
+    parent_.notice("subtask started in mode '" + mode + "'");
+  }
+  void text(std::string_view piece) override { parent_.text(piece); }
+  void tool_call(const std::string& id, const std::string& name, const std::string& arguments) override {
+    parent_.tool_call(id, name, arguments);
+  }
+  void tool_result(const std::string& id, const std::string& name, bool ok,
+                   const std::string& summary) override {
+    parent_.tool_result(id, name, ok, summary);
+  }
+  void command_output(std::string_view chunk) override { parent_.command_output(chunk); }
+  void approval_required(const std::string& tool, const std::string& kind,
+                         const std::string& description) override {
+    parent_.approval_required(tool, kind, description);
+  }
+  void usage(const UsageTotals&) override {}
+  void condensed(int64_t before, int64_t after) override { parent_.condensed(before, after); }
+  void notice(const std::string& message) override { parent_.notice(message); }
+  void error(const std::string&, const std::string& message) override {
+    parent_.notice("subtask ended: " + message);
+  }
+  void completion(const std::string&) override {}
+
+ private:
+  EventSink& parent_;
+};
+
+const std::string* string_argument(const nlohmann::json& args, const char* key) {
+  auto found = args.find(key);
+  return found != args.end() && found->is_string() ? &found->get_ref<const std::string&>() : nullptr;
+}
+
 }  // namespace
 
 struct TaskLoop::TurnResult {
@@ -88,14 +131,22 @@ int exit_code_for(TaskStatus status) {
 }
 
 TaskLoop::TaskLoop(TaskOptions options, llm::ModelClient& model, EventSink& events,
-                   ToolContext context, std::vector<ToolDefinition> tools,
-                   std::string system_prompt)
+                   ToolContext context, std::vector<ToolDefinition> tools)
     : options_(std::move(options)),
       model_(model),
       events_(events),
       context_(std::move(context)),
-      tools_(std::move(tools)),
-      system_prompt_(std::move(system_prompt)) {}
+      tools_(std::move(tools)) {}
+
+// The system prompt and tools of the current mode; both change on switch_mode.
+void TaskLoop::prepare_request(llm::ChatRequest& request) const {
+  request.system_prompt =
+      options_.system_prompt_for ? options_.system_prompt_for(options_.mode) : std::string();
+  request.tools.clear();
+  for (const ToolDefinition& tool : tools_for_mode(options_.mode, tools_)) {
+    request.tools.push_back({tool.name, tool.description, tool.input_schema});
+  }
+}
 
 void TaskLoop::append(llm::Message message) {
   if (options_.recorder) options_.recorder->message_added(options_.task_id, message);
@@ -197,10 +248,7 @@ TaskOutcome TaskLoop::run(const std::string& task) {
 
   llm::ChatRequest request;
   request.model = options_.model;
-  request.system_prompt = system_prompt_;
-  for (const ToolDefinition& tool : tools_) {
-    request.tools.push_back({tool.name, tool.description, tool.input_schema});
-  }
+  prepare_request(request);
   if (options_.recorder) {
     options_.recorder->task_started({options_.task_id, options_.workspace, options_.mode.slug,
                                      options_.provider_name, options_.model, task});
@@ -235,6 +283,7 @@ TaskOutcome TaskLoop::run(const std::string& task) {
       return fail(ErrorKind::kLimit, text);
     }
 
+    prepare_request(request);
     const int64_t next_tokens = estimate_next_request_tokens(request);
     const auto condense_threshold =
         static_cast<int64_t>(static_cast<double>(options_.context_window_tokens) * options_.condense_at);
@@ -326,9 +375,19 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
                            [&](const ToolDefinition& definition) { return definition.name == call.name; });
   if (tool == tools_.end()) {
     std::string names;
-    for (const ToolDefinition& definition : tools_) names += (names.empty() ? "" : ", ") + definition.name;
+    for (const ToolDefinition& definition : tools_for_mode(options_.mode, tools_)) {
+      names += (names.empty() ? "" : ", ") + definition.name;
+    }
     return tool_error("there is no tool named '" + call.name + "'; the tools are: " + names);
   }
+  if (!mode_allows_tool(options_.mode, *tool)) {
+    return tool_error(tool_not_allowed_error(options_.mode, call.name).message);
+  }
+  if (tool->group == ToolGroup::kEdit) {
+    if (Status allowed = check_edit_path(args); !allowed.ok()) return tool_error(allowed.error().message);
+  }
+  if (call.name == kSwitchMode) return switch_mode(call, args, turn);
+  if (call.name == kNewTask) return run_subtask(call, args, turn);
 
   if (call.name == kAttemptCompletion) {
     auto result = args.find("result");
@@ -383,6 +442,104 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
   }
   events_.tool_result(call.id, call.name, true, output->summary);
   return {call.id, call.name, std::move(output->content), false};
+}
+
+Status TaskLoop::check_edit_path(const nlohmann::json& args) const {
+  const std::string* path = string_argument(args, "path");
+  if (!path) return ok_status();  // the tool itself reports the missing field
+  std::string relative = *path;
+  if (context_.workspace) {
+    Result<ResolvedPath> resolved = context_.workspace->resolve(*path);
+    if (resolved.ok()) relative = context_.workspace->display(resolved->absolute);
+  }
+  return check_edit_allowed(options_.mode, relative);
+}
+
+llm::ToolResult TaskLoop::switch_mode(const llm::ToolCall& call, const nlohmann::json& args,
+                                      TurnResult& turn) {
+  auto failure = [&](const std::string& message) {
+    events_.tool_result(call.id, call.name, false, first_line(message));
+    return llm::ToolResult{call.id, call.name, "Error: " + message, true};
+  };
+  const std::string* slug = string_argument(args, "mode_slug");
+  if (!slug) return failure("switch_mode needs `mode_slug`, a string");
+  const std::string* reason = string_argument(args, "reason");
+  Result<Mode> target = find_mode(options_.modes, *slug);
+  if (!target.ok()) return failure(target.error().message);
+  if (target->slug == options_.mode.slug) {
+    events_.tool_result(call.id, call.name, true, "already in mode " + *slug);
+    return {call.id, call.name, "Already in mode '" + *slug + "'.", false};
+  }
+  Status approved = context_.approvals
+                        ? context_.approvals->request(
+                              {ActionKind::kModeSwitch, call.name,
+                               "switch from mode '" + options_.mode.slug + "' to '" + *slug + "'" +
+                                   (reason ? ": " + *reason : std::string())})
+                        : ok_status();
+  if (!approved.ok()) {
+    if (approved.error().kind == ErrorKind::kNeedsDecision) turn.stop = approved.error();
+    return failure(approved.error().message);
+  }
+  options_.mode = std::move(target).value();
+  events_.tool_result(call.id, call.name, true, "switched to mode " + options_.mode.slug);
+  return {call.id, call.name,
+          "Switched to mode '" + options_.mode.slug + "' (" + describe_groups(options_.mode) +
+              "). Its instructions and tools apply from now on.",
+          false};
+}
+
+llm::ToolResult TaskLoop::run_subtask(const llm::ToolCall& call, const nlohmann::json& args,
+                                      TurnResult& turn) {
+  auto failure = [&](const std::string& message) {
+    events_.tool_result(call.id, call.name, false, first_line(message));
+    return llm::ToolResult{call.id, call.name, "Error: " + message, true};
+  };
+  const std::string* slug = string_argument(args, "mode");
+  const std::string* message = string_argument(args, "message");
+  if (!slug || !message) return failure("new_task needs `mode` and `message`, both strings");
+  if (depth_ >= kMaxSubtaskDepth) {
+    return failure("subtasks may not nest more than " + std::to_string(kMaxSubtaskDepth) +
+                   " deep; do this part yourself");
+  }
+  Result<Mode> target = find_mode(options_.modes, *slug);
+  if (!target.ok()) return failure(target.error().message);
+  Status approved = context_.approvals
+                        ? context_.approvals->request({ActionKind::kSubtask, call.name,
+                                                       "start a subtask in mode '" + *slug +
+                                                           "': " + first_line(*message, 120)})
+                        : ok_status();
+  if (!approved.ok()) {
+    if (approved.error().kind == ErrorKind::kNeedsDecision) turn.stop = approved.error();
+    return failure(approved.error().message);
+  }
+
+  ++subtasks_started_;
+  TaskOptions child = options_;
+  child.task_id = options_.task_id + ".sub" + std::to_string(subtasks_started_);
+  child.mode = std::move(target).value();
+  child.prior_messages.clear();
+  child.max_requests = std::max(1, options_.max_requests - outcome_.requests);
+  if (options_.max_cost_usd && outcome_.totals.cost_usd) {
+    child.max_cost_usd = std::max(0.0, *options_.max_cost_usd - *outcome_.totals.cost_usd);
+  }
+  SubtaskEvents child_events(events_);
+  TaskLoop subtask(std::move(child), model_, child_events, context_, tools_);
+  subtask.depth_ = depth_ + 1;
+  TaskOutcome result = subtask.run(*message);
+  outcome_.requests += result.requests;
+  add_usage(result.totals.usage);
+
+  switch (result.status) {
+    case TaskStatus::kCompleted:
+      events_.tool_result(call.id, call.name, true, "subtask in mode " + *slug + " completed");
+      return {call.id, call.name, "The subtask completed. Its result:\n" + result.result, false};
+    case TaskStatus::kNeedsDecision:
+    case TaskStatus::kCancelled:
+      turn.stop = result.error;
+      return failure("the subtask stopped: " + result.error.message);
+    default:
+      return failure("the subtask failed: " + result.error.message);
+  }
 }
 
 }  // namespace joey::agent

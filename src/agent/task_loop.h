@@ -8,11 +8,13 @@
 // one reminder; a second one in a row fails the task.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/events.h"
+#include "agent/modes.h"
 #include "agent/system_prompt.h"
 #include "agent/task_recorder.h"
 #include "agent/tool.h"
@@ -23,7 +25,10 @@ namespace joey::agent {
 
 struct TaskOptions {
   std::string task_id;
-  ModeInfo mode;
+  Mode mode;                 // the mode the task starts in
+  std::vector<Mode> modes;   // every mode switch_mode and new_task may name
+  // Builds the system prompt for a mode (called again after switch_mode).
+  std::function<std::string(const Mode&)> system_prompt_for;
   std::string provider_name;
   std::string model;
   int max_requests = 100;
@@ -57,7 +62,7 @@ class TaskLoop {
   // `context` carries the workspace, approval gate and cancel flag the tools use;
   // `tools` are every tool offered to the model (workspace tools and control tools).
   TaskLoop(TaskOptions options, llm::ModelClient& model, EventSink& events, ToolContext context,
-           std::vector<ToolDefinition> tools, std::string system_prompt);
+           std::vector<ToolDefinition> tools);
 
   TaskOutcome run(const std::string& task);
 
@@ -68,6 +73,10 @@ class TaskLoop {
   void add_usage(const llm::Usage& usage);
   TaskOutcome fail(ErrorKind kind, const std::string& message);
   void append(llm::Message message);
+  llm::ToolResult switch_mode(const llm::ToolCall& call, const nlohmann::json& args, TurnResult& turn);
+  llm::ToolResult run_subtask(const llm::ToolCall& call, const nlohmann::json& args, TurnResult& turn);
+  Status check_edit_path(const nlohmann::json& args) const;
+  void prepare_request(llm::ChatRequest& request) const;
   int64_t estimate_next_request_tokens(const llm::ChatRequest& request) const;
   Status condense(const llm::ChatRequest& request, int64_t tokens_before);
   TaskOutcome finish(TaskStatus status, Error error);
@@ -76,8 +85,9 @@ class TaskLoop {
   llm::ModelClient& model_;
   EventSink& events_;
   ToolContext context_;
-  std::vector<ToolDefinition> tools_;
-  std::string system_prompt_;
+  std::vector<ToolDefinition> tools_;  // every tool; the mode decides which are offered
+  int depth_ = 0;                       // nesting of new_task subtasks
+  int subtasks_started_ = 0;
   std::vector<llm::Message> messages_;
   TaskOutcome outcome_;
   std::string todos_;

@@ -32,6 +32,8 @@ enum class ActionKind {
   kOutsideWorkspace,  // any access to a path outside the workspace
   kProtectedWrite,    // changing joey's own configuration files (.joey/**, AGENTS.md, ...):
                       // always asks a person; never approved automatically
+  kModeSwitch,        // switch_mode: the model changes its own mode
+  kSubtask,           // new_task: the model starts a subtask in another mode
 };
 
 // The groups modes grant tools by (a mode lists the groups it may use).
@@ -40,8 +42,8 @@ enum class ToolGroup {
   kEdit,     // write_to_file, apply_diff, insert_content
   kCommand,  // execute_command
   kMcp,      // mcp--SERVER--TOOL
-  kModes,    // switch_mode, new_task
-  kAlways,   // attempt_completion, ask_followup_question, update_todo_list
+  kModes,    // new_task
+  kAlways,   // attempt_completion, ask_followup_question, update_todo_list, switch_mode
 };
 
 const char* tool_group_name(ToolGroup group);

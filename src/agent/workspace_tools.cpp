@@ -13,6 +13,8 @@ const char* action_kind_name(ActionKind kind) {
     case ActionKind::kCommand: return "command";
     case ActionKind::kOutsideWorkspace: return "outside_workspace";
     case ActionKind::kProtectedWrite: return "protected_write";
+    case ActionKind::kModeSwitch: return "mode_switch";
+    case ActionKind::kSubtask: return "subtask";
   }
   return "unknown";
 }

@@ -90,6 +90,9 @@ struct Harness {
     options.task_id = "t1";
     options.provider_name = "test";
     options.model = "m";
+    options.modes = built_in_modes();
+    options.mode = find_mode(options.modes, "code").value();
+    options.system_prompt_for = [](const Mode& mode) { return "system for " + mode.slug; };
   }
 
   TaskOutcome run(bool auto_approve = true) {
@@ -110,7 +113,7 @@ struct Harness {
                        }
                        return ToolOutput{"echo: " + args["text"].get<std::string>(), "echoed"};
                      }});
-    TaskLoop loop(options, model, events, context, tools, "system");
+    TaskLoop loop(options, model, events, context, tools);
     return loop.run("do the thing");
   }
 };
@@ -354,6 +357,81 @@ TEST(TaskLoop, SmallConversationsAreNeverCondensed) {
   harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
   harness.run();
   for (const llm::ChatRequest& request : harness.model.requests) EXPECT_FALSE(request.tools.empty());
+}
+
+}  // namespace
+}  // namespace joey::agent
+
+namespace joey::agent {
+namespace {
+
+std::vector<std::string> offered_tools(const llm::ChatRequest& request) {
+  std::vector<std::string> names;
+  for (const llm::ToolSpec& tool : request.tools) names.push_back(tool.name);
+  return names;
+}
+
+TEST(TaskLoop, SwitchModeChangesPromptAndTools) {
+  Harness harness;
+  harness.options.mode = find_mode(harness.options.modes, "ask").value();
+  harness.model.replies.push_back(
+      reply_with_call("switch_mode", R"({"mode_slug":"code","reason":"need to edit"})"));
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
+  EXPECT_EQ(harness.run(/*auto_approve=*/true).status, TaskStatus::kCompleted);
+  EXPECT_EQ(harness.model.requests[0].system_prompt, "system for ask");
+  EXPECT_EQ(harness.model.requests[1].system_prompt, "system for code");
+  // No workspace tools in this harness; the modes group is what differs.
+  std::vector<std::string> ask_tools = offered_tools(harness.model.requests[0]);
+  EXPECT_EQ(std::count(ask_tools.begin(), ask_tools.end(), "switch_mode"), 1);
+  EXPECT_EQ(std::count(ask_tools.begin(), ask_tools.end(), "new_task"), 0);
+}
+
+TEST(TaskLoop, SwitchModeWithoutApprovalStopsForADecision) {
+  Harness harness;
+  harness.options.modes = built_in_modes();
+  Mode orchestrator = find_mode(harness.options.modes, "orchestrator").value();
+  harness.options.mode = orchestrator;
+  harness.model.replies.push_back(
+      reply_with_call("switch_mode", R"({"mode_slug":"code","reason":"edit"})"));
+  EXPECT_EQ(harness.run(/*auto_approve=*/false).status, TaskStatus::kNeedsDecision);
+}
+
+TEST(TaskLoop, ToolOutsideTheModeIsRefusedNamingTheMode) {
+  Harness harness;
+  harness.options.mode = find_mode(harness.options.modes, "ask").value();
+  harness.model.replies.push_back(reply_with_call("new_task", R"({"mode":"code","message":"x"})"));
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
+  harness.run();
+  const llm::ToolResult& refused = harness.model.requests[1].messages.back().tool_results.at(0);
+  EXPECT_TRUE(refused.is_error);
+  EXPECT_NE(refused.content.find("ask"), std::string::npos);
+}
+
+TEST(TaskLoop, OrchestratorSubtaskResultReturnsToTheParent) {
+  Harness harness;
+  harness.options.mode = find_mode(harness.options.modes, "orchestrator").value();
+  harness.model.replies.push_back(
+      reply_with_call("new_task", R"({"mode":"code","message":"write the parser"})", 10));
+  harness.model.replies.push_back(
+      reply_with_call("attempt_completion", R"({"result":"parser written"})", 20));
+  harness.model.replies.push_back(
+      reply_with_call("attempt_completion", R"({"result":"all done"})", 30));
+  TaskOutcome outcome = harness.run(/*auto_approve=*/true);
+  EXPECT_EQ(outcome.status, TaskStatus::kCompleted);
+  EXPECT_EQ(outcome.result, "all done");
+  ASSERT_EQ(harness.model.requests.size(), 3u);
+  // The subtask ran in its own context: only its message, in code mode.
+  EXPECT_EQ(harness.model.requests[1].messages.size(), 1u);
+  EXPECT_EQ(harness.model.requests[1].messages[0].text, "write the parser");
+  EXPECT_EQ(harness.model.requests[1].system_prompt, "system for code");
+  const llm::ToolResult& returned = harness.model.requests[2].messages.back().tool_results.at(0);
+  EXPECT_NE(returned.content.find("parser written"), std::string::npos);
+  EXPECT_EQ(outcome.totals.usage.input_tokens, 60);  // the subtask's usage counts
+  EXPECT_EQ(outcome.requests, 3);
+  // Only the outer task completes.
+  EXPECT_EQ(std::count_if(harness.events.log.begin(), harness.events.log.end(),
+                          [](const std::string& line) { return line.rfind("completion", 0) == 0; }),
+            1);
 }
 
 }  // namespace
