@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "agent/approvals.h"
+#include "agent/checkpoints.h"
 #include "agent/control_tools.h"
 #include "agent/events.h"
 #include "agent/modes.h"
@@ -23,6 +24,12 @@
 #include "base/cancel.h"
 #include "base/ids.h"
 #include "base/paths.h"
+#include "client/checkpoints_command.h"
+#include "client/config_command.h"
+#include "client/history_command.h"
+#include "client/history_recorder.h"
+#include "client/history_store.h"
+#include "client/modes_command.h"
 #include "llm/model_catalog.h"
 #include "llm/model_client.h"
 #include "llm/pricing.h"
@@ -168,6 +175,7 @@ struct RunFlags {
   std::string cwd;
   int max_requests = 100;
   double max_cost = -1;
+  std::string resume;
   std::string task;
 };
 
@@ -192,6 +200,17 @@ int run_task(const RunFlags& flags) {
 
   agent::TaskOptions options;
   options.task_id = new_task_id();
+  if (!flags.resume.empty()) {
+    // Continue a stored task: same id, its messages first, then the new request.
+    Result<std::filesystem::path> path = client::default_history_path();
+    if (!path.ok()) return error_exit(path.error());
+    Result<std::unique_ptr<client::HistoryStore>> store = client::HistoryStore::open(*path);
+    if (!store.ok()) return error_exit(store.error());
+    Result<std::vector<llm::Message>> earlier = (*store)->load_messages(flags.resume);
+    if (!earlier.ok()) return usage_error(earlier.error().message);
+    options.task_id = flags.resume;
+    options.prior_messages = std::move(earlier).value();
+  }
   options.provider_name = config->info.name;
   options.model = config->model;
   options.mode = setup->mode;
@@ -239,6 +258,26 @@ int run_task(const RunFlags& flags) {
   for (agent::ToolDefinition& tool : agent::control_tools()) tools.push_back(std::move(tool));
 
   for (const std::string& note : setup->notes) events->notice(note);
+  std::unique_ptr<client::HistoryRecorder> history = client::make_history_recorder(stderr);
+  options.recorder = history.get();
+
+  // A checkpoint before every write or command, so `joey checkpoints restore` can undo.
+  std::optional<agent::Checkpoints> checkpoints;
+  if (Result<agent::Checkpoints> opened = agent::Checkpoints::open(root); opened.ok()) {
+    checkpoints.emplace(std::move(opened).value());
+  } else {
+    events->notice("checkpoints are off: " + opened.error().message);
+  }
+  bool checkpoint_warned = false;
+  options.before_change = [&](const std::string& task_id, const std::string& label) {
+    if (!checkpoints) return;
+    Result<agent::Snapshot> snapshot = checkpoints->snapshot(task_id, label);
+    if (!snapshot.ok() && !checkpoint_warned) {
+      checkpoint_warned = true;
+      events->notice("could not take a checkpoint (" + snapshot.error().message +
+                     "); going on without");
+    }
+  };
   agent::TaskLoop loop(std::move(options), *model, *events, context, std::move(tools));
   agent::TaskOutcome outcome = loop.run(flags.task);
   return agent::exit_code_for(outcome.status);
@@ -299,6 +338,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   run->add_option("--max-cost", run_flags.max_cost, "stop once the task has cost this many USD")
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--resume", run_flags.resume, "continue a task from `joey history` by its id");
   run->add_option("task", run_flags.task, "what joey should do");
 
   ProviderFlags models_flags;
@@ -310,6 +350,12 @@ int main(int argc, char** argv) {
   CLI::App* prompt = app.add_subcommand("system-prompt", "print the system prompt joey would send");
   prompt->add_option("--cwd", prompt_cwd, "workspace directory");
   prompt->add_option("--mode", prompt_mode, "mode slug (default: code)");
+
+  int command_exit = 0;  // set by the subcommands that src/client registers
+  client::register_config_command(app, command_exit);
+  client::register_modes_command(app, command_exit);
+  client::register_history_command(app, command_exit);
+  client::register_checkpoints_command(app, command_exit);
 
   try {
     app.parse(argc, argv);
@@ -324,6 +370,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  for (const char* command : {"config", "modes", "history", "checkpoints"}) {
+    if (app.got_subcommand(command)) return command_exit;
+  }
   if (run->parsed()) return run_task(run_flags);
   if (models->parsed()) return list_models_command(models_flags);
   if (prompt->parsed()) return system_prompt_command(prompt_cwd, prompt_mode);

@@ -7,10 +7,13 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "agent/file_tools.h"
+#include "agent/ignore_rules.h"
 #include "agent/tool_args.h"
 #include "agent/workspace.h"
 #include "base/strings.h"
@@ -24,6 +27,8 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kSummaryCommandChars = 80;
+// A glob word is expanded against at most this many entries of its directory.
+constexpr size_t kMaxGlobEntries = 10'000;
 
 // Keeps the first and the last cap/2 bytes of a stream of chunks, in arrival order,
 // so stdout and stderr stay interleaved as the user saw them.
@@ -118,6 +123,108 @@ std::string summary_status(const ProcessResult& result) {
   return "exit " + std::to_string(result.exit_code);
 }
 
+// ---- commands that name ignored files ----
+//
+// A command whose words name a file the ignore rules hide needs a person's approval:
+// the gate is asked with kProtectedWrite, which nothing approves automatically
+// (under --yes it is refused and the model sees why; otherwise the run stops for a
+// decision). Not refused outright, because a person may well mean it (`git rm
+// --cached .env`); not the ordinary kCommand, because --yes would approve it and
+// the file's content could reach the model through the command's output.
+// The check reads words, not what the shell will do: quotes and backslashes are
+// undone, operators and `=` split words, and a glob in the last component is
+// expanded against its directory; variables, command substitution and paths a
+// program computes are not seen. It stops the obvious; --sandbox confines commands.
+
+bool is_word_separator(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ';' || c == '|' || c == '&' ||
+         c == '<' || c == '>' || c == '(' || c == ')' || c == '`' || c == '$' || c == '=' ||
+         c == '{' || c == '}' || c == ',';
+}
+
+// The command's words, roughly as the shell would split them.
+std::vector<std::string> command_words(std::string_view command) {
+  std::vector<std::string> words;
+  std::string current;
+  char quote = 0;
+  auto flush = [&] {
+    if (!current.empty()) words.push_back(std::move(current));
+    current.clear();
+  };
+  for (size_t index = 0; index < command.size(); ++index) {
+    char c = command[index];
+    if (quote != 0) {
+      if (c == quote) {
+        quote = 0;
+      } else if (c == '\\' && quote == '"' && index + 1 < command.size()) {
+        current += command[++index];
+      } else {
+        current += c;
+      }
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '\\' && index + 1 < command.size()) {
+      current += command[++index];
+    } else if (is_word_separator(c)) {
+      flush();
+    } else {
+      current += c;
+    }
+  }
+  flush();
+  return words;
+}
+
+bool has_glob(std::string_view text) { return text.find_first_of("*?[") != std::string_view::npos; }
+
+// The hidden file `word` names relative to `cwd` (as spelled and as resolved), or "".
+std::string hidden_path_named(const Workspace& workspace, const fs::path& cwd,
+                              const std::string& word) {
+  fs::path path = fs::path(word).is_absolute() ? fs::path(word) : cwd / word;
+  path = path.lexically_normal();
+  ResolvedPath resolved;
+  resolved.named = path;
+  auto symlinks_resolved = workspace.resolve(path.string());
+  resolved.absolute = symlinks_resolved.ok() ? symlinks_resolved->absolute : path;
+  if (!workspace.check_not_ignored(resolved).ok()) return workspace.display(path);
+  return "";
+}
+
+// Files matching a glob in `word`'s last component (the directory part must be plain).
+std::vector<std::string> expand_glob(const fs::path& cwd, const std::string& word) {
+  std::vector<std::string> matches;
+  fs::path path(word);
+  std::string pattern = path.filename().string();
+  if (!has_glob(pattern) || has_glob(path.parent_path().string())) return matches;
+  fs::path directory = path.is_absolute() ? path.parent_path() : cwd / path.parent_path();
+  std::error_code error;
+  fs::directory_iterator entries(directory, error);
+  for (size_t seen = 0; !error && entries != fs::directory_iterator() && seen < kMaxGlobEntries;
+       entries.increment(error), ++seen) {
+    std::string name = entries->path().filename().string();
+    if (name.front() == '.' && pattern.front() != '.') continue;  // as the shell does
+    if (wildmatch(pattern, name, /*pathname=*/true)) {
+      matches.push_back((path.parent_path() / name).string());
+    }
+  }
+  return matches;
+}
+
+// The first hidden file the command names, or "" (also when there are no rules).
+std::string hidden_file_named(const Workspace& workspace, const fs::path& cwd,
+                              std::string_view command) {
+  if (workspace.ignore_rules().empty()) return "";
+  for (const std::string& word : command_words(command)) {
+    std::string hidden = hidden_path_named(workspace, cwd, word);
+    if (!hidden.empty()) return hidden;
+    for (const std::string& match : expand_glob(cwd, word)) {
+      hidden = hidden_path_named(workspace, cwd, match);
+      if (!hidden.empty()) return hidden;
+    }
+  }
+  return "";
+}
+
 Result<ToolOutput> run_execute_command(const json& args, ToolContext& context) {
   std::string command = TRY(required_string(args, "command"));
   if (command.find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -131,7 +238,22 @@ Result<ToolOutput> run_execute_command(const json& args, ToolContext& context) {
     return make_error(ErrorKind::kInternal, "the tool was called without a workspace");
   }
   fs::path cwd = TRY(working_directory(args, context, command));
-  TRY(request_approval(context, ActionKind::kCommand, "execute_command", command));
+  Status rules = context.workspace->ignore_rules_status();
+  std::string hidden = hidden_file_named(*context.workspace, cwd, command);
+  if (!rules.ok()) {
+    TRY(request_approval(context, ActionKind::kProtectedWrite, "execute_command",
+                         "run `" + command + "` although the ignore rules cannot be read (" +
+                             rules.error().message + ")"));
+  } else if (context.workspace->hidden(cwd, /*is_directory=*/true)) {
+    TRY(request_approval(
+        context, ActionKind::kProtectedWrite, "execute_command",
+        "run `" + command + "` in ignored directory " + context.workspace->display(cwd)));
+  } else if (!hidden.empty()) {
+    TRY(request_approval(context, ActionKind::kProtectedWrite, "execute_command",
+                         "run `" + command + "`, which names ignored file " + hidden));
+  } else {
+    TRY(request_approval(context, ActionKind::kCommand, "execute_command", command));
+  }
   if (context.cancel != nullptr && context.cancel->load()) {
     return make_error(ErrorKind::kCancelled, "the command was cancelled before it started");
   }

@@ -222,6 +222,8 @@ Result<ToolOutput> run_read_file(const json& args, ToolContext& context,
     return invalid_argument("end_line", "must not be less than start_line");
   }
   ResolvedPath path = TRY(resolve_path_argument(context, args, "path"));
+  // Refused before the file is opened: an edit error can quote it.
+  TRY(context.workspace->check_not_ignored(path));
   std::string shown = context.workspace->display(path.absolute);
   TRY(check_access(*context.workspace, context, path, ActionKind::kRead, "read_file",
                    "read " + shown));
@@ -274,6 +276,8 @@ Result<ToolOutput> run_write_to_file(const json& args, ToolContext& context) {
   std::string user_path = TRY(required_string(args, "path"));
   std::string content = TRY(required_string(args, "content"));
   ResolvedPath path = TRY(resolve_path_argument(context, args, "path"));
+  // Refused before the file is opened: an edit error can quote it.
+  TRY(context.workspace->check_not_ignored(path));
   TRY(refuse_directory(path, user_path));
   std::error_code error;
   bool existed = fs::exists(path.absolute, error);
@@ -294,6 +298,8 @@ Result<ToolOutput> run_apply_diff(const json& args, ToolContext& context) {
   std::string user_path = TRY(required_string(args, "path"));
   std::string diff = TRY(required_string(args, "diff"));
   ResolvedPath path = TRY(resolve_path_argument(context, args, "path"));
+  // Refused before the file is opened: an edit error can quote it.
+  TRY(context.workspace->check_not_ignored(path));
   TRY(refuse_directory(path, user_path));
   std::string shown = context.workspace->display(path.absolute);
   // Reading a file outside the workspace is itself an access to ask about.
@@ -353,6 +359,8 @@ Result<ToolOutput> run_insert_content(const json& args, ToolContext& context) {
   if (line < 0) return invalid_argument("line", "must be 0 (append) or a 1-based line number");
   if (content.empty()) return invalid_argument("content", "is empty; there is nothing to insert");
   ResolvedPath path = TRY(resolve_path_argument(context, args, "path"));
+  // Refused before the file is opened: an edit error can quote it.
+  TRY(context.workspace->check_not_ignored(path));
   TRY(refuse_directory(path, user_path));
   std::string shown = context.workspace->display(path.absolute);
   if (!path.inside_workspace) {

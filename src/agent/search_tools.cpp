@@ -77,6 +77,11 @@ Result<ProcessResult> run_ripgrep(std::vector<std::string> arguments, ToolContex
                                   LineSplitter& splitter) {
   ProcessOptions options;
   options.argv = {"rg", "--no-config", "--hidden", "--no-require-git", "--glob", "!.git/"};
+  // ripgrep honours the ignore files itself; the results are filtered again with
+  // Workspace::hidden, so a difference between its matcher and joey's cannot leak.
+  for (const fs::path& ignore_file : context.workspace->ignore_rules().files()) {
+    options.argv.insert(options.argv.end(), {"--ignore-file", ignore_file.string()});
+  }
   options.argv.insert(options.argv.end(), arguments.begin(), arguments.end());
   options.cwd = context.workspace->root().string();
   options.timeout = kRipgrepTimeout;
@@ -146,6 +151,7 @@ class SearchCollector {
     const json& data = message["data"];
     if (!data.is_object()) return true;
     std::string path = text_field(data, "path");
+    if (workspace_.hidden(fs::path(path), /*is_directory=*/false)) return true;
     int64_t line_number = data.value("line_number", int64_t{0});
     if (type == "match") {
       if (matches_ == kMaxSearchMatches) {
@@ -255,6 +261,7 @@ Result<std::vector<std::string>> list_directory(const Workspace& workspace, cons
     if (entry.path().filename() == ".git") continue;
     std::error_code type_error;
     bool is_directory = entry.is_directory(type_error);
+    if (workspace.hidden(entry.path(), is_directory)) continue;
     entries.push_back(workspace.display(entry.path()) + (is_directory ? "/" : ""));
   }
   if (error) {
@@ -272,6 +279,7 @@ Result<std::vector<std::string>> list_recursively(ToolContext& context, const fs
   LineSplitter splitter([&](std::string_view line) {
     if (line.empty()) return true;
     fs::path file(line);
+    if (workspace.hidden(file, /*is_directory=*/false)) return true;
     entries.insert(workspace.display(file));
     for (fs::path parent = file.parent_path();
          parent != dir && parent.has_relative_path() && parent != parent.parent_path();
@@ -335,7 +343,8 @@ ToolDefinition search_files_tool() {
   tool.description =
       "Search the files under a directory for a regular expression (Rust regex syntax, as used "
       "by ripgrep). Returns each matching line with one line of context, grouped by file, each "
-      "line prefixed with its line number and \" | \". Files ignored by .gitignore are skipped. "
+      "line prefixed with its line number and \" | \". Files ignored by .gitignore or "
+      ".joeyignore are skipped. "
       "At most " +
       std::to_string(kMaxSearchMatches) + " matches are returned.";
   tool.input_schema = {
@@ -360,7 +369,8 @@ ToolDefinition list_files_tool() {
   tool.description =
       "List the files and directories in a directory, sorted; directories end with \"/\". Paths "
       "are relative to the workspace root. With recursive true, lists the whole tree, leaving "
-      "out files ignored by .gitignore and the .git directory. At most " +
+      "out files ignored by .gitignore and the .git directory. Files listed in .joeyignore "
+      "are never shown. At most " +
       std::to_string(kMaxListEntries) + " entries are returned.";
   tool.input_schema = {
       {"type", "object"},

@@ -430,6 +430,11 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
     return {call.id, call.name, "Not answered.", true};
   }
 
+  if (options_.before_change &&
+      (tool->group == ToolGroup::kEdit || tool->group == ToolGroup::kCommand)) {
+    const std::string* target = string_argument(args, tool->group == ToolGroup::kEdit ? "path" : "command");
+    options_.before_change(options_.task_id, call.name + (target ? " " + first_line(*target, 100) : ""));
+  }
   Result<ToolOutput> output = tool->run(args, context_);
   if (!output.ok()) {
     const Error& error = output.error();

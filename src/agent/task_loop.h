@@ -40,6 +40,9 @@ struct TaskOptions {
   // A resumed task's earlier conversation; the new request is appended to it.
   std::vector<llm::Message> prior_messages;
   TaskRecorder* recorder = nullptr;  // not owned; may be null
+  // Called before every edit or command tool runs (to take a checkpoint); `label`
+  // says what is about to happen. Failures are the callee's to report.
+  std::function<void(const std::string& task_id, const std::string& label)> before_change;
   // Context management: when the next request would exceed condense_at of the window,
   // older turns are first replaced by a model-written summary.
   int64_t context_window_tokens = 128'000;

@@ -51,12 +51,68 @@ Result<fs::path> resolve_symlinks(fs::path path) {
                     "too many levels of symbolic links in '" + path.string() + "'");
 }
 
+// Protected as resolved or as spelled: a symlink to AGENTS.md, or a `.joey` that is
+// a symlink, changes joey's configuration all the same.
+bool is_protected(const Workspace& workspace, const ResolvedPath& path) {
+  for (const fs::path* candidate : {&path.absolute, &path.named}) {
+    if (candidate->empty() || !workspace.contains(*candidate)) continue;
+    if (is_protected_path(candidate->lexically_relative(workspace.root()).generic_string())) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Workspace::Workspace(fs::path root) {
   std::error_code error;
   fs::path canonical = fs::weakly_canonical(root, error);
   root_ = without_trailing_separator(error ? root.lexically_normal() : std::move(canonical));
+  auto rules = IgnoreRules::load(root_);
+  if (rules.ok()) {
+    ignore_rules_ = std::move(rules).value();
+  } else {
+    ignore_error_ = rules.error();
+  }
+}
+
+Status Workspace::ignore_rules_status() const {
+  if (ignore_error_) return *ignore_error_;
+  return ok_status();
+}
+
+std::string Workspace::ignoring_file(const fs::path& absolute_path, bool is_directory) const {
+  if (!contains(absolute_path)) return "";
+  if (ignore_error_) return std::string(kIgnoreFileNames[0]);
+  if (ignore_rules_.empty()) return "";
+  std::string relative = absolute_path.lexically_relative(root_).generic_string();
+  return std::string(ignore_rules_.ignored_by(relative, is_directory));
+}
+
+bool Workspace::hidden(const fs::path& absolute_path, bool is_directory) const {
+  return !ignoring_file(absolute_path, is_directory).empty();
+}
+
+Status Workspace::check_not_ignored(const ResolvedPath& path) const {
+  std::error_code error;
+  bool is_directory = fs::is_directory(path.absolute, error);
+  std::string file = ignoring_file(path.absolute, is_directory);
+  fs::path shown = path.absolute;
+  if (file.empty() && !path.named.empty()) {
+    // Checked as spelled too: `ignored_dir/link` is ignored wherever the link points.
+    file = ignoring_file(path.named, is_directory);
+    shown = path.named;
+  }
+  if (file.empty()) return ok_status();
+  if (ignore_error_) {
+    return make_error(ErrorKind::kPermissionDenied,
+                      "joey may not read or change files in this workspace until its ignore "
+                      "rules can be read: " +
+                          ignore_error_->message);
+  }
+  return make_error(ErrorKind::kPermissionDenied,
+                    display(shown) + " is listed in " + file + "; joey may not read or change it");
 }
 
 Result<ResolvedPath> Workspace::resolve(std::string_view user_path) const {
@@ -69,6 +125,7 @@ Result<ResolvedPath> Workspace::resolve(std::string_view user_path) const {
   fs::path path(user_path);
   if (path.is_relative()) path = root_ / path;
   ResolvedPath resolved;
+  resolved.named = without_trailing_separator(path.lexically_normal());
   resolved.absolute = TRY(resolve_symlinks(std::move(path)));
   resolved.inside_workspace = contains(resolved.absolute);
   return resolved;
@@ -116,7 +173,11 @@ Status check_access(const Workspace& workspace, ToolContext& context, const Reso
   if (!inside) {
     return request_approval(context, ActionKind::kOutsideWorkspace, tool, std::move(description));
   }
+  TRY(workspace.check_not_ignored(path));
   if (kind == ActionKind::kRead) return ok_status();
+  if (kind == ActionKind::kWrite && is_protected(workspace, path)) {
+    kind = ActionKind::kProtectedWrite;
+  }
   return request_approval(context, kind, tool, std::move(description));
 }
 

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -180,6 +182,72 @@ TEST_F(CommandToolTest, EmptyCommandIsRefused) {
   ASSERT_FALSE(output.ok());
   EXPECT_EQ(output.error().kind, ErrorKind::kInvalidArgument);
   EXPECT_THAT(output.error().message, HasSubstr("'command'"));
+}
+
+// ---- commands naming ignored files ----
+
+class IgnoredCommandTest : public CommandToolTest {
+ protected:
+  void SetUp() override {
+    CommandToolTest::SetUp();
+    fs::create_directories(root_ / "secrets");
+    fs::create_directories(root_ / "src");
+    std::ofstream(root_ / ".joeyignore") << "secrets/\n*.env\n";
+    std::ofstream(root_ / "prod.env") << "PASSWORD=hunter2\n";
+    std::ofstream(root_ / "secrets/key.txt") << "TOPSECRET\n";
+    workspace_ = std::make_unique<Workspace>(root_);
+    context_.workspace = workspace_.get();
+    gate_.refuse_kind = ActionKind::kProtectedWrite;
+  }
+
+  // The description of the one approval asked for `command` (which the gate refuses
+  // when it is a protected write), or "" when the kind was not kProtectedWrite.
+  std::string protected_description(const json& args) {
+    gate_.requests.clear();
+    auto output = run(args);
+    if (gate_.requests.size() != 1) return "asked " + std::to_string(gate_.requests.size());
+    if (gate_.requests[0].kind != ActionKind::kProtectedWrite) return "";
+    EXPECT_FALSE(output.ok());
+    return gate_.requests[0].description;
+  }
+};
+
+TEST_F(IgnoredCommandTest, ACommandNamingAnIgnoredFileAsksForAProtectedWrite) {
+  EXPECT_EQ(protected_description({{"command", "cat prod.env"}}),
+            "run `cat prod.env`, which names ignored file prod.env");
+  for (const char* command :
+       {"cat 'prod.env'", "cat \"secrets/key.txt\"", "grep x <prod.env", "tool --in=prod.env",
+        "cat secrets/missing.txt", "cat ./src/../prod.env", "echo $(cat prod.env)", "cat *.env",
+        "ls secrets", "cat pro\\d.env", "cp src/a new.env"}) {
+    EXPECT_THAT(protected_description({{"command", command}}),
+                HasSubstr("which names ignored file"))
+        << command;
+  }
+  EXPECT_EQ(streamed_, "");  // nothing ran
+}
+
+TEST_F(IgnoredCommandTest, TheFileIsResolvedAgainstTheCwd) {
+  EXPECT_THAT(protected_description({{"command", "cat ../prod.env"}, {"cwd", "src"}}),
+              HasSubstr("names ignored file prod.env"));
+  EXPECT_EQ(protected_description({{"command", "cat key.txt"}, {"cwd", "secrets"}}),
+            "run `cat key.txt` in ignored directory secrets");
+}
+
+TEST_F(IgnoredCommandTest, OtherCommandsAskForAnOrdinaryCommand) {
+  for (const char* command : {"echo hello", "ls src", "cat README.md", "echo prod.envelope"}) {
+    EXPECT_EQ(protected_description({{"command", command}}), "") << command;
+    ASSERT_EQ(gate_.requests.size(), 1u);
+    EXPECT_EQ(gate_.requests[0].kind, ActionKind::kCommand);
+  }
+}
+
+TEST_F(IgnoredCommandTest, AnApprovedCommandNamingAnIgnoredFileRuns) {
+  gate_.refuse_kind.reset();
+  auto output = run({{"command", "wc -l < prod.env"}});
+  ASSERT_TRUE(output.ok()) << output.error().message;
+  ASSERT_EQ(gate_.requests.size(), 1u);
+  EXPECT_EQ(gate_.requests[0].kind, ActionKind::kProtectedWrite);
+  EXPECT_THAT(output->content, HasSubstr("1"));
 }
 
 }  // namespace

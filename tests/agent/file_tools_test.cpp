@@ -79,6 +79,12 @@ class FileToolsTest : public ::testing::Test {
     return tool.run(args, context_);
   }
 
+  // The workspace reads its ignore files when built: rebuild it after writing them.
+  void reload_workspace() {
+    workspace_ = std::make_unique<Workspace>(root_);
+    context_.workspace = workspace_.get();
+  }
+
   fs::path root_;
   fs::path outside_;
   std::unique_ptr<Workspace> workspace_;
@@ -380,6 +386,133 @@ TEST_F(FileToolsTest, InsertContentRefusedByTheGateLeavesTheFileUntouched) {
   auto output = run(insert_content_tool(), {{"path", "a.txt"}, {"line", 1}, {"content", "x"}});
   ASSERT_FALSE(output.ok());
   EXPECT_EQ(read(root_ / "a.txt"), "one\n");
+}
+
+// ---- ignored and protected files ----
+
+TEST_F(FileToolsTest, EveryFileToolRefusesAnIgnoredFileWithoutTouchingIt) {
+  write(root_ / ".joeyignore", "secrets/\n*.env\n");
+  write(root_ / "secrets/key.txt", "TOP SECRET\n");
+  write(root_ / "prod.env", "PASSWORD=hunter2\n");
+  reload_workspace();
+  const std::string diff = "<<<<<<< SEARCH\nTOP\n=======\nx\n>>>>>>> REPLACE";
+  struct Call {
+    ToolDefinition tool;
+    json args;
+  };
+  for (const char* path : {"secrets/key.txt", "prod.env", "./secrets/../prod.env"}) {
+    std::vector<Call> calls = {
+        {read_file_tool(), {{"path", path}}},
+        {write_to_file_tool(), {{"path", path}, {"content", "overwritten"}}},
+        {apply_diff_tool(), {{"path", path}, {"diff", diff}}},
+        {insert_content_tool(), {{"path", path}, {"line", 1}, {"content", "x"}}},
+    };
+    for (const Call& call : calls) {
+      auto output = run(call.tool, call.args);
+      ASSERT_FALSE(output.ok()) << call.tool.name << " " << path;
+      EXPECT_EQ(output.error().kind, ErrorKind::kPermissionDenied);
+      EXPECT_THAT(output.error().message,
+                  HasSubstr("is listed in .joeyignore; joey may not read or change it"));
+      EXPECT_THAT(output.error().message, Not(HasSubstr("SECRET")));
+      EXPECT_THAT(output.error().message, Not(HasSubstr("hunter2")));
+    }
+  }
+  EXPECT_EQ(read(root_ / "secrets/key.txt"), "TOP SECRET\n");
+  EXPECT_EQ(read(root_ / "prod.env"), "PASSWORD=hunter2\n");
+  EXPECT_TRUE(gate_.requests.empty());
+}
+
+TEST_F(FileToolsTest, CreatingAFileInAnIgnoredDirectoryIsRefused) {
+  write(root_ / ".rooignore", "/private/\n");
+  fs::create_directories(root_ / "private");
+  reload_workspace();
+  auto output = run(write_to_file_tool(), {{"path", "private/new.txt"}, {"content", "x"}});
+  ASSERT_FALSE(output.ok());
+  EXPECT_THAT(output.error().message, HasSubstr("private/new.txt is listed in .rooignore"));
+  EXPECT_FALSE(fs::exists(root_ / "private/new.txt"));
+}
+
+TEST_F(FileToolsTest, ASymlinkToAnIgnoredFileIsRefused) {
+  write(root_ / ".joeyignore", "secret.txt\n");
+  write(root_ / "secret.txt", "TOP SECRET\n");
+  fs::create_symlink(root_ / "secret.txt", root_ / "innocent.txt");
+  reload_workspace();
+  auto output = run(read_file_tool(), {{"path", "innocent.txt"}});
+  ASSERT_FALSE(output.ok());
+  EXPECT_EQ(output.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_THAT(output.error().message, HasSubstr("secret.txt is listed in .joeyignore"));
+}
+
+TEST_F(FileToolsTest, ANegatedFileStaysReadable) {
+  write(root_ / ".joeyignore", "*.env\n!example.env\n");
+  write(root_ / "example.env", "KEY=\n");
+  reload_workspace();
+  auto output = run(read_file_tool(), {{"path", "example.env"}});
+  ASSERT_TRUE(output.ok()) << output.error().message;
+  EXPECT_EQ(output->content, "1 | KEY=\n");
+}
+
+TEST_F(FileToolsTest, UnreadableIgnoreRulesRefuseEveryFileInside) {
+  fs::create_directories(root_ / ".joeyignore");  // a directory cannot be read as rules
+  write(root_ / "a.txt", "alpha\n");
+  reload_workspace();
+  EXPECT_FALSE(workspace_->ignore_rules_status().ok());
+  auto output = run(read_file_tool(), {{"path", "a.txt"}});
+  ASSERT_FALSE(output.ok());
+  EXPECT_EQ(output.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_THAT(output.error().message, HasSubstr("ignore rules can be read"));
+}
+
+TEST_F(FileToolsTest, WritesToProtectedFilesAskForAProtectedWrite) {
+  write(root_ / "AGENTS.md", "# Rules\none\n");
+  const std::string diff = "<<<<<<< SEARCH\none\n=======\ntwo\n>>>>>>> REPLACE";
+  struct Call {
+    ToolDefinition tool;
+    json args;
+  };
+  std::vector<Call> calls = {
+      {write_to_file_tool(), {{"path", "AGENTS.md"}, {"content", "x"}}},
+      {apply_diff_tool(), {{"path", "AGENTS.md"}, {"diff", diff}}},
+      {insert_content_tool(), {{"path", "AGENTS.md"}, {"line", 0}, {"content", "x"}}},
+      {write_to_file_tool(), {{"path", ".joey/config.toml"}, {"content", "x"}}},
+      {write_to_file_tool(), {{"path", ".joeyignore"}, {"content", ""}}},
+      {write_to_file_tool(), {{"path", ".rooignore"}, {"content", ""}}},
+      {write_to_file_tool(), {{"path", ".roomodes"}, {"content", ""}}},
+  };
+  gate_.answer = FakeGate::Answer::kRefuse;
+  for (const Call& call : calls) {
+    gate_.requests.clear();
+    auto output = run(call.tool, call.args);
+    ASSERT_FALSE(output.ok()) << call.tool.name << " " << call.args.dump();
+    EXPECT_EQ(output.error().kind, ErrorKind::kPermissionDenied);
+    ASSERT_EQ(gate_.requests.size(), 1u) << call.args.dump();
+    EXPECT_EQ(gate_.requests[0].kind, ActionKind::kProtectedWrite) << call.args.dump();
+  }
+  EXPECT_EQ(read(root_ / "AGENTS.md"), "# Rules\none\n");
+  EXPECT_FALSE(fs::exists(root_ / ".joey"));
+  EXPECT_FALSE(fs::exists(root_ / ".roomodes"));
+}
+
+TEST_F(FileToolsTest, ASymlinkToAProtectedFileIsAProtectedWrite) {
+  write(root_ / "AGENTS.md", "rules\n");
+  fs::create_symlink(root_ / "AGENTS.md", root_ / "notes.md");
+  gate_.answer = FakeGate::Answer::kRefuse;
+  auto output = run(write_to_file_tool(), {{"path", "notes.md"}, {"content", "x"}});
+  ASSERT_FALSE(output.ok());
+  ASSERT_EQ(gate_.requests.size(), 1u);
+  EXPECT_EQ(gate_.requests[0].kind, ActionKind::kProtectedWrite);
+  EXPECT_EQ(read(root_ / "AGENTS.md"), "rules\n");
+}
+
+TEST_F(FileToolsTest, ProtectedFilesStayReadableAndOtherWritesAskForAWrite) {
+  write(root_ / "AGENTS.md", "rules\n");
+  auto read_output = run(read_file_tool(), {{"path", "AGENTS.md"}});
+  ASSERT_TRUE(read_output.ok());
+  EXPECT_TRUE(gate_.requests.empty());
+  auto output = run(write_to_file_tool(), {{"path", "docs/AGENTS.md"}, {"content", "x"}});
+  ASSERT_TRUE(output.ok());
+  ASSERT_EQ(gate_.requests.size(), 1u);
+  EXPECT_EQ(gate_.requests[0].kind, ActionKind::kWrite);
 }
 
 // ---- helpers ----

@@ -59,6 +59,12 @@ class SearchToolsTest : public ::testing::Test {
     std::ofstream(root_ / relative, std::ios::binary) << content;
   }
 
+  // The workspace reads its ignore files when built: rebuild it after writing them.
+  void reload_workspace() {
+    workspace_ = std::make_unique<Workspace>(root_);
+    context_.workspace = workspace_.get();
+  }
+
   Result<ToolOutput> search(const json& args) { return search_files_tool().run(args, context_); }
   Result<ToolOutput> list(const json& args) { return list_files_tool().run(args, context_); }
 
@@ -185,6 +191,67 @@ TEST_F(SearchToolsTest, ListFilesRejectsANonBooleanRecursive) {
   ASSERT_FALSE(output.ok());
   EXPECT_EQ(output.error().kind, ErrorKind::kInvalidArgument);
   EXPECT_THAT(output.error().message, HasSubstr("'recursive'"));
+}
+
+// ---- ignore files ----
+
+class IgnoredFilesTest : public SearchToolsTest {
+ protected:
+  void SetUp() override {
+    SearchToolsTest::SetUp();
+    write(".joeyignore", "secrets/\n*.env\n");
+    write("secrets/key.txt", "compute TOPSECRET\n");
+    write("secrets/deep/more.txt", "compute TOPSECRET\n");
+    write("src/prod.env", "compute=TOPSECRET\n");
+    reload_workspace();
+  }
+};
+
+TEST_F(IgnoredFilesTest, SearchNeverShowsIgnoredFiles) {
+  auto output = search({{"path", "."}, {"regex", "compute"}});
+  ASSERT_TRUE(output.ok()) << output.error().message;
+  EXPECT_THAT(output->content, HasSubstr("src/main.cpp"));
+  EXPECT_THAT(output->content, Not(HasSubstr("TOPSECRET")));
+  EXPECT_THAT(output->content, Not(HasSubstr("secrets")));
+  EXPECT_THAT(output->content, Not(HasSubstr("prod.env")));
+}
+
+TEST_F(IgnoredFilesTest, SearchOrListOfAnIgnoredPathIsRefused) {
+  for (const char* path : {"secrets", "secrets/key.txt", "src/prod.env"}) {
+    auto searched = search({{"path", path}, {"regex", "compute"}});
+    ASSERT_FALSE(searched.ok()) << path;
+    EXPECT_EQ(searched.error().kind, ErrorKind::kPermissionDenied);
+    EXPECT_THAT(searched.error().message, HasSubstr("is listed in .joeyignore"));
+  }
+  auto listed = list({{"path", "secrets/deep"}, {"recursive", true}});
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error().kind, ErrorKind::kPermissionDenied);
+}
+
+TEST_F(IgnoredFilesTest, ListFilesHidesIgnoredEntriesRecursiveOrNot) {
+  for (bool recursive : {false, true}) {
+    for (const char* path : {".", "src"}) {
+      auto output = list({{"path", path}, {"recursive", recursive}});
+      ASSERT_TRUE(output.ok()) << output.error().message;
+      EXPECT_THAT(output->content, Not(HasSubstr("secrets"))) << path << " " << recursive;
+      EXPECT_THAT(output->content, Not(HasSubstr("prod.env"))) << path << " " << recursive;
+      EXPECT_THAT(output->content, HasSubstr("src/")) << path << " " << recursive;
+    }
+  }
+}
+
+// ripgrep gives a later --ignore-file the last word, so a `!` in .rooignore makes it
+// show a file .joeyignore hides; joey's own filter must still hide it.
+TEST_F(IgnoredFilesTest, ANegationInTheOtherIgnoreFileDoesNotUnhide) {
+  write(".rooignore", "!prod.env\n!secrets/\n");
+  reload_workspace();
+  auto searched = search({{"path", "."}, {"regex", "compute"}});
+  ASSERT_TRUE(searched.ok());
+  EXPECT_THAT(searched->content, Not(HasSubstr("TOPSECRET")));
+  auto listed = list({{"path", "."}, {"recursive", true}});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_THAT(listed->content, Not(HasSubstr("prod.env")));
+  EXPECT_THAT(listed->content, Not(HasSubstr("secrets")));
 }
 
 }  // namespace
