@@ -65,26 +65,26 @@ class Lcg {
 };
 
 const char* const kWords[] = {
-    "the",       "to",        "a",         "in",         "and",       "is",        "of",
-    "it",        "this",      "that",      "file",       "test",      "function",  "error",
-    "fix",       "add",       "update",    "return",     "value",     "when",      "should",
-    "check",     "build",     "parser",    "config",     "request",   "response",  "cache",
-    "handler",   "module",    "string",    "buffer",     "read",      "write",     "missing",
-    "null",      "pointer",   "memory",    "leak",       "thread",    "lock",      "timeout",
-    "retry",     "logging",   "message",   "header",     "token",     "stream",    "client",
-    "server",    "database",  "schema",    "migration",  "index",     "query",     "result",
-    "refactor",  "rename",    "variable",  "constant",   "loop",      "branch",    "merge",
-    "commit",    "diff",      "patch",     "line",       "column",    "unicode",   "encoding",
-    "json",      "yaml",      "toml",      "compile",    "linker",    "warning",   "flag",
-    "option",    "argument",  "command",   "shell",      "path",      "directory", "permission",
-    "sandbox",   "network",   "socket",    "latency",    "benchmark", "profile",   "optimise",
-    "allocation", "vector",   "map",       "iterator",   "template",  "lambda",    "closure",
-    "async",     "await",     "promise",   "callback",   "event",     "queue",     "scheduler",
-    "deadlock",  "race",      "mutex",     "atomic",     "signal",    "process",   "fork",
-    "pipe",      "descriptor", "checksum", "hash",       "crypto",    "certificate", "tls",
-    "proxy",     "gateway",   "tenant",    "quota",      "billing",   "invoice",   "customer",
-    "dashboard", "widget",    "layout",    "render",     "component", "property",  "state",
-    "reducer",   "selector",  "fixture",   "mock",       "assertion", "coverage",  "regression",
+    "the",        "to",         "a",        "in",        "and",       "is",          "of",
+    "it",         "this",       "that",     "file",      "test",      "function",    "error",
+    "fix",        "add",        "update",   "return",    "value",     "when",        "should",
+    "check",      "build",      "parser",   "config",    "request",   "response",    "cache",
+    "handler",    "module",     "string",   "buffer",    "read",      "write",       "missing",
+    "null",       "pointer",    "memory",   "leak",      "thread",    "lock",        "timeout",
+    "retry",      "logging",    "message",  "header",    "token",     "stream",      "client",
+    "server",     "database",   "schema",   "migration", "index",     "query",       "result",
+    "refactor",   "rename",     "variable", "constant",  "loop",      "branch",      "merge",
+    "commit",     "diff",       "patch",    "line",      "column",    "unicode",     "encoding",
+    "json",       "yaml",       "toml",     "compile",   "linker",    "warning",     "flag",
+    "option",     "argument",   "command",  "shell",     "path",      "directory",   "permission",
+    "sandbox",    "network",    "socket",   "latency",   "benchmark", "profile",     "optimise",
+    "allocation", "vector",     "map",      "iterator",  "template",  "lambda",      "closure",
+    "async",      "await",      "promise",  "callback",  "event",     "queue",       "scheduler",
+    "deadlock",   "race",       "mutex",    "atomic",    "signal",    "process",     "fork",
+    "pipe",       "descriptor", "checksum", "hash",      "crypto",    "certificate", "tls",
+    "proxy",      "gateway",    "tenant",   "quota",     "billing",   "invoice",     "customer",
+    "dashboard",  "widget",     "layout",   "render",    "component", "property",    "state",
+    "reducer",    "selector",   "fixture",  "mock",      "assertion", "coverage",    "regression",
 };
 constexpr uint32_t kWordCount = sizeof kWords / sizeof kWords[0];
 
@@ -323,12 +323,18 @@ int main(int argc, char** argv) {
   const std::vector<std::vector<std::string>> queries = make_queries();
   Latencies fts;
   Latencies like;
-  benchmark::RegisterBenchmark("fts5_search", [&](benchmark::State& state) {
-    run_queries(state, history, queries, false, fts);
-  })->Iterations(kQueries)->Unit(benchmark::kMillisecond)->UseRealTime();
-  benchmark::RegisterBenchmark("like_scan", [&](benchmark::State& state) {
-    run_queries(state, history, queries, true, like);
-  })->Iterations(kQueries)->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark(
+      "fts5_search",
+      [&](benchmark::State& state) { run_queries(state, history, queries, false, fts); })
+      ->Iterations(kQueries)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark(
+      "like_scan",
+      [&](benchmark::State& state) { run_queries(state, history, queries, true, like); })
+      ->Iterations(kQueries)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
 
   std::printf("\n");
@@ -339,9 +345,10 @@ int main(int argc, char** argv) {
     double fts_p95 = fts.percentile(0.95);
     double like_p50 = like.percentile(0.50);
     double like_p95 = like.percentile(0.95);
-    std::printf("history search over %d messages, %d queries: fts5 p50 %.2f ms, p95 %.2f ms; "
-                "LIKE scan p50 %.2f ms, p95 %.2f ms\n",
-                kMessages, kQueries, fts_p50, fts_p95, like_p50, like_p95);
+    std::printf(
+        "history search over %d messages, %d queries: fts5 p50 %.2f ms, p95 %.2f ms; "
+        "LIKE scan p50 %.2f ms, p95 %.2f ms\n",
+        kMessages, kQueries, fts_p50, fts_p95, like_p50, like_p95);
     std::printf("history_search fts5 / LIKE scan = %.3fx p50, %.3fx p95\n", fts_p50 / like_p50,
                 fts_p95 / like_p95);
   } else {

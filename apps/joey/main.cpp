@@ -30,6 +30,7 @@
 #include "client/history_recorder.h"
 #include "client/history_store.h"
 #include "client/modes_command.h"
+#include "client/settings.h"
 #include "llm/model_catalog.h"
 #include "llm/model_client.h"
 #include "llm/pricing.h"
@@ -130,14 +131,19 @@ struct WorkspaceSetup {
   std::function<std::string(const agent::Mode&)> system_prompt_for;
 };
 
-Result<WorkspaceSetup> open_workspace(const std::string& cwd, const std::string& mode_slug) {
-  WorkspaceSetup setup;
+Result<std::filesystem::path> workspace_root(const std::string& cwd) {
   std::error_code fs_error;
-  setup.root = std::filesystem::canonical(
+  std::filesystem::path root = std::filesystem::canonical(
       cwd.empty() ? std::filesystem::current_path() : std::filesystem::path(cwd), fs_error);
-  if (fs_error || !std::filesystem::is_directory(setup.root)) {
+  if (fs_error || !std::filesystem::is_directory(root)) {
     return make_error(ErrorKind::kInvalidArgument, "--cwd " + cwd + " is not a directory");
   }
+  return root;
+}
+
+Result<WorkspaceSetup> open_workspace(const std::string& cwd, const std::string& mode_slug) {
+  WorkspaceSetup setup;
+  setup.root = TRY(workspace_root(cwd));
   setup.home = TRY(joey_home());
   setup.modes = TRY(agent::load_modes(setup.home, setup.root));
   Result<agent::Mode> mode = agent::find_mode(setup.modes, mode_slug);
@@ -167,26 +173,57 @@ Result<WorkspaceSetup> open_workspace(const std::string& cwd, const std::string&
   return setup;
 }
 
+// Empty (or negative) means "not given": the setting of that name applies.
 struct RunFlags {
   ProviderFlags provider;
-  std::string mode = "code";
+  std::string mode;
   bool yes = false;
-  std::string output = "text";
+  std::string output;
   std::string cwd;
-  int max_requests = 100;
+  int max_requests = 0;
   double max_cost = -1;
   std::string resume;
   std::string task;
 };
 
-int run_task(const RunFlags& flags) {
+// Layered settings (defaults < global < workspace < environment) with the flags given
+// on top: the flags a user typed always win.
+Result<RunFlags> apply_settings(RunFlags flags, client::Settings& settings) {
+  auto pick = [&](std::string& flag, const char* key, const char* name) -> Status {
+    if (!flag.empty()) return settings.set_from_flag(key, flag, name);
+    flag = settings.get_string(key);
+    return ok_status();
+  };
+  TRY(pick(flags.provider.provider, "provider", "--provider"));
+  TRY(pick(flags.provider.model, "model", "--model"));
+  TRY(pick(flags.provider.base_url, "base_url", "--base-url"));
+  TRY(pick(flags.mode, "mode", "--mode"));
+  TRY(pick(flags.output, "output", "--output"));
+  if (flags.max_requests == 0) flags.max_requests = static_cast<int>(settings.get_int("max_requests"));
+  if (flags.max_cost < 0) flags.max_cost = settings.get_float("max_cost").value_or(-1);
+  return flags;
+}
+
+int run_task(RunFlags flags) {
   if (flags.task.empty()) return usage_error("joey run needs a task, e.g. joey run \"fix the failing test\"");
+  Result<std::filesystem::path> root_path = workspace_root(flags.cwd);
+  if (!root_path.ok()) return error_exit(root_path.error());
+  Result<std::filesystem::path> home = joey_home();
+  if (!home.ok()) return error_exit(home.error());
+  Result<client::Settings> settings =
+      client::Settings::load(*home, *root_path, client::settings_environment());
+  if (!settings.ok()) return error_exit(settings.error());
+  Result<RunFlags> resolved = apply_settings(std::move(flags), *settings);
+  if (!resolved.ok()) return error_exit(resolved.error());
+  flags = std::move(resolved).value();
+  if (flags.max_requests <= 0) flags.max_requests = 100;
+
   Result<llm::ProviderConfig> config = llm::resolve_provider(
       flags.provider.provider, flags.provider.base_url, flags.provider.model,
       flags.provider.allow_insecure);
   if (!config.ok()) return error_exit(config.error());
 
-  Result<WorkspaceSetup> setup = open_workspace(flags.cwd, flags.mode);
+  Result<WorkspaceSetup> setup = open_workspace(root_path->string(), flags.mode);
   if (!setup.ok()) return error_exit(setup.error());
   const std::filesystem::path& root = setup->root;
 
@@ -220,7 +257,10 @@ int run_task(const RunFlags& flags) {
   options.auto_approve = flags.yes;
   options.price = price_for(*config, *transport, timeouts);
   options.workspace = root.string();
-  options.context_window_tokens = env_integer("JOEY_CONTEXT_WINDOW_TOKENS", 0);
+  options.context_window_tokens = settings->get_int("context.window_tokens");
+  if (long from_env = env_integer("JOEY_CONTEXT_WINDOW_TOKENS", 0); from_env > 0) {
+    options.context_window_tokens = from_env;
+  }
   if (options.context_window_tokens == 0) {
     options.context_window_tokens = llm::context_window_or_default(config->model);
   }
@@ -247,7 +287,15 @@ int run_task(const RunFlags& flags) {
       llm::make_model_client(*config, *transport, std::move(client_options));
 
   agent::Workspace workspace(root);
-  agent::HeadlessApprovalGate approvals(flags.yes, *events);
+  agent::ApprovalPolicy policy;
+  policy.yes = flags.yes;
+  policy.auto_write = settings->get_bool("auto_approve.write");
+  policy.auto_command = settings->get_bool("auto_approve.command");
+  policy.auto_mode_switch = settings->get_bool("auto_approve.mode_switch");
+  policy.auto_subtasks = settings->get_bool("auto_approve.subtasks");
+  policy.commands.allowed = settings->get_strings("commands.allowed");
+  policy.commands.denied = settings->get_strings("commands.denied");
+  agent::HeadlessApprovalGate approvals(std::move(policy), *events);
   agent::ToolContext context;
   context.workspace = &workspace;
   context.approvals = &approvals;
@@ -329,12 +377,12 @@ int main(int argc, char** argv) {
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand("run", "run one task headless and exit");
   add_provider_flags(*run, run_flags.provider);
-  run->add_option("--mode", run_flags.mode, "mode slug: code, architect, ask, debug, orchestrator or a custom mode (default: code)");
+  run->add_option("--mode", run_flags.mode, "mode slug: code, architect, ask, debug, orchestrator or a custom mode (default: the mode setting, code)");
   run->add_flag("--yes,-y", run_flags.yes, "approve writes and commands inside the workspace");
   run->add_option("--output", run_flags.output, "text (default) or json (JSON Lines events)")
       ->check(CLI::IsMember({"text", "json"}));
   run->add_option("--cwd", run_flags.cwd, "workspace directory (default: the current directory)");
-  run->add_option("--max-requests", run_flags.max_requests, "stop after this many model requests")
+  run->add_option("--max-requests", run_flags.max_requests, "stop after this many model requests (default: 100)")
       ->check(CLI::PositiveNumber);
   run->add_option("--max-cost", run_flags.max_cost, "stop once the task has cost this many USD")
       ->check(CLI::NonNegativeNumber);

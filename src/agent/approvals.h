@@ -1,25 +1,42 @@
 // Approval policy for a run with nobody at the keyboard (`joey run`).
 //
-// Reads inside the workspace are approved. Writes and commands are approved under
-// --yes; otherwise the run stops (kNeedsDecision, exit 3) after announcing the
-// action as approval_required. Anything outside the workspace, and any change to a
-// protected file, is never approved headlessly: refused under --yes, a stop otherwise.
+// Reads inside the workspace are approved. A command the command policy denies is
+// refused (the model sees why); one it allows is approved. Everything else that
+// changes something — writes, other commands, mode switches, subtasks — is approved
+// under --yes or its auto_approve setting; otherwise the run stops (kNeedsDecision,
+// exit 3) after announcing the action as approval_required. Anything outside the
+// workspace, and any change to a protected file, is never approved headlessly:
+// refused under --yes, a stop otherwise.
 #pragma once
 
+#include "agent/command_policy.h"
 #include "agent/events.h"
 #include "agent/tool.h"
 
 namespace joey::agent {
 
+struct ApprovalPolicy {
+  bool yes = false;  // --yes: approve what the policy does not forbid
+  bool auto_write = false;
+  bool auto_command = false;
+  bool auto_mode_switch = false;
+  bool auto_subtasks = false;
+  CommandPolicy commands;
+};
+
 class HeadlessApprovalGate final : public ApprovalGate {
  public:
-  HeadlessApprovalGate(bool auto_approve, EventSink& events)
-      : auto_approve_(auto_approve), events_(events) {}
+  HeadlessApprovalGate(ApprovalPolicy policy, EventSink& events)
+      : policy_(std::move(policy)), events_(events) {}
+  HeadlessApprovalGate(bool yes, EventSink& events) : events_(events) { policy_.yes = yes; }
 
+  // For kCommand, `request.description` is the command text the policy is checked on.
   Status request(const ApprovalRequest& request) override;
 
  private:
-  bool auto_approve_;
+  bool auto_approved(ActionKind kind) const;
+
+  ApprovalPolicy policy_;
   EventSink& events_;
 };
 

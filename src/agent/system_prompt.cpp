@@ -21,6 +21,13 @@ WorkspaceFacts gather_workspace_facts(const std::filesystem::path& root, size_t 
 
   ProcessOptions options;
   options.argv = {"rg", "--files", "--sort", "path"};
+  // Ignored files must not even be named to the model.
+  for (const char* ignore_file : {".joeyignore", ".rooignore"}) {
+    std::error_code exists_error;
+    if (std::filesystem::is_regular_file(root / ignore_file, exists_error)) {
+      options.argv.insert(options.argv.end(), {"--ignore-file", (root / ignore_file).string()});
+    }
+  }
   options.cwd = root.string();
   options.timeout = std::chrono::milliseconds(5000);
   options.output_cap_bytes = 4 << 20;

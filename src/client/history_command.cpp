@@ -153,8 +153,8 @@ void print_message(std::FILE* out, size_t seq, const llm::Message& message) {
     std::fprintf(out, "→ %s %s\n", call.name.c_str(), call.arguments.c_str());
   }
   for (const llm::ToolResult& result : message.tool_results) {
-    std::fprintf(out, "← %s%s\n%s\n", result.tool_name.c_str(),
-                 result.is_error ? " (error)" : "", result.content.c_str());
+    std::fprintf(out, "← %s%s\n%s\n", result.tool_name.c_str(), result.is_error ? " (error)" : "",
+                 result.content.c_str());
   }
 }
 
@@ -165,8 +165,8 @@ void print_task(std::FILE* out, const TaskRecord& record) {
   std::fprintf(out, "Created   %s UTC, updated %s UTC\n", short_time(summary.created_at).c_str(),
                short_time(summary.updated_at).c_str());
   std::fprintf(out, "Workspace %s\n", summary.workspace.c_str());
-  std::fprintf(out, "Model     %s / %s, mode %s\n", summary.provider.c_str(),
-               summary.model.c_str(), summary.mode.c_str());
+  std::fprintf(out, "Model     %s / %s, mode %s\n", summary.provider.c_str(), summary.model.c_str(),
+               summary.mode.c_str());
   std::fprintf(out, "Usage     %lld requests, %s\n", static_cast<long long>(summary.requests),
                agent::format_usage_line(summary.totals).c_str());
   if (!summary.detail.empty()) std::fprintf(out, "Result    %s\n", summary.detail.c_str());
@@ -303,8 +303,7 @@ void add_show(CLI::App& history, const std::shared_ptr<CommandState>& state) {
 
 void add_search(CLI::App& history, const std::shared_ptr<CommandState>& state) {
   CLI::App* search = history.add_subcommand("search", "Full-text search over every message");
-  search->add_option("query", state->search.query_terms, "words to find (all of them)")
-      ->required();
+  search->add_option("query", state->search.query_terms, "words to find (all of them)")->required();
   search->add_option("--limit", state->search.limit, "at most N tasks (default 10)")
       ->check(CLI::Range(1, 1000000));
   search->add_flag("--json", state->search.json_output, "print a JSON array");
@@ -327,8 +326,7 @@ void add_delete(CLI::App& history, const std::shared_ptr<CommandState>& state) {
       *state->exit_code = kExitUsage;
       return;
     }
-    run_with_store(*state,
-                   [&](HistoryStore& store) { return delete_tasks(store, flags, *state); });
+    run_with_store(*state, [&](HistoryStore& store) { return delete_tasks(store, flags, *state); });
   });
 }
 
@@ -338,8 +336,7 @@ void register_history_command(CLI::App& app, int& exit_code) {
   register_history_command(app, exit_code, HistoryCommandOptions{});
 }
 
-void register_history_command(CLI::App& app, int& exit_code,
-                              const HistoryCommandOptions& options) {
+void register_history_command(CLI::App& app, int& exit_code, const HistoryCommandOptions& options) {
   auto state = std::make_shared<CommandState>();
   state->options = options;
   state->exit_code = &exit_code;

@@ -28,7 +28,6 @@ struct HistoryCommandOptions {
 };
 
 void register_history_command(CLI::App& app, int& exit_code);
-void register_history_command(CLI::App& app, int& exit_code,
-                              const HistoryCommandOptions& options);
+void register_history_command(CLI::App& app, int& exit_code, const HistoryCommandOptions& options);
 
 }  // namespace joey::client

@@ -24,8 +24,8 @@ void HistoryRecorder::check(const char* operation, const Status& status) {
 
 void HistoryRecorder::task_started(const agent::TaskInfo& info) {
   if (!store_) {
-    check("open", make_error(ErrorKind::kIo, open_error_.empty() ? "history unavailable"
-                                                                 : open_error_));
+    check("open",
+          make_error(ErrorKind::kIo, open_error_.empty() ? "history unavailable" : open_error_));
     return;
   }
   check("task_started", store_->create_task(info));

@@ -22,8 +22,7 @@ class HistoryRecorder : public agent::TaskRecorder {
   // `store` may be null (the history could not be opened): then `open_error` is
   // reported once, at task_started, and nothing is recorded. `err` receives the
   // one-line warning (normally stderr) and must outlive the recorder.
-  HistoryRecorder(std::unique_ptr<HistoryStore> store, std::FILE* err,
-                  std::string open_error = "");
+  HistoryRecorder(std::unique_ptr<HistoryStore> store, std::FILE* err, std::string open_error = "");
 
   void task_started(const agent::TaskInfo& info) override;
   void message_added(const std::string& task_id, const llm::Message& message) override;

@@ -95,8 +95,8 @@ class Statement {
  public:
   static Result<Statement> prepare(sqlite3* db, std::string_view sql) {
     sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &statement,
-                           nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
+        SQLITE_OK) {
       return sqlite_error(db, "preparing a query");
     }
     return Statement(db, statement);
@@ -197,15 +197,14 @@ Result<int> user_version(sqlite3* db) {
 Status create_private_file(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    return make_error(ErrorKind::kIo,
-                      "cannot open " + path.string() + ": " + std::strerror(errno));
+    return make_error(ErrorKind::kIo, "cannot open " + path.string() + ": " + std::strerror(errno));
   }
   int changed = ::fchmod(fd, 0600);
   int saved_errno = errno;
   ::close(fd);
   if (changed != 0) {
-    return make_error(ErrorKind::kIo, "cannot make " + path.string() + " private (mode 0600): " +
-                                          std::strerror(saved_errno));
+    return make_error(ErrorKind::kIo, "cannot make " + path.string() +
+                                          " private (mode 0600): " + std::strerror(saved_errno));
   }
   for (const char* suffix : {"-wal", "-shm"}) {
     ::chmod((path.string() + suffix).c_str(), 0600);  // absent is fine
@@ -243,6 +242,13 @@ TaskSummary summary_from_row(const Statement& row) {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Whitespace and control characters end a search term. A NUL inside a quoted FTS5
+// phrase would end the query text early, leaving the quote unterminated.
+bool is_term_separator(char c) {
+  auto byte = static_cast<unsigned char>(c);
+  return byte <= 0x20 || byte == 0x7f;
 }
 
 // Letters and digits as unicode61 sees them, roughly: ASCII alphanumerics and any
@@ -294,9 +300,9 @@ std::string fts_query_from_user_input(std::string_view input) {
   std::vector<std::string_view> terms;
   size_t pos = 0;
   while (pos < input.size()) {
-    while (pos < input.size() && is_space(input[pos])) ++pos;
+    while (pos < input.size() && is_term_separator(input[pos])) ++pos;
     size_t start = pos;
-    while (pos < input.size() && !is_space(input[pos])) ++pos;
+    while (pos < input.size() && !is_term_separator(input[pos])) ++pos;
     std::string_view term = input.substr(start, pos - start);
     if (has_word_character(term)) terms.push_back(term);
   }
@@ -318,8 +324,8 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::open(const fs::path& path) {
   if (path.has_parent_path()) TRY(ensure_private_dir(path.parent_path()));
   TRY(create_private_file(path));
   sqlite3* db = nullptr;
-  int code = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+  int code =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (code != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
     sqlite3_close(db);
@@ -334,8 +340,7 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::open(const fs::path& path) {
                            "configuring");
   if (configured.ok()) configured = store->migrate();
   if (!configured.ok()) {
-    return configured.error().with_context(path.string() +
-                                           " (is it a joey history database?)");
+    return configured.error().with_context(path.string() + " (is it a joey history database?)");
   }
   return store;
 }

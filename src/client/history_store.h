@@ -69,10 +69,10 @@ struct SearchHit {
   std::string title;
   std::string created_at;
   std::string status;
-  int64_t seq = 0;          // the best message's position in the task (0 = first)
-  std::string role;         // "user" or "assistant"
-  std::string snippet;      // text around the match, terms marked **like this**
-  double score = 0;         // bm25: lower is better
+  int64_t seq = 0;      // the best message's position in the task (0 = first)
+  std::string role;     // "user" or "assistant"
+  std::string snippet;  // text around the match, terms marked **like this**
+  double score = 0;     // bm25: lower is better
   int64_t matching_messages = 0;
 };
 
@@ -84,9 +84,9 @@ Result<std::filesystem::path> default_history_path();
 std::string task_title(std::string_view task);
 
 // Turns what a user typed into an FTS5 query that cannot be a syntax error: every
-// whitespace-separated term becomes a quoted phrase (double quotes doubled), the
-// terms are ANDed, and the last one matches as a prefix. Terms with no letter or digit
-// are dropped; empty when nothing is left to search for.
+// term (separated by whitespace or control characters) becomes a quoted phrase (double quotes
+// doubled), the terms are ANDed, and the last one matches as a prefix. Terms with no letter or
+// digit are dropped; empty when nothing is left to search for.
 std::string fts_query_from_user_input(std::string_view input);
 
 class HistoryStore {
@@ -109,8 +109,7 @@ class HistoryStore {
   // kNotFound when the task does not exist.
   Status append_message(const std::string& task_id, const llm::Message& message);
   // Replaces the task's running totals (the task loop reports cumulative figures).
-  Status update_totals(const std::string& task_id, const agent::UsageTotals& totals,
-                       int requests);
+  Status update_totals(const std::string& task_id, const agent::UsageTotals& totals, int requests);
   Status finish_task(const std::string& task_id, agent::TaskStatus status,
                      const std::string& detail);
 

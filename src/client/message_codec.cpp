@@ -14,16 +14,14 @@ Error field_error(const std::string& where, const char* key, const char* expecte
 }
 
 // A string field that may be absent (empty then) but not of another type.
-Result<std::string> optional_string(const json& object, const char* key,
-                                    const std::string& where) {
+Result<std::string> optional_string(const json& object, const char* key, const std::string& where) {
   auto found = object.find(key);
   if (found == object.end() || found->is_null()) return std::string();
   if (!found->is_string()) return field_error(where, key, "a string");
   return found->get<std::string>();
 }
 
-Result<std::string> required_string(const json& object, const char* key,
-                                    const std::string& where) {
+Result<std::string> required_string(const json& object, const char* key, const std::string& where) {
   if (!object.contains(key)) return field_error(where, key, "present");
   return optional_string(object, key, where);
 }
@@ -39,9 +37,9 @@ Result<const json*> optional_array(const json& object, const char* key) {
 Result<llm::ToolCall> tool_call_from_json(const json& item, size_t index) {
   std::string where = "tool_calls[" + std::to_string(index) + "].";
   if (!item.is_object()) {
-    return make_error(ErrorKind::kInvalidArgument,
-                      "stored message: tool_calls[" + std::to_string(index) +
-                          "] must be an object");
+    return make_error(
+        ErrorKind::kInvalidArgument,
+        "stored message: tool_calls[" + std::to_string(index) + "] must be an object");
   }
   llm::ToolCall call;
   call.id = TRY(optional_string(item, "id", where));
@@ -53,9 +51,9 @@ Result<llm::ToolCall> tool_call_from_json(const json& item, size_t index) {
 Result<llm::ToolResult> tool_result_from_json(const json& item, size_t index) {
   std::string where = "tool_results[" + std::to_string(index) + "].";
   if (!item.is_object()) {
-    return make_error(ErrorKind::kInvalidArgument,
-                      "stored message: tool_results[" + std::to_string(index) +
-                          "] must be an object");
+    return make_error(
+        ErrorKind::kInvalidArgument,
+        "stored message: tool_results[" + std::to_string(index) + "] must be an object");
   }
   llm::ToolResult result;
   result.tool_call_id = TRY(optional_string(item, "tool_call_id", where));

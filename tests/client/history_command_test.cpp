@@ -2,8 +2,8 @@
 // stdout and stderr captured and a history database in a temporary directory.
 #include "client/history_command.h"
 
-#include <CLI/CLI.hpp>
 #include <stdlib.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>

@@ -181,6 +181,7 @@ TEST(FtsQuery, QuotesTermsAndMakesTheLastAPrefix) {
   EXPECT_EQ(fts_query_from_user_input(R"(say "hi")"), R"("say" AND """hi"""*)");
   EXPECT_EQ(fts_query_from_user_input("  * ( ) \" "), "");
   EXPECT_EQ(fts_query_from_user_input(""), "");
+  EXPECT_EQ(fts_query_from_user_input(std::string("a\0b\x01", 4)), R"("a" AND "b"*)");
 }
 
 // ---- the store ----
@@ -226,10 +227,9 @@ TEST_F(HistoryStoreTest, StoresTasksAndMessagesInOrder) {
   totals.usage.cache_read_tokens = 500;
   totals.cost_usd = 0.0123;
   ASSERT_TRUE(store_->update_totals("20261125T154419-1a2b3c4d", totals, 2).ok());
-  ASSERT_TRUE(store_
-                  ->finish_task("20261125T154419-1a2b3c4d", agent::TaskStatus::kCompleted,
-                                "Fixed it.")
-                  .ok());
+  ASSERT_TRUE(
+      store_->finish_task("20261125T154419-1a2b3c4d", agent::TaskStatus::kCompleted, "Fixed it.")
+          .ok());
 
   Result<TaskRecord> record = store_->get("20261125T154419-1a2b3c4d");
   ASSERT_TRUE(record.ok()) << record.error().message;
@@ -366,11 +366,39 @@ TEST_F(HistoryStoreTest, SearchFindsToolArgumentsAndToolResults) {
 TEST_F(HistoryStoreTest, WeirdSearchInputNeverErrors) {
   add_task("t1", "x", {user_text("AND OR NOT near the end \"quoted\" text")});
   const std::string inputs[] = {
-      "",       " ",        "\"",         "\"\"\"",     "AND",          "OR NOT",
-      "*",      "a*",       "NEAR(",      "NEAR(a b)", "text:foo",     "^start",
-      "(",      ")",        "{a b}",      "a - b",      "col:",         "\"unterminated",
-      "AND AND", "日本語",    "emoji 😀",    "\xff\xfe",   "a\x01" "b",    "-x",
-      "+",      "\\",       "''",         "a\"b",       "NEAR(\"a\" b, 3)", "x OR",
+      "",
+      " ",
+      "\"",
+      "\"\"\"",
+      "AND",
+      "OR NOT",
+      "*",
+      "a*",
+      "NEAR(",
+      "NEAR(a b)",
+      "text:foo",
+      "^start",
+      "(",
+      ")",
+      "{a b}",
+      "a - b",
+      "col:",
+      "\"unterminated",
+      "AND AND",
+      "日本語",
+      "emoji 😀",
+      "\xff\xfe",
+      "a\x01"
+      "b",
+      "-x",
+      "+",
+      "\\",
+      "''",
+      "a\"b",
+      "NEAR(\"a\" b, 3)",
+      "x OR",
+      std::string("caf\xc3\x01\0\0\0\xa5\xff", 10),
+      std::string("a\0\"b", 4),
   };
   for (const std::string& input : inputs) {
     Result<std::vector<SearchHit>> hits = store_->search(input, 10);

@@ -247,6 +247,7 @@ export async function runTask(t, protocol, options) {
     await sandbox.cleanup();
   });
   for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(sandbox.workspace, name)), {recursive: true});
     await writeFile(path.join(sandbox.workspace, name), content);
   }
   const key = fakeKey(protocol);

@@ -64,6 +64,9 @@ describe('ignore and protected files', {skip: joeyMissing}, () => {
                assert.ok(!body.includes(rooCanary), `request ${index} carries the .rooignore canary`);
              }
              assert.ok(!run.result.stdout.includes(canary), 'stdout carries the canary');
+             // Not even the names of ignored files reach the model's workspace listing.
+             const systemText = JSON.stringify(run.requests[0].body.system ?? run.requests[0].body.messages[0]);
+             assert.doesNotMatch(systemText.split('Files (honouring')[1] ?? '', /secret\.txt|prod\.env/);
 
              const results = workResults(run);
              assert.deepEqual(

@@ -41,8 +41,8 @@ bool same(const joey::llm::Message& a, const joey::llm::Message& b) {
   for (size_t index = 0; index < a.tool_results.size(); ++index) {
     const auto& x = a.tool_results[index];
     const auto& y = b.tool_results[index];
-    if (x.tool_call_id != y.tool_call_id || x.tool_name != y.tool_name ||
-        x.content != y.content || x.is_error != y.is_error) {
+    if (x.tool_call_id != y.tool_call_id || x.tool_name != y.tool_name || x.content != y.content ||
+        x.is_error != y.is_error) {
       return false;
     }
   }
