@@ -492,7 +492,8 @@ Result<std::vector<SearchHit>> HistoryStore::search(std::string_view query, int 
   std::vector<SearchHit> hits;
   if (match.empty() || limit <= 0) return hits;
   std::lock_guard lock(mutex_);
-  // Best message per task (SQLite gives bare columns the values of the MIN row).
+  // The best message of each task (for MIN, SQLite gives the bare rowid column the
+  // value from the row holding the minimum) and how many of its messages match.
   Statement best = TRY(Statement::prepare(
       db_,
       "SELECT m.task_id, messages_fts.rowid, MIN(messages_fts.rank) AS score, COUNT(*) "

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -62,7 +63,7 @@ class ModesCommandTest : public ::testing::Test {
     testing::internal::CaptureStderr();
     try {
       app.parse(args);
-    } catch (const CLI::ParseError& error) {
+    } catch (const CLI::ParseError&) {
       result.exit_code = 2;
     }
     result.out = testing::internal::GetCapturedStdout();
