@@ -1,5 +1,6 @@
-# History full-text search against a LIKE scan of the same table (prints the ratio).
-# Included from bench/CMakeLists.txt: include(${CMAKE_CURRENT_SOURCE_DIR}/history_search.cmake)
+# History full-text search (HistoryStore::search) against the same FTS5 SQL run directly
+# through the sqlite3 API on the same database, plus an unindexed LIKE scan for scale
+# (prints the ratios). Included from bench/CMakeLists.txt.
 add_executable(history_search_benchmark ${CMAKE_CURRENT_LIST_DIR}/history_search_benchmark.cpp)
 joey_target_defaults(history_search_benchmark)
 target_link_libraries(history_search_benchmark PRIVATE joey_client SQLite::SQLite3

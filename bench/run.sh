@@ -5,7 +5,7 @@
 #
 # Builds nothing: BUILD_DIR (default build/release) must already hold bin/joey and the
 # benchmark binaries, i.e. run `cmake --preset release && cmake --build build/release`
-# first. Takes about two minutes on 2 cores. Everything is bounded in runs and time,
+# first. Takes about four minutes on 2 cores. Everything is bounded in runs and time,
 # listens only on 127.0.0.1, and cleans up its temporary directories.
 set -euo pipefail
 
@@ -17,7 +17,9 @@ build_dir="$(cd "${1:-$repo_root/build/release}" 2>/dev/null && pwd)" || {
 joey_bin="$build_dir/bin/joey"
 peak_rss_bin="$build_dir/bench/peak_rss"
 search_bin="$build_dir/bench/search_files_benchmark"
-for binary in "$joey_bin" "$peak_rss_bin" "$search_bin"; do
+history_bin="$build_dir/bench/history_search_benchmark"
+checkpoint_bin="$build_dir/bench/checkpoint_benchmark"
+for binary in "$joey_bin" "$peak_rss_bin" "$search_bin" "$history_bin" "$checkpoint_bin"; do
   if [[ ! -x "$binary" ]]; then
     echo "run.sh: $binary not found; run: cmake --preset release && cmake --build build/release" >&2
     exit 1
@@ -37,8 +39,14 @@ echo
 echo
 echo "== search_files against rg"
 "$search_bin" | tee "$log_dir/search.txt"
+echo
+echo "== history search against the same FTS5 query through sqlite3"
+"$history_bin" | tee "$log_dir/history.txt"
+echo
+echo "== checkpoints against git add -A && git commit"
+"$checkpoint_bin" | tee "$log_dir/checkpoint.txt"
 
 echo
 echo "== summary (ratios against the reference measured in the same run)"
 grep -h -E ' = [0-9.]+x' "$log_dir/prompt.txt" "$log_dir/startup.txt" "$log_dir/one_turn.txt" \
-  "$log_dir/search.txt" | sed -E 's/^ +/  /; s/^([a-z_]+ +search_files)/  \1/'
+  "$log_dir/search.txt" "$log_dir/history.txt" "$log_dir/checkpoint.txt" | sed -E 's/^ +/  /; s/^([a-z_]+ +search_files)/  \1/'
