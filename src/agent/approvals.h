@@ -24,6 +24,23 @@ struct ApprovalPolicy {
   CommandPolicy commands;
 };
 
+// What the policy says about a request before anyone is asked.
+enum class ApprovalDecision {
+  kApproved,
+  kRefused,  // `reason` says why; the model sees it
+  kAsk,      // a person must decide
+};
+
+struct ApprovalVerdict {
+  ApprovalDecision decision = ApprovalDecision::kAsk;
+  std::string reason;
+};
+
+// The policy alone: reads approved; a denied command refused and an allowed one
+// approved; --yes or the auto_approve setting approves its kind; outside-workspace and
+// protected requests are refused under --yes and otherwise always kAsk.
+ApprovalVerdict evaluate_approval(const ApprovalPolicy& policy, const ApprovalRequest& request);
+
 class HeadlessApprovalGate final : public ApprovalGate {
  public:
   HeadlessApprovalGate(ApprovalPolicy policy, EventSink& events)
@@ -34,8 +51,6 @@ class HeadlessApprovalGate final : public ApprovalGate {
   Status request(const ApprovalRequest& request) override;
 
  private:
-  bool auto_approved(ActionKind kind) const;
-
   ApprovalPolicy policy_;
   EventSink& events_;
 };

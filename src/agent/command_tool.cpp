@@ -14,10 +14,12 @@
 
 #include "agent/file_tools.h"
 #include "agent/ignore_rules.h"
+#include "agent/sandbox.h"
 #include "agent/tool_args.h"
 #include "agent/workspace.h"
 #include "base/strings.h"
 #include "base/subprocess.h"
+#include "llm/provider.h"
 
 namespace joey::agent {
 
@@ -262,9 +264,15 @@ Result<ToolOutput> run_execute_command(const json& args, ToolContext& context) {
   ProcessOptions options;
   options.argv = {command_shell(), "-c", command};
   options.cwd = cwd.string();
+  if (context.sandbox != nullptr) {
+    SandboxOptions sandbox = *context.sandbox;
+    sandbox.cwd = cwd;
+    options.argv = TRY(sandbox_argv(sandbox, options.argv));
+  }
   // Commands run without a terminal of their own: pagers would wait for a key and
   // credential prompts would wait for the timeout, so turn both off.
   options.env = {{"PAGER", "cat"}, {"GIT_PAGER", "cat"}, {"GIT_TERMINAL_PROMPT", "0"}};
+  options.unset_env = llm::provider_key_variables();  // P2: keys stay with joey
   options.timeout = std::chrono::seconds(timeout_seconds);
   options.output_cap_bytes = kCommandOutputCap;
   options.cancel = context.cancel;

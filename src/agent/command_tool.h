@@ -7,6 +7,10 @@
 // arrives; the model gets the exit status and the combined output in arrival order,
 // capped at kCommandOutputCap bytes keeping the head and the tail.
 //
+// The command never inherits the provider key variables joey reads (P2). With
+// ToolContext::sandbox set it runs under bubblewrap (agent/sandbox.h): the workspace
+// writable, the rest read-only, credentials hidden, no network unless allowed.
+//
 // A non-zero exit, a signal or a timeout is a successful tool call whose content says
 // so: the model needs to see failures. A cancelled command is kCancelled.
 #pragma once

@@ -6,7 +6,6 @@
 #include <cmath>
 
 namespace joey::agent {
-namespace {
 
 std::string with_thousands(int64_t value) {
   std::string digits = std::to_string(value);
@@ -43,6 +42,8 @@ std::string brief_arguments(const std::string& arguments) {
   }
   return brief;
 }
+
+namespace {
 
 // Costs are sums of tiny floating-point products; round away the noise.
 double rounded_cost(double cost) { return std::round(cost * 1e10) / 1e10; }
@@ -131,7 +132,8 @@ class TextEvents final : public EventSink {
     at_line_start_ = piece.empty() ? at_line_start_ : piece.back() == '\n';
     std::fflush(out_);
   }
-  void tool_call(const std::string&, const std::string& name, const std::string& arguments) override {
+  void tool_call(const std::string&, const std::string& name,
+                 const std::string& arguments) override {
     end_line();
     std::string brief = name == "attempt_completion" ? "" : brief_arguments(arguments);
     std::fprintf(out_, "→ %s %s\n", name.c_str(), brief.c_str());

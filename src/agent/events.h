@@ -53,4 +53,11 @@ std::unique_ptr<EventSink> make_text_events(std::FILE* out, std::FILE* err);
 // when the price is not known).
 std::string format_usage_line(const UsageTotals& totals);
 
+// The part of a tool call's arguments worth a line: the command, the path (with the
+// regex of a search) or the question; at most 160 bytes, on one line.
+std::string brief_arguments(const std::string& arguments);
+
+// 12345 → "12,345".
+std::string with_thousands(int64_t value);
+
 }  // namespace joey::agent

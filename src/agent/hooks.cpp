@@ -25,14 +25,6 @@ std::string describe(const std::string& name, const std::string& command) {
          (shown.size() < command.size() ? "…" : "") + "`";
 }
 
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  size_t first = text.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  size_t last = text.find_last_not_of(kSpace);
-  return text.substr(first, last - first + 1);
-}
-
 std::string refusal_reason(const std::string& label, const ProcessResult& result) {
   std::string_view stderr_text = trim(result.stderr_text);
   if (!stderr_text.empty()) {

@@ -27,6 +27,18 @@ namespace joey::agent {
 inline constexpr size_t kHookReasonCap = 2 * 1024;
 inline constexpr std::chrono::milliseconds kDefaultHookTimeout{30'000};
 
+// The hook commands a task runs (the hooks.* settings); an empty command is no hook.
+//   pre_tool     before every tool call the mode allows (attempt_completion included,
+//                so a hook can refuse completion until the tests pass)
+//   post_tool    after every workspace tool ran (read, edit, command), with its result
+//   on_complete  when the task (not a subtask) completes, with the completion result
+struct HookCommands {
+  std::string pre_tool;
+  std::string post_tool;
+  std::string on_complete;
+  std::chrono::milliseconds timeout = kDefaultHookTimeout;
+};
+
 struct HookResult {
   bool allowed = true;  // exit status 0
   // Empty when allowed; else the hook's stderr, trimmed and capped at kHookReasonCap

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "llm/provider.h"
 
 namespace joey::agent {
 
@@ -31,8 +32,7 @@ struct SandboxOptions {
   std::vector<std::filesystem::path> hidden;
   // Environment variables removed inside the sandbox: by default the provider keys joey
   // itself reads, so a command cannot print them into the conversation.
-  std::vector<std::string> unset_environment = {"OPENAI_API_KEY", "ANTHROPIC_API_KEY",
-                                                "OPENROUTER_API_KEY"};
+  std::vector<std::string> unset_environment = llm::provider_key_variables();
 };
 
 // The argv that runs `command_argv` under bubblewrap:

@@ -10,6 +10,9 @@
 namespace joey::agent {
 namespace {
 
+// The part of a tool's result a post_tool hook is given.
+constexpr size_t kHookResultCap = 16 * 1024;
+
 constexpr const char* kNoToolReminder =
     "[ERROR] Your reply did not call a tool. Every reply must call one: attempt_completion when "
     "the task is done, ask_followup_question if you need the user's decision, or another tool "
@@ -27,7 +30,8 @@ size_t count_checked(const std::string& todos, size_t* total) {
   size_t start = 0;
   while (start <= todos.size()) {
     size_t end = todos.find('\n', start);
-    std::string line = todos.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string line =
+        todos.substr(start, end == std::string::npos ? std::string::npos : end - start);
     size_t open = line.find('[');
     if (open != std::string::npos && open + 2 < line.size() && line[open + 2] == ']') {
       ++*total;
@@ -52,7 +56,8 @@ constexpr const char* kCondenseRequest =
 
 size_t message_bytes(const llm::Message& message) {
   size_t bytes = message.text.size();
-  for (const llm::ToolCall& call : message.tool_calls) bytes += call.name.size() + call.arguments.size();
+  for (const llm::ToolCall& call : message.tool_calls)
+    bytes += call.name.size() + call.arguments.size();
   for (const llm::ToolResult& result : message.tool_results) bytes += result.content.size();
   return bytes;
 }
@@ -70,7 +75,8 @@ class SubtaskEvents final : public EventSink {
     parent_.notice("subtask started in mode '" + mode + "'");
   }
   void text(std::string_view piece) override { parent_.text(piece); }
-  void tool_call(const std::string& id, const std::string& name, const std::string& arguments) override {
+  void tool_call(const std::string& id, const std::string& name,
+                 const std::string& arguments) override {
     parent_.tool_call(id, name, arguments);
   }
   void tool_result(const std::string& id, const std::string& name, bool ok,
@@ -96,7 +102,8 @@ class SubtaskEvents final : public EventSink {
 
 const std::string* string_argument(const nlohmann::json& args, const char* key) {
   auto found = args.find(key);
-  return found != args.end() && found->is_string() ? &found->get_ref<const std::string&>() : nullptr;
+  return found != args.end() && found->is_string() ? &found->get_ref<const std::string&>()
+                                                   : nullptr;
 }
 
 }  // namespace
@@ -110,22 +117,32 @@ struct TaskLoop::TurnResult {
 
 const char* task_status_name(TaskStatus status) {
   switch (status) {
-    case TaskStatus::kRunning: return "running";
-    case TaskStatus::kCompleted: return "completed";
-    case TaskStatus::kFailed: return "failed";
-    case TaskStatus::kNeedsDecision: return "needs_decision";
-    case TaskStatus::kCancelled: return "cancelled";
+    case TaskStatus::kRunning:
+      return "running";
+    case TaskStatus::kCompleted:
+      return "completed";
+    case TaskStatus::kFailed:
+      return "failed";
+    case TaskStatus::kNeedsDecision:
+      return "needs_decision";
+    case TaskStatus::kCancelled:
+      return "cancelled";
   }
   return "failed";
 }
 
 int exit_code_for(TaskStatus status) {
   switch (status) {
-    case TaskStatus::kRunning: return 1;
-    case TaskStatus::kCompleted: return 0;
-    case TaskStatus::kFailed: return 1;
-    case TaskStatus::kNeedsDecision: return 3;
-    case TaskStatus::kCancelled: return 130;
+    case TaskStatus::kRunning:
+      return 1;
+    case TaskStatus::kCompleted:
+      return 0;
+    case TaskStatus::kFailed:
+      return 1;
+    case TaskStatus::kNeedsDecision:
+      return 3;
+    case TaskStatus::kCancelled:
+      return 130;
   }
   return 1;
 }
@@ -207,9 +224,10 @@ Status TaskLoop::condense(const llm::ChatRequest& request, int64_t tokens_before
       summary.text;
   if (!todos_.empty()) summary_text += "\n\nTodo list:\n" + todos_;
   kept.push_back({llm::Role::kUser, summary_text, {}, {}});
-  size_t tail = messages_.size() >= 2 && messages_[messages_.size() - 2].role == llm::Role::kAssistant
-                    ? messages_.size() - 2
-                    : messages_.size();
+  size_t tail =
+      messages_.size() >= 2 && messages_[messages_.size() - 2].role == llm::Role::kAssistant
+          ? messages_.size() - 2
+          : messages_.size();
   for (size_t index = std::max<size_t>(tail, 1); index < messages_.size(); ++index) {
     kept.push_back(messages_[index]);
   }
@@ -226,6 +244,15 @@ TaskOutcome TaskLoop::finish(TaskStatus status, Error error) {
   outcome_.status = status;
   outcome_.error = std::move(error);
   if (status == TaskStatus::kCompleted) {
+    if (depth_ == 0) {
+      auto hook = run_hook_command(options_.hooks.on_complete, "on_complete", nullptr, nullptr,
+                                   outcome_.result);
+      if (hook && !hook->ok()) {
+        events_.notice("the on_complete hook failed: " + hook->error().message);
+      } else if (hook && !(*hook)->allowed) {
+        events_.notice("the on_complete hook: " + (*hook)->reason);
+      }
+    }
     events_.completion(outcome_.result);
   } else {
     events_.error(error_kind_name(outcome_.error.kind), outcome_.error.message);
@@ -243,7 +270,8 @@ TaskOutcome TaskLoop::fail(ErrorKind kind, const std::string& message) {
 }
 
 TaskOutcome TaskLoop::run(const std::string& task) {
-  events_.task_started(options_.task_id, options_.mode.slug, options_.provider_name, options_.model);
+  events_.task_started(options_.task_id, options_.mode.slug, options_.provider_name,
+                       options_.model);
   if (options_.price) outcome_.totals.cost_usd = 0.0;
 
   llm::ChatRequest request;
@@ -278,15 +306,16 @@ TaskOutcome TaskLoop::run(const std::string& task) {
     if (options_.max_cost_usd && outcome_.totals.cost_usd &&
         *outcome_.totals.cost_usd >= *options_.max_cost_usd) {
       char text[160];
-      std::snprintf(text, sizeof text, "stopped: the task has cost $%.4f, reaching --max-cost $%.4f",
+      std::snprintf(text, sizeof text,
+                    "stopped: the task has cost $%.4f, reaching --max-cost $%.4f",
                     *outcome_.totals.cost_usd, *options_.max_cost_usd);
       return fail(ErrorKind::kLimit, text);
     }
 
     prepare_request(request);
     const int64_t next_tokens = estimate_next_request_tokens(request);
-    const auto condense_threshold =
-        static_cast<int64_t>(static_cast<double>(options_.context_window_tokens) * options_.condense_at);
+    const auto condense_threshold = static_cast<int64_t>(
+        static_cast<double>(options_.context_window_tokens) * options_.condense_at);
     if (messages_.size() > 2 && next_tokens > condense_threshold) {
       Status condensed = condense(request, next_tokens);
       if (!condensed.ok()) {
@@ -371,8 +400,9 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
     return tool_error("the arguments of " + call.name + " must be a JSON object, not " +
                       std::string(args.type_name()));
   }
-  auto tool = std::find_if(tools_.begin(), tools_.end(),
-                           [&](const ToolDefinition& definition) { return definition.name == call.name; });
+  auto tool = std::find_if(tools_.begin(), tools_.end(), [&](const ToolDefinition& definition) {
+    return definition.name == call.name;
+  });
   if (tool == tools_.end()) {
     std::string names;
     for (const ToolDefinition& definition : tools_for_mode(options_.mode, tools_)) {
@@ -384,7 +414,19 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
     return tool_error(tool_not_allowed_error(options_.mode, call.name).message);
   }
   if (tool->group == ToolGroup::kEdit) {
-    if (Status allowed = check_edit_path(args); !allowed.ok()) return tool_error(allowed.error().message);
+    if (Status allowed = check_edit_path(args); !allowed.ok())
+      return tool_error(allowed.error().message);
+  }
+  if (auto hook = run_hook_command(options_.hooks.pre_tool, "pre_tool", &call, args, {})) {
+    if (!hook->ok()) {
+      if (hook->error().kind == ErrorKind::kCancelled) {
+        turn.stop = hook->error();
+        return tool_error(hook->error().message);
+      }
+      return tool_error("refused: the pre_tool hook could not run (" + hook->error().message + ")");
+    }
+    if (!(*hook)->allowed)
+      return tool_error("refused by the user's pre_tool hook: " + (*hook)->reason);
   }
   if (call.name == kSwitchMode) return switch_mode(call, args, turn);
   if (call.name == kNewTask) return run_subtask(call, args, turn);
@@ -407,14 +449,24 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
     todos_ = todos->get<std::string>();
     size_t total = 0;
     size_t done = count_checked(todos_, &total);
-    events_.tool_result(call.id, call.name, true,
-                        "todo list: " + std::to_string(done) + "/" + std::to_string(total) + " done");
+    events_.tool_result(
+        call.id, call.name, true,
+        "todo list: " + std::to_string(done) + "/" + std::to_string(total) + " done");
     return {call.id, call.name, "Todo list updated.", false};
   }
   if (call.name == kAskFollowupQuestion) {
     auto question = args.find("question");
     if (question == args.end() || !question->is_string()) {
       return tool_error("ask_followup_question needs `question`, a string");
+    }
+    if (options_.ask_user) {
+      Result<std::string> answer = options_.ask_user(question->get<std::string>());
+      if (!answer.ok()) {
+        if (answer.error().kind == ErrorKind::kCancelled) turn.stop = answer.error();
+        return tool_error(answer.error().message);
+      }
+      events_.tool_result(call.id, call.name, true, "the user answered");
+      return {call.id, call.name, "The user answered: " + *answer, false};
     }
     if (options_.auto_approve) {
       events_.tool_result(call.id, call.name, true, "no user to answer; the model decides");
@@ -424,16 +476,18 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
               false};
     }
     events_.approval_required(call.name, "question", question->get<std::string>());
-    turn.stop = make_error(ErrorKind::kNeedsDecision,
-                           "the model asked a question that needs an answer: " +
-                               question->get<std::string>());
+    turn.stop =
+        make_error(ErrorKind::kNeedsDecision, "the model asked a question that needs an answer: " +
+                                                  question->get<std::string>());
     return {call.id, call.name, "Not answered.", true};
   }
 
   if (options_.before_change &&
       (tool->group == ToolGroup::kEdit || tool->group == ToolGroup::kCommand)) {
-    const std::string* target = string_argument(args, tool->group == ToolGroup::kEdit ? "path" : "command");
-    options_.before_change(options_.task_id, call.name + (target ? " " + first_line(*target, 100) : ""));
+    const std::string* target =
+        string_argument(args, tool->group == ToolGroup::kEdit ? "path" : "command");
+    options_.before_change(options_.task_id,
+                           call.name + (target ? " " + first_line(*target, 100) : ""));
   }
   Result<ToolOutput> output = tool->run(args, context_);
   if (!output.ok()) {
@@ -446,7 +500,26 @@ llm::ToolResult TaskLoop::run_one_tool(const llm::ToolCall& call, TurnResult& tu
     return tool_error(error.message);
   }
   events_.tool_result(call.id, call.name, true, output->summary);
+  if (auto hook = run_hook_command(options_.hooks.post_tool, "post_tool", &call, args,
+                                   output->content.substr(0, kHookResultCap))) {
+    if (!hook->ok()) {
+      events_.notice("the post_tool hook failed: " + hook->error().message);
+    } else if (!(*hook)->allowed) {
+      events_.notice("the post_tool hook: " + (*hook)->reason);
+    }
+  }
   return {call.id, call.name, std::move(output->content), false};
+}
+
+std::optional<Result<HookResult>> TaskLoop::run_hook_command(const std::string& command,
+                                                             std::string_view hook,
+                                                             const llm::ToolCall* call,
+                                                             const nlohmann::json& args,
+                                                             std::string_view result) {
+  if (command.empty()) return std::nullopt;
+  nlohmann::json event = hook_event(hook, call ? std::string_view(call->name) : std::string_view(),
+                                    args, options_.task_id, options_.workspace, result);
+  return run_hook(command, event, options_.workspace, options_.hooks.timeout, context_.cancel);
 }
 
 Status TaskLoop::check_edit_path(const nlohmann::json& args) const {

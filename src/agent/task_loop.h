@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/events.h"
+#include "agent/hooks.h"
 #include "agent/modes.h"
 #include "agent/system_prompt.h"
 #include "agent/task_recorder.h"
@@ -25,8 +26,8 @@ namespace joey::agent {
 
 struct TaskOptions {
   std::string task_id;
-  Mode mode;                 // the mode the task starts in
-  std::vector<Mode> modes;   // every mode switch_mode and new_task may name
+  Mode mode;                // the mode the task starts in
+  std::vector<Mode> modes;  // every mode switch_mode and new_task may name
   // Builds the system prompt for a mode (called again after switch_mode).
   std::function<std::string(const Mode&)> system_prompt_for;
   std::string provider_name;
@@ -47,6 +48,11 @@ struct TaskOptions {
   // older turns are first replaced by a model-written summary.
   int64_t context_window_tokens = 128'000;
   double condense_at = 0.8;
+  HookCommands hooks;  // the user's hook commands (agent/hooks.h)
+  // Someone to answer ask_followup_question (the interactive session); empty: nobody,
+  // and the task stops for a decision (or, with auto_approve, the model decides).
+  // kCancelled from it stops the task.
+  std::function<Result<std::string>(const std::string& question)> ask_user;
 };
 
 struct TaskOutcome {
@@ -69,6 +75,9 @@ class TaskLoop {
 
   TaskOutcome run(const std::string& task);
 
+  // The conversation so far (after run(): everything, to continue it in another task).
+  const std::vector<llm::Message>& messages() const { return messages_; }
+
  private:
   struct TurnResult;
   TurnResult run_tool_calls(const llm::ChatResponse& response);
@@ -76,20 +85,28 @@ class TaskLoop {
   void add_usage(const llm::Usage& usage);
   TaskOutcome fail(ErrorKind kind, const std::string& message);
   void append(llm::Message message);
-  llm::ToolResult switch_mode(const llm::ToolCall& call, const nlohmann::json& args, TurnResult& turn);
-  llm::ToolResult run_subtask(const llm::ToolCall& call, const nlohmann::json& args, TurnResult& turn);
+  llm::ToolResult switch_mode(const llm::ToolCall& call, const nlohmann::json& args,
+                              TurnResult& turn);
+  llm::ToolResult run_subtask(const llm::ToolCall& call, const nlohmann::json& args,
+                              TurnResult& turn);
   Status check_edit_path(const nlohmann::json& args) const;
   void prepare_request(llm::ChatRequest& request) const;
   int64_t estimate_next_request_tokens(const llm::ChatRequest& request) const;
   Status condense(const llm::ChatRequest& request, int64_t tokens_before);
   TaskOutcome finish(TaskStatus status, Error error);
+  // Runs a hook command; nullopt when `command` is empty.
+  std::optional<Result<HookResult>> run_hook_command(const std::string& command,
+                                                     std::string_view hook,
+                                                     const llm::ToolCall* call,
+                                                     const nlohmann::json& args,
+                                                     std::string_view result);
 
   TaskOptions options_;
   llm::ModelClient& model_;
   EventSink& events_;
   ToolContext context_;
   std::vector<ToolDefinition> tools_;  // every tool; the mode decides which are offered
-  int depth_ = 0;                       // nesting of new_task subtasks
+  int depth_ = 0;                      // nesting of new_task subtasks
   int subtasks_started_ = 0;
   std::vector<llm::Message> messages_;
   TaskOutcome outcome_;

@@ -24,6 +24,7 @@
 namespace joey::agent {
 
 class Workspace;
+struct SandboxOptions;
 
 enum class ActionKind {
   kRead,              // reading a file inside the workspace
@@ -71,6 +72,9 @@ struct ToolContext {
   // Live output of execute_command, for the user (never sent anywhere else).
   std::function<void(std::string_view chunk)> on_command_output;
   const std::atomic<bool>* cancel = nullptr;
+  // When set, execute_command runs under bubblewrap with these options (the workspace
+  // and hidden paths; the command's cwd is filled in per call). Not owned.
+  const SandboxOptions* sandbox = nullptr;
 };
 
 struct ToolOutput {
@@ -78,7 +82,8 @@ struct ToolOutput {
   std::string summary;  // one line for the user, e.g. "read src/a.cpp (lines 1-80)"
 };
 
-using ToolFunction = std::function<Result<ToolOutput>(const nlohmann::json& args, ToolContext& context)>;
+using ToolFunction =
+    std::function<Result<ToolOutput>(const nlohmann::json& args, ToolContext& context)>;
 
 struct ToolDefinition {
   std::string name;

@@ -46,6 +46,15 @@ void Cancellation::request() {
   }
 }
 
+void Cancellation::reset() {
+  flag_.store(false, std::memory_order_relaxed);
+  if (pipe_read_fd_ >= 0) {
+    char buffer[64];
+    while (read(pipe_read_fd_, buffer, sizeof buffer) > 0) {
+    }
+  }
+}
+
 bool Cancellation::sleep_for(std::chrono::milliseconds duration) const {
   auto deadline = std::chrono::steady_clock::now() + duration;
   while (!requested()) {

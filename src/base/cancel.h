@@ -21,6 +21,9 @@ class Cancellation {
   void install_signal_handlers();
 
   void request();
+  // Clears a handled cancellation (the interactive session, once the cancelled task
+  // has ended): the flag goes false and the wake pipe is drained.
+  void reset();
   bool requested() const { return flag_.load(std::memory_order_relaxed); }
   const std::atomic<bool>* flag() const { return &flag_; }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace joey {
@@ -22,5 +23,9 @@ std::string_view utf8_drop_partial_start(std::string_view text);
 // ASCII case-insensitive comparisons.
 bool ascii_iequals(std::string_view left, std::string_view right);
 bool ascii_istarts_with(std::string_view text, std::string_view prefix);
+std::string ascii_lower(std::string_view text);
+
+// `text` without leading and trailing spaces, tabs, CRs and LFs.
+std::string_view trim(std::string_view text);
 
 }  // namespace joey

@@ -235,12 +235,15 @@ Status validate(const ProcessOptions& options) {
   return ok_status();
 }
 
-std::vector<std::string> build_environment(const std::map<std::string, std::string>& overrides) {
+std::vector<std::string> build_environment(const std::map<std::string, std::string>& overrides,
+                                           const std::vector<std::string>& unset) {
   std::vector<std::string> entries;
   for (char** entry = environ; entry && *entry; ++entry) {
     const std::string_view text(*entry);
     const std::string name(text.substr(0, text.find('=')));
-    if (!overrides.contains(name)) entries.emplace_back(text);
+    if (overrides.contains(name)) continue;
+    if (std::find(unset.begin(), unset.end(), name) != unset.end()) continue;
+    entries.emplace_back(text);
   }
   for (const auto& [name, value] : overrides) entries.push_back(name + "=" + value);
   return entries;
@@ -329,7 +332,7 @@ Result<SpawnedChild> spawn_child(const ProcessOptions& options) {
 
   std::vector<std::string> argv_strings = options.argv;
   std::vector<char*> argv = to_pointer_array(argv_strings);
-  std::vector<std::string> env_strings = build_environment(options.env);
+  std::vector<std::string> env_strings = build_environment(options.env, options.unset_env);
   std::vector<char*> envp = to_pointer_array(env_strings);
 
   pid_t pid = -1;

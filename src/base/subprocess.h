@@ -25,6 +25,8 @@ struct ProcessOptions {
   std::string cwd;                // empty: inherit
   // Extra or overriding environment variables; the rest of the environment is inherited.
   std::map<std::string, std::string> env;
+  // Inherited variables left out of the child's environment (e.g. provider keys).
+  std::vector<std::string> unset_env;
   std::optional<std::string> stdin_data;  // nullopt: stdin is /dev/null
   std::chrono::milliseconds timeout{0};   // 0: no timeout
   size_t output_cap_bytes = 1 << 20;      // per stream; head and tail are kept
@@ -38,12 +40,12 @@ struct ProcessOptions {
 };
 
 struct ProcessResult {
-  int exit_code = -1;      // valid when !signaled
-  bool signaled = false;   // ended by a signal
+  int exit_code = -1;     // valid when !signaled
+  bool signaled = false;  // ended by a signal
   int signal_number = 0;
-  bool timed_out = false;  // killed because the timeout passed
-  bool cancelled = false;  // killed because *cancel became true
-  bool stopped = false;    // killed because *stop became true
+  bool timed_out = false;   // killed because the timeout passed
+  bool cancelled = false;   // killed because *cancel became true
+  bool stopped = false;     // killed because *stop became true
   std::string stdout_text;  // capped: head + "\n[... N bytes omitted ...]\n" + tail
   std::string stderr_text;
   size_t stdout_total_bytes = 0;  // before capping

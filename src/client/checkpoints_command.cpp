@@ -11,13 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/checkpoints.h"
+#include "client/exit_codes.h"
 
 namespace joey::client {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 // What the parsed command line holds; shared by the subcommands' callbacks.
 struct CheckpointsInvocation {

@@ -8,14 +8,11 @@
 #include <system_error>
 
 #include "base/paths.h"
+#include "client/exit_codes.h"
 #include "client/settings.h"
 
 namespace joey::client {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 // What the parsed command line holds; shared by the subcommands' callbacks.
 struct ConfigInvocation {

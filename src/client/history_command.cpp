@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/events.h"
+#include "client/exit_codes.h"
 #include "client/history_store.h"
 #include "client/message_codec.h"
 
@@ -17,10 +18,6 @@ namespace joey::client {
 namespace {
 
 using nlohmann::json;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 struct HistoryFlags {
   bool json_output = false;

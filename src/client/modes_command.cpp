@@ -12,15 +12,13 @@
 
 #include "agent/modes.h"
 #include "base/paths.h"
+#include "client/exit_codes.h"
 
 namespace joey::client {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 struct ModesFlags {
   std::string cwd;

@@ -322,8 +322,15 @@ const SettingSpec* find_setting(std::string_view key) {
   return nullptr;
 }
 
+// A workspace file arrives with a cloned repository: it may narrow what joey does but
+// never redirect data, run commands of its own or approve anything.
 bool is_forbidden_in_workspace(std::string_view key) {
-  if (key == "telemetry_host" || key == "cloud.url") return true;
+  for (std::string_view forbidden : {"telemetry_host", "cloud.url", "base_url", "commands.allowed",
+                                     "sandbox.enabled", "sandbox.network"}) {
+    if (key == forbidden) return true;
+  }
+  if (key.starts_with("hooks.")) return true;
+  if (key.starts_with("auto_approve.") && key != "auto_approve.read") return true;
   const auto dot = key.rfind('.');
   const std::string_view last = dot == std::string_view::npos ? key : key.substr(dot + 1);
   for (std::string_view ending : {"key", "token", "secret", "password"}) {

@@ -23,6 +23,14 @@ const std::vector<ProviderInfo>& all_providers() {
   return providers;
 }
 
+std::vector<std::string> provider_key_variables() {
+  std::vector<std::string> variables;
+  for (const ProviderInfo& provider : all_providers()) {
+    if (!provider.key_variable.empty()) variables.push_back(provider.key_variable);
+  }
+  return variables;
+}
+
 Result<ProviderInfo> find_provider(const std::string& name) {
   std::string known;
   for (const ProviderInfo& provider : all_providers()) {
@@ -58,8 +66,9 @@ Status check_url_allowed(const std::string& url, bool allow_insecure) {
                         "send it unencrypted anyway)");
 }
 
-Result<ProviderConfig> resolve_provider(const std::string& provider_name, const std::string& base_url,
-                                        const std::string& model, bool allow_insecure) {
+Result<ProviderConfig> resolve_provider(const std::string& provider_name,
+                                        const std::string& base_url, const std::string& model,
+                                        bool allow_insecure) {
   std::string name = provider_name;
   if (name.empty()) {
     for (const char* candidate : {"anthropic", "openai", "openrouter"}) {
@@ -88,8 +97,9 @@ Result<ProviderConfig> resolve_provider(const std::string& provider_name, const 
   config.model = model.empty() ? config.info.default_model : model;
   if (config.model.empty()) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "--provider " + name + " needs --model (list them with: joey models --provider " +
-                          name + (base_url.empty() ? "" : " --base-url " + base_url) + ")");
+                      "--provider " + name +
+                          " needs --model (list them with: joey models --provider " + name +
+                          (base_url.empty() ? "" : " --base-url " + base_url) + ")");
   }
   config.allow_insecure = allow_insecure;
   TRY(check_url_allowed(config.base_url, allow_insecure));
@@ -112,8 +122,7 @@ std::string models_endpoint(const ProviderConfig& config) {
 }
 
 std::vector<std::pair<std::string, std::string>> provider_headers(const ProviderConfig& config) {
-  std::vector<std::pair<std::string, std::string>> headers = {
-      {"Content-Type", "application/json"}};
+  std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
   if (config.info.protocol == WireProtocol::kAnthropicMessages) {
     headers.emplace_back("anthropic-version", "2023-06-01");
     if (config.api_key) headers.emplace_back("x-api-key", *config.api_key);

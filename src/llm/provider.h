@@ -13,7 +13,7 @@ namespace joey::llm {
 enum class WireProtocol { kOpenAiChat, kAnthropicMessages };
 
 struct ProviderInfo {
-  std::string name;              // "openai", "anthropic", ...
+  std::string name;  // "openai", "anthropic", ...
   WireProtocol protocol;
   std::string default_base_url;  // empty: --base-url is required
   std::string key_variable;      // environment variable holding the key; empty: no key
@@ -24,6 +24,9 @@ struct ProviderInfo {
 
 // Every provider, in the order `joey --help` lists them.
 const std::vector<ProviderInfo>& all_providers();
+// The environment variables joey reads provider keys from. Commands joey runs for the
+// model never inherit them (P2): a command could print a key into the conversation.
+std::vector<std::string> provider_key_variables();
 // kInvalidArgument naming the known providers when `name` is not one of them.
 Result<ProviderInfo> find_provider(const std::string& name);
 
@@ -48,8 +51,9 @@ struct ProviderConfig {
 // Resolves flags into a ProviderConfig: the provider (a name, or chosen from the
 // keys present when empty), the base URL (--base-url overrides), the model
 // (--model or the provider's default) and the key. kInvalidArgument for bad usage.
-Result<ProviderConfig> resolve_provider(const std::string& provider_name, const std::string& base_url,
-                                        const std::string& model, bool allow_insecure);
+Result<ProviderConfig> resolve_provider(const std::string& provider_name,
+                                        const std::string& base_url, const std::string& model,
+                                        bool allow_insecure);
 
 // The endpoint for a request path: OpenAI-style base URLs end in /v1 and take
 // "/chat/completions"; Anthropic's base has no /v1 and takes "/v1/messages".

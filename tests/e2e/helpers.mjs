@@ -65,8 +65,9 @@ export function providerArgs(protocol, provider) {
 
 // Runs joey with a minimal environment (nothing inherited but PATH, so no key of
 // the machine leaks in). Resolves to { code, signal, stdout, stderr, timedOut }.
-// `onStart(child)` is called once the process is spawned.
-export function runJoey(args, {sandbox, env = {}, timeoutMs = 30_000, onStart} = {}) {
+// `onStart(child)` is called once the process is spawned. `input` (a string) is written
+// to joey's stdin, which is then closed; without it stdin is /dev/null.
+export function runJoey(args, {sandbox, env = {}, timeoutMs = 30_000, onStart, input} = {}) {
   const fullEnv = {
     PATH: process.env.PATH,
     LANG: 'C.UTF-8',
@@ -80,7 +81,15 @@ export function runJoey(args, {sandbox, env = {}, timeoutMs = 30_000, onStart} =
   return new Promise((resolve, reject) => {
     const child = spawn(
         joeyBin, args,
-        {env: fullEnv, cwd: sandbox?.workspace ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe']});
+        {
+          env: fullEnv,
+          cwd: sandbox?.workspace ?? repoRoot,
+          stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
+        });
+    if (input !== undefined) {
+      child.stdin.on('error', () => {});  // joey may exit before reading everything
+      child.stdin.end(input);
+    }
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -229,6 +238,7 @@ export async function runTask(t, protocol, options) {
   const {
     turns,
     files = {},
+    homeFiles = {},  // files under JOEY_HOME, e.g. {'config.toml': ...} (global settings)
     yes = true,
     output = 'json',
     task = 'Update the greeting in greet.txt',
@@ -246,9 +256,11 @@ export async function runTask(t, protocol, options) {
     await provider.close();
     await sandbox.cleanup();
   });
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(sandbox.workspace, name)), {recursive: true});
-    await writeFile(path.join(sandbox.workspace, name), content);
+  for (const [dir, entries] of [[sandbox.workspace, files], [sandbox.home, homeFiles]]) {
+    for (const [name, content] of Object.entries(entries)) {
+      await mkdir(path.dirname(path.join(dir, name)), {recursive: true});
+      await writeFile(path.join(dir, name), content);
+    }
   }
   const key = fakeKey(protocol);
   const args = [

@@ -15,7 +15,8 @@ describe('command policy', {skip: joeyMissing}, () => {
   for (const protocol of kProtocols) {
     test(`${protocol}: a chained command with a denied part is refused under --yes`, async (t) => {
       const run = await runTask(t, protocol, {
-        files: {'.joey/config.toml': kPolicy, 'keep.txt': 'precious\n'},
+        files: {'keep.txt': 'precious\n'},
+        homeFiles: {'config.toml': kPolicy},
         turns: [
           {tool_calls: [{name: 'execute_command', arguments: {command: 'echo hi && rm -f keep.txt'}}]},
           complete('gave up on deleting'),
@@ -32,7 +33,7 @@ describe('command policy', {skip: joeyMissing}, () => {
 
     test(`${protocol}: an allowed command runs`, async (t) => {
       const run = await runTask(t, protocol, {
-        files: {'.joey/config.toml': kPolicy},
+        homeFiles: {'config.toml': kPolicy},
         turns: [{tool_calls: [{name: 'execute_command', arguments: {command: 'echo allowed-ran'}}]}, complete()],
         yes: false,
       });
@@ -41,6 +42,17 @@ describe('command policy', {skip: joeyMissing}, () => {
       assert.match(sent.at(-1).content, /allowed-ran/);
     });
   }
+
+  test('a workspace file cannot approve commands: a cloned repository is refused', async (t) => {
+    const run = await runTask(t, 'openai', {
+      files: {'.joey/config.toml': 'commands.allowed = ["curl"]\n'},
+      turns: [complete()],
+      output: 'text',
+    });
+    assert.equal(run.result.code, 2, run.result.output());
+    assert.match(run.result.stderr, /'commands\.allowed' cannot be set in a workspace file/);
+    assert.equal(modelRequests(run.provider).length, 0, 'nothing may be sent');
+  });
 
   test('--model wins over JOEY_MODEL from the environment', async (t) => {
     const run = await runTask(t, 'openai', {
