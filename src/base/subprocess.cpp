@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -452,6 +453,10 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
   SpawnedChild child = TRY(spawn_child(options));
   ChildReaper reaper(child.pid);
   const pid_t group = child.pid;
+  // Readable once the child exits, so the wait below wakes at once rather than at the
+  // next poll interval when the pipes close before the exit is visible (-1 on kernels
+  // without pidfd_open: then short sleeps stand in).
+  UniqueFd exit_fd(static_cast<int>(syscall(SYS_pidfd_open, child.pid, 0)));
 
   OutputStream streams[2] = {
       {std::move(child.stdout_read), HeadTailBuffer(options.output_cap_bytes), false},
@@ -505,9 +510,11 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
     int wait_ms = milliseconds_until(now, timeout_at, interval);
     wait_ms = std::min(wait_ms, milliseconds_until(now, drain_until, interval));
     wait_ms = std::min(wait_ms, milliseconds_until(now, sigkill_at, interval));
+    if (!exited && !streams_open && !exit_fd.valid()) wait_ms = std::min(wait_ms, 1);
 
-    pollfd fds[3];
+    pollfd fds[4];
     nfds_t count = 0;
+    if (!exited && exit_fd.valid()) fds[count++] = {exit_fd.get(), POLLIN, 0};
     for (OutputStream& stream : streams) {
       if (stream.fd.valid()) fds[count++] = {stream.fd.get(), POLLIN, 0};
     }
@@ -517,7 +524,7 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
                         std::string("waiting for process output: ") + std::strerror(errno));
     }
     for (nfds_t i = 0; i < count; ++i) {
-      if (fds[i].revents == 0) continue;
+      if (fds[i].revents == 0 || fds[i].fd == exit_fd.get()) continue;
       if (fds[i].fd == child.stdin_write.get()) {
         write_pending_stdin(child.stdin_write, stdin_data, stdin_written);
         continue;
