@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
       "joey — a privacy-first coding agent that works on your files with the model you choose"};
   app.set_version_flag("--version", std::string("joey ") + JOEY_VERSION);
   app.require_subcommand(0, 1);
+  app.footer(
+      "Run `joey` alone for an interactive session in the current directory, or\n"
+      "`joey run \"TASK\"` for one task without a person at the keyboard.");
   // `joey` alone opens an interactive session; these flags apply to it.
   client::RunFlags session_flags;
   client::add_task_flags(app, session_flags);

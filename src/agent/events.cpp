@@ -1,6 +1,7 @@
 #include "agent/events.h"
 
 #include "base/json.h"
+#include "base/terminal_text.h"
 
 #include <cinttypes>
 #include <cmath>
@@ -127,36 +128,31 @@ class TextEvents final : public EventSink {
     std::fprintf(err_, "joey · %s · %s/%s\n", mode.c_str(), provider.c_str(), model.c_str());
     std::fflush(err_);
   }
-  void text(std::string_view piece) override {
-    std::fwrite(piece.data(), 1, piece.size(), out_);
-    at_line_start_ = piece.empty() ? at_line_start_ : piece.back() == '\n';
-    std::fflush(out_);
-  }
+  // Text from the model, a command or a file is neutralised (base/terminal_text.h): it
+  // must not drive the terminal of the person reading.
+  void text(std::string_view piece) override { write(text_sanitizer_.feed(piece)); }
   void tool_call(const std::string&, const std::string& name,
                  const std::string& arguments) override {
     end_line();
     std::string brief = name == "attempt_completion" ? "" : brief_arguments(arguments);
-    std::fprintf(out_, "→ %s %s\n", name.c_str(), brief.c_str());
+    std::fprintf(out_, "→ %s %s\n", sanitize_for_terminal(name).c_str(),
+                 sanitize_for_terminal(brief).c_str());
     std::fflush(out_);
   }
   void tool_result(const std::string&, const std::string&, bool ok,
                    const std::string& summary) override {
     end_line();
-    std::fprintf(out_, "  %s %s\n", ok ? "✓" : "✗", summary.c_str());
+    std::fprintf(out_, "  %s %s\n", ok ? "✓" : "✗", sanitize_for_terminal(summary).c_str());
     std::fflush(out_);
   }
-  void command_output(std::string_view chunk) override {
-    std::fwrite(chunk.data(), 1, chunk.size(), out_);
-    if (!chunk.empty()) at_line_start_ = chunk.back() == '\n';
-    std::fflush(out_);
-  }
+  void command_output(std::string_view chunk) override { write(command_sanitizer_.feed(chunk)); }
   void approval_required(const std::string& tool, const std::string& kind,
                          const std::string& description) override {
     end_line();
     std::fprintf(err_,
                  "joey: %s needs approval (%s): %s\n"
                  "joey: run with --yes to approve writes and commands without asking\n",
-                 tool.c_str(), kind.c_str(), description.c_str());
+                 tool.c_str(), kind.c_str(), sanitize_for_terminal(description).c_str());
     std::fflush(err_);
   }
   void usage(const UsageTotals& totals) override { last_usage_ = totals; }
@@ -166,22 +162,29 @@ class TextEvents final : public EventSink {
   }
   void notice(const std::string& message) override {
     end_line();
-    std::fprintf(err_, "joey: %s\n", message.c_str());
+    std::fprintf(err_, "joey: %s\n", sanitize_for_terminal(message).c_str());
     std::fflush(err_);
   }
   void error(const std::string&, const std::string& message) override {
     end_line();
-    std::fprintf(err_, "joey: error: %s\n", message.c_str());
+    std::fprintf(err_, "joey: error: %s\n", sanitize_for_terminal(message).c_str());
     print_usage();
   }
   void completion(const std::string& result) override {
     end_line();
-    std::fprintf(out_, "\n%s\n", result.c_str());
+    std::fprintf(out_, "\n%s\n", sanitize_for_terminal(result).c_str());
     print_usage();
   }
 
  private:
+  void write(const std::string& text) {
+    if (text.empty()) return;
+    std::fwrite(text.data(), 1, text.size(), out_);
+    at_line_start_ = text.back() == '\n';
+    std::fflush(out_);
+  }
   void end_line() {
+    write(text_sanitizer_.finish() + command_sanitizer_.finish());
     if (!at_line_start_) {
       std::fputc('\n', out_);
       at_line_start_ = true;
@@ -192,6 +195,8 @@ class TextEvents final : public EventSink {
     std::fflush(out_);
   }
 
+  TerminalSanitizer text_sanitizer_;
+  TerminalSanitizer command_sanitizer_;
   std::FILE* out_;
   std::FILE* err_;
   bool at_line_start_ = true;

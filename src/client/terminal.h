@@ -21,6 +21,8 @@
 #include <string_view>
 #include <thread>
 
+#include "base/terminal_text.h"
+
 namespace joey::client {
 
 // Whether output to `fd` should carry ANSI styles. JOEY_COLOR=always forces colour on,
@@ -34,24 +36,6 @@ enum class Style { kBold, kDim, kRed, kGreen, kYellow, kCyan };
 // `text` is not sanitised here: pass it through sanitize_for_terminal() first when it did
 // not come from joey itself.
 std::string style(std::string_view text, Style s, bool colour);
-
-// Streaming form of the neutralising described above. A UTF-8 sequence split across two
-// feed() calls is held until it completes, so the result does not depend on how the
-// input was chunked.
-class TerminalSanitizer {
- public:
-  // Returns the neutralised text for `chunk`, minus at most 3 trailing bytes of an
-  // incomplete UTF-8 sequence, which are held for the next call.
-  std::string feed(std::string_view chunk);
-  // Returns what is still held (an incomplete sequence becomes U+FFFD per byte).
-  std::string finish();
-
- private:
-  std::string pending_;  // the start of a UTF-8 sequence that may still complete
-};
-
-// One-shot form: feed(text) + finish().
-std::string sanitize_for_terminal(std::string_view text);
 
 // A one-line activity indicator: while started, a background thread redraws
 // "\r⠋ label (3s)\033[K" about every 100 ms; stop() erases it with "\r\033[K". With
