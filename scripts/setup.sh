@@ -10,10 +10,12 @@ runtime_packages=(
   build-essential cmake ninja-build ccache pkg-config git ripgrep
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libtomlplusplus-dev libyaml-cpp-dev libedit-dev bubblewrap
+  libsecret-tools bsdutils
 )
 test_packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14 nodejs npm hyperfine
+  dbus-daemon gnome-keyring sqlite3
 )
 
 packages=("${runtime_packages[@]}")

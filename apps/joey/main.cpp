@@ -8,14 +8,20 @@
 
 #include "agent/system_prompt.h"
 #include "base/cancel.h"
+#include "base/paths.h"
+#include "base/redact.h"
 #include "client/agent_runtime.h"
+#include "client/auth_command.h"
 #include "client/checkpoints_command.h"
 #include "client/config_command.h"
 #include "client/exit_codes.h"
 #include "client/history_command.h"
 #include "client/interactive_session.h"
 #include "client/modes_command.h"
+#include "client/privacy_command.h"
 #include "client/run_command.h"
+#include "client/secret_store.h"
+#include "llm/egress_log.h"
 #include "llm/model_client.h"
 
 namespace {
@@ -27,11 +33,14 @@ int list_models_command(const client::ProviderFlags& flags) {
   Result<llm::ProviderConfig> config =
       llm::resolve_provider(flags.provider, flags.base_url, model, flags.allow_insecure);
   if (!config.ok()) return client::error_exit(config.error());
+  if (config->api_key) register_secret(*config->api_key);
   Cancellation& cancellation = Cancellation::global();
   cancellation.install_signal_handlers();
-  std::unique_ptr<llm::HttpTransport> transport = llm::make_curl_transport(&cancellation);
+  Result<std::unique_ptr<llm::HttpTransport>> transport =
+      client::make_transport(flags, cancellation);
+  if (!transport.ok()) return client::error_exit(transport.error());
   Result<std::vector<std::string>> models =
-      llm::list_models(*config, *transport, client::timeouts_from_environment());
+      llm::list_models(*config, **transport, client::timeouts_from_environment());
   if (!models.ok()) return client::error_exit(models.error());
   for (const std::string& id : *models) std::printf("%s\n", id.c_str());
   return client::kExitOk;
@@ -90,11 +99,25 @@ int main(int argc, char** argv) {
   prompt->add_option("--cwd", prompt_cwd, "workspace directory");
   prompt->add_option("--mode", prompt_mode, "mode slug (default: code)");
 
+  // Keys come from their environment variable first, then from `joey auth set`'s store.
+  llm::set_stored_key_lookup([](const std::string& provider) -> Result<std::optional<std::string>> {
+    Result<std::filesystem::path> home = joey_home();
+    if (!home.ok()) return home.error();
+    return client::stored_key(*home, provider);
+  });
+
+  // Every outbound request is noted in $JOEY_HOME/egress.log (P13): `joey privacy report`.
+  if (Result<std::filesystem::path> egress = llm::EgressLog::default_path(); egress.ok()) {
+    llm::set_default_egress_log(std::make_shared<llm::EgressLog>(*egress));
+  }
+
   int command_exit = 0;  // set by the subcommands that src/client registers
   client::register_config_command(app, command_exit);
   client::register_modes_command(app, command_exit);
   client::register_history_command(app, command_exit);
   client::register_checkpoints_command(app, command_exit);
+  client::register_auth_command(app, command_exit);
+  client::register_privacy_command(app, command_exit);
 
   try {
     app.parse(argc, argv);
@@ -109,7 +132,7 @@ int main(int argc, char** argv) {
     return client::kExitUsage;
   }
 
-  for (const char* command : {"config", "modes", "history", "checkpoints"}) {
+  for (const char* command : {"config", "modes", "history", "checkpoints", "auth", "privacy"}) {
     if (app.got_subcommand(command)) return command_exit;
   }
   if (run->parsed()) return client::run_task(run_flags);

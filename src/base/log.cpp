@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "base/redact.h"
 #include "base/strings.h"
 
 namespace joey::log {
@@ -20,10 +21,7 @@ constexpr size_t kMaxTextBytes = 120;
 // that starts within the printed part, without copying a whole body around.
 constexpr size_t kMaxStoredTextBytes = 1024;
 constexpr size_t kMaxNameBytes = 64;
-constexpr size_t kMinSecretRunBytes = 32;
-constexpr size_t kMinSecretSegmentBytes = 20;
-constexpr size_t kMinSkKeyBodyBytes = 16;
-constexpr std::string_view kRedacted = "[redacted]";
+constexpr std::string_view kRedacted = kRedactedMarker;
 constexpr std::string_view kOmitted = "[omitted]";
 
 // Last name parts whose values are message content or bodies.
@@ -36,9 +34,6 @@ constexpr std::array<std::string_view, 23> kBodyNames = {
 constexpr std::array<std::string_view, 13> kSecretNames = {
     "key",  "apikey", "token",  "secret",  "password",   "passwd",     "authorization",
     "auth", "cookie", "header", "headers", "credential", "credentials"};
-// Words that, followed by ':' or '=', introduce a credential inside free text.
-constexpr std::array<std::string_view, 8> kSecretKeySuffixes = {
-    "api-key", "api_key", "apikey", "authorization", "password", "passwd", "secret", "token"};
 
 struct State {
   std::atomic<Level> level;
@@ -85,121 +80,8 @@ spdlog::level::level_enum to_spdlog(Level level) {
   return spdlog::level::off;
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_hex(char c) { return is_digit(c) || (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f'); }
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-// Characters of API keys, hex digests and base64/base64url strings.
-bool is_token_char(char c) {
-  return is_digit(c) || is_letter(c) || c == '+' || c == '/' || c == '_' || c == '-';
-}
-// Where a credential value written after "key:" or "Bearer" ends.
-bool ends_value(char c) {
-  return is_space(c) || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == ',' || c == ';' ||
-         c == '&' || c == ')' || c == ']' || c == '}';
-}
-
-bool ascii_iends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() &&
-         ascii_iequals(text.substr(text.size() - suffix.size()), suffix);
-}
-
-bool looks_like_secret(std::string_view run) {
-  if (run.size() < kMinSecretRunBytes) return false;
-  bool all_hex = true;
-  bool has_digit = false;
-  bool has_letter = false;
-  size_t segment = 0;
-  size_t longest_segment = 0;
-  for (char c : run) {
-    all_hex = all_hex && is_hex(c);
-    has_digit = has_digit || is_digit(c);
-    has_letter = has_letter || is_letter(c);
-    segment = c == '/' ? 0 : segment + 1;
-    longest_segment = std::max(longest_segment, segment);
-  }
-  // Paths are runs too ("src/agent/tool_runner"); random strings have long segments.
-  return all_hex || (has_digit && has_letter && longest_segment >= kMinSecretSegmentBytes);
-}
-
-bool is_secret_key_name(std::string_view run) {
-  for (std::string_view suffix : kSecretKeySuffixes) {
-    if (ascii_iends_with(run, suffix)) return true;
-  }
-  return false;
-}
-
-size_t skip_spaces(std::string_view text, size_t pos) {
-  while (pos < text.size() && is_space(text[pos])) ++pos;
-  return pos;
-}
-
-// After a key name at `pos`: optional quote and spaces, ':' or '=', optional spaces
-// and quote. Returns the position of the value, or npos when there is no separator.
-size_t skip_key_separator(std::string_view text, size_t pos) {
-  if (pos < text.size() && (text[pos] == '"' || text[pos] == '\'')) ++pos;
-  pos = skip_spaces(text, pos);
-  if (pos >= text.size() || (text[pos] != ':' && text[pos] != '=')) return std::string_view::npos;
-  pos = skip_spaces(text, pos + 1);
-  if (pos < text.size() && (text[pos] == '"' || text[pos] == '\'')) ++pos;
-  return pos;
-}
-
-// Copies an optional auth scheme word ("Bearer ", "Basic ") at `pos`, then replaces
-// the credential value after it. Returns the position after the value.
-size_t redact_value(std::string_view text, size_t pos, std::string& out) {
-  for (std::string_view scheme : {std::string_view("bearer"), std::string_view("basic")}) {
-    if (ascii_istarts_with(text.substr(pos), scheme) && pos + scheme.size() < text.size() &&
-        is_space(text[pos + scheme.size()])) {
-      const size_t value = skip_spaces(text, pos + scheme.size());
-      out.append(text.substr(pos, value - pos));
-      pos = value;
-      break;
-    }
-  }
-  size_t end = pos;
-  while (end < text.size() && !ends_value(text[end])) ++end;
-  if (end > pos) out.append(kRedacted);
-  return end;
-}
-
-std::string redact_secrets(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t pos = 0;
-  while (pos < text.size()) {
-    if (!is_token_char(text[pos])) {
-      out.push_back(text[pos++]);
-      continue;
-    }
-    size_t end = pos;
-    while (end < text.size() && is_token_char(text[end])) ++end;
-    const std::string_view run = text.substr(pos, end - pos);
-    if (is_secret_key_name(run)) {
-      const size_t value = skip_key_separator(text, end);
-      if (value != std::string_view::npos) {
-        out.append(text.substr(pos, value - pos));
-        pos = redact_value(text, value, out);
-        continue;
-      }
-    }
-    if (ascii_iequals(run, "bearer") && end < text.size() && is_space(text[end])) {
-      pos = redact_value(text, pos, out);
-      continue;
-    }
-    const bool openai_style_key =
-        ascii_istarts_with(run, "sk-") && run.size() >= 3 + kMinSkKeyBodyBytes;
-    const bool aws_access_key = run.size() == 20 && run.substr(0, 4) == "AKIA";
-    if (openai_style_key || aws_access_key || looks_like_secret(run)) {
-      out.append(kRedacted);
-    } else {
-      out.append(run);
-    }
-    pos = end;
-  }
-  return out;
-}
 
 void append_escaped(std::string_view text, std::string& out) {
   size_t pos = 0;
@@ -246,7 +128,7 @@ void append_escaped(std::string_view text, std::string& out) {
 }
 
 std::string format_text_value(const Field& field) {
-  const std::string redacted = redact_secrets(field.text);
+  const std::string redacted = redact(field.text, RedactScope::kLogLine);
   const std::string_view shown = utf8_prefix(redacted, kMaxTextBytes);
   std::string value;
   append_escaped(shown, value);

@@ -4,13 +4,15 @@
 // A call takes an event name and typed fields, never a format string:
 //   log::info("request_sent", {log::field("host", host), log::field("bytes", size)});
 // prints one line "request_sent host=api.example.com bytes=5120". Text values are
-// redacted (API keys, bearer tokens, long hex/base64 runs become "[redacted]"),
+// redacted by joey::redact in its log-line scope (base/redact.h: registered secrets,
+// API keys, bearer tokens, credential assignments, long hex/base64 runs become
+// "[REDACTED]"),
 // truncated to 120 bytes (then marked "...[<original size>B]") and escaped (control
 // characters, newlines, invalid UTF-8); a value with spaces is quoted.
 // A field whose name (or last '_'/'.'/'-' separated part of it) is body-like — body,
 // content, prompt, completion, messages, arguments, text, output, diff, ... — is
 // printed as "[omitted]" whatever its value; a secret-like name (api_key, token,
-// password, authorization, ...) as "[redacted]".
+// password, authorization, ...) as "[REDACTED]".
 //
 // The level comes from $JOEY_LOG (trace, debug, info, warn, error, off; default warn)
 // at first use and can be changed with set_level().

@@ -10,6 +10,7 @@
 #include "agent/workspace_tools.h"
 #include "base/ids.h"
 #include "base/paths.h"
+#include "base/redact.h"
 #include "client/exit_codes.h"
 #include "client/history_store.h"
 #include "llm/model_catalog.h"
@@ -79,6 +80,7 @@ Result<RunFlags> apply_settings(RunFlags flags, Settings& settings) {
   TRY(pick(flags.provider.provider, "provider", "--provider"));
   TRY(pick(flags.provider.model, "model", "--model"));
   TRY(pick(flags.provider.base_url, "base_url", "--base-url"));
+  TRY(pick(flags.provider.ca_cert, "tls.ca_cert", "--ca-cert"));
   TRY(pick(flags.mode, "mode", "--mode"));
   TRY(pick(flags.output, "output", "--output"));
   if (flags.max_requests == 0)
@@ -99,6 +101,21 @@ void add_provider_flags(CLI::App& command, ProviderFlags& flags) {
   command.add_option("--base-url", flags.base_url, "override the provider's API base URL");
   command.add_flag("--allow-insecure", flags.allow_insecure,
                    "allow plain http to hosts other than this machine");
+  command.add_option("--ca-cert", flags.ca_cert,
+                     "trust this PEM CA certificate in addition to the system store");
+}
+
+Result<std::unique_ptr<llm::HttpTransport>> make_transport(const ProviderFlags& flags,
+                                                           Cancellation& cancellation) {
+  llm::TransportOptions options;
+  if (!flags.ca_cert.empty()) {
+    Result<std::string> bundle = llm::build_ca_bundle(flags.ca_cert);
+    if (!bundle.ok()) {
+      return make_error(ErrorKind::kInvalidArgument, "--ca-cert: " + bundle.error().message);
+    }
+    options.ca_bundle = std::move(bundle).value();
+  }
+  return llm::make_curl_transport(&cancellation, std::move(options));
 }
 
 void add_task_flags(CLI::App& command, RunFlags& flags) {
@@ -191,7 +208,7 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::open(RunFlags flags,
   agent::EventSink& events = *self.events_;
   self.setup_ = TRY(open_workspace(root.string(), self.flags_.mode));
   self.cancellation_.install_signal_handlers();
-  self.transport_ = llm::make_curl_transport(&self.cancellation_);
+  self.transport_ = TRY(make_transport(self.flags_.provider, self.cancellation_));
   self.timeouts_ = timeouts_from_environment();
   TRY(self.connect(self.flags_.provider.model));
 
@@ -230,6 +247,7 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::open(RunFlags flags,
 Status AgentRuntime::connect(const std::string& model) {
   llm::ProviderConfig config = TRY(llm::resolve_provider(
       flags_.provider.provider, flags_.provider.base_url, model, flags_.provider.allow_insecure));
+  if (config.api_key) register_secret(*config.api_key);  // redacted wherever it might show
   std::optional<llm::ModelPrice> price = price_for(config, *transport_, timeouts_);
   if (flags_.max_cost >= 0 && !price) {
     return make_error(

@@ -40,7 +40,12 @@ struct ProviderFlags {
   std::string model;
   std::string base_url;
   bool allow_insecure = false;
+  std::string ca_cert;  // --ca-cert: a PEM CA trusted besides the system store
 };
+
+// The transport for a provider's requests: the system CA store plus --ca-cert.
+Result<std::unique_ptr<llm::HttpTransport>> make_transport(const ProviderFlags& flags,
+                                                           Cancellation& cancellation);
 
 // Empty (or negative) means "not given": the setting of that name applies.
 struct RunFlags {

@@ -40,6 +40,9 @@ std::vector<SettingSpec> build_schema() {
       spec("telemetry", T::kBool, true, "Send anonymous usage telemetry"),
       spec("telemetry_host", T::kString, std::nullopt,
            "Where telemetry goes (global file, environment or flags only)"),
+      spec("tls.ca_cert", T::kString, std::nullopt,
+           "PEM CA certificate trusted besides the system store (global file, environment or "
+           "flags only)"),
       spec("cloud.url", T::kString, std::nullopt,
            "joey Cloud URL (global file, environment or flags only)"),
       spec("max_requests", T::kInt, int64_t{100}, "Most model requests one task may make", {},
@@ -325,8 +328,8 @@ const SettingSpec* find_setting(std::string_view key) {
 // A workspace file arrives with a cloned repository: it may narrow what joey does but
 // never redirect data, run commands of its own or approve anything.
 bool is_forbidden_in_workspace(std::string_view key) {
-  for (std::string_view forbidden : {"telemetry_host", "cloud.url", "base_url", "commands.allowed",
-                                     "sandbox.enabled", "sandbox.network"}) {
+  for (std::string_view forbidden : {"telemetry_host", "cloud.url", "tls.ca_cert", "base_url",
+                                     "commands.allowed", "sandbox.enabled", "sandbox.network"}) {
     if (key == forbidden) return true;
   }
   if (key.starts_with("hooks.")) return true;

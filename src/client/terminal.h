@@ -25,6 +25,10 @@
 
 namespace joey::client {
 
+// The neutralising itself lives in base (joey run's text output uses it too).
+using joey::sanitize_for_terminal;
+using joey::TerminalSanitizer;
+
 // Whether output to `fd` should carry ANSI styles. JOEY_COLOR=always forces colour on,
 // JOEY_COLOR=never forces it off; otherwise colour needs isatty(fd), NO_COLOR unset or
 // empty (https://no-color.org) and TERM other than "dumb".

@@ -4,9 +4,14 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+
+#include "base/atomic_file.h"
+#include "base/log.h"
+#include "llm/egress_log.h"
 
 namespace joey::llm {
 namespace {
@@ -41,6 +46,7 @@ struct Transfer {
   Clock::time_point last_activity;
   Status body_error;
   bool body_failed = false;
+  CURLcode curl_result = CURLE_OK;
 
   void deliver_head() {
     if (head_delivered) return;
@@ -78,9 +84,51 @@ size_t on_write(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+bool is_tls_verification_failure(CURLcode result) {
+  return result == CURLE_PEER_FAILED_VERIFICATION || result == CURLE_SSL_CACERT_BADFILE ||
+         result == CURLE_SSL_ISSUER_ERROR;
+}
+
+// The egress log's status for a transfer that ended without a response.
+std::string failure_class(const Transfer& transfer, const Error& error) {
+  if (error.kind == ErrorKind::kCancelled) return "cancelled";
+  if (error.kind == ErrorKind::kTimeout) return "timeout";
+  if (transfer.body_failed) return "aborted";
+  switch (transfer.curl_result) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "resolve_failed";
+    case CURLE_COULDNT_CONNECT:
+      return "connect_failed";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timeout";
+    case CURLE_SSL_CONNECT_ERROR:
+      return "tls_failed";
+    default:
+      break;
+  }
+  if (is_tls_verification_failure(transfer.curl_result)) return "tls_failed";
+  return "network_error";
+}
+
+uint64_t curl_size(CURL* easy, CURLINFO info) {
+  curl_off_t value = 0;
+  return curl_easy_getinfo(easy, info, &value) == CURLE_OK && value > 0
+             ? static_cast<uint64_t>(value)
+             : 0;
+}
+
+uint64_t curl_long(CURL* easy, CURLINFO info) {
+  long value = 0;
+  return curl_easy_getinfo(easy, info, &value) == CURLE_OK && value > 0
+             ? static_cast<uint64_t>(value)
+             : 0;
+}
+
 class CurlTransport final : public HttpTransport {
  public:
-  explicit CurlTransport(const Cancellation* cancellation) : cancellation_(cancellation) {
+  CurlTransport(const Cancellation* cancellation, TransportOptions options)
+      : cancellation_(cancellation), options_(std::move(options)) {
     ensure_curl_initialised();
   }
 
@@ -121,7 +169,14 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
     // SSL_CERT_FILE names a CA bundle to trust instead of the system store (a company
     // proxy's CA, or a test's own CA); verification itself is never turned off.
-    if (const char* ca_file = std::getenv("SSL_CERT_FILE"); ca_file && *ca_file) {
+    // A ca_bundle (build_ca_bundle: that store plus the user's --ca-cert) wins.
+    if (!options_.ca_bundle.empty()) {
+      curl_blob blob{};
+      blob.data = const_cast<char*>(options_.ca_bundle.data());
+      blob.len = options_.ca_bundle.size();
+      blob.flags = CURL_BLOB_NOCOPY;  // options_ outlives the transfer
+      curl_easy_setopt(handle, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (const char* ca_file = std::getenv("SSL_CERT_FILE"); ca_file && *ca_file) {
       curl_easy_setopt(handle, CURLOPT_CAINFO, ca_file);
     }
     curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -136,14 +191,41 @@ class CurlTransport final : public HttpTransport {
     const Clock::time_point started = Clock::now();
     transfer.last_activity = started;
 
-    Result<HttpResponseHead> outcome = run(multi.get(), transfer, timeouts, started);
+    Result<HttpResponseHead> outcome = run(multi.get(), transfer, timeouts, started, request.url);
     curl_multi_remove_handle(multi.get(), handle);
+    record_egress(request, transfer, outcome);
     return outcome;
   }
 
  private:
+  // Appends the transfer to the egress log; a log that cannot be written is reported
+  // once per transport and never fails the request.
+  void record_egress(const HttpRequest& request, const Transfer& transfer,
+                     const Result<HttpResponseHead>& outcome) {
+    std::shared_ptr<EgressLog> egress =
+        options_.egress_log ? options_.egress_log : default_egress_log();
+    if (!egress) return;
+    EgressRecord record;
+    record.time = utc_timestamp_now();
+    record.host = egress_host(request.url);
+    record.purpose = request.purpose;
+    record.method = request.method;
+    record.bytes_sent = curl_long(transfer.easy, CURLINFO_REQUEST_SIZE) +
+                        curl_size(transfer.easy, CURLINFO_SIZE_UPLOAD_T);
+    record.bytes_received = curl_long(transfer.easy, CURLINFO_HEADER_SIZE) +
+                            curl_size(transfer.easy, CURLINFO_SIZE_DOWNLOAD_T);
+    record.status = outcome.ok() ? std::to_string(outcome.value().status)
+                                 : failure_class(transfer, outcome.error());
+    Status appended = egress->append(record);
+    if (!appended.ok() && !egress_warning_given_) {
+      egress_warning_given_ = true;
+      log::warn("egress_log_write_failed", {log::field("path", egress->path().string()),
+                                            log::field("reason", appended.error().message)});
+    }
+  }
+
   Result<HttpResponseHead> run(CURLM* multi, Transfer& transfer, const HttpTimeouts& timeouts,
-                               Clock::time_point started) {
+                               Clock::time_point started, const std::string& url) {
     int running = 1;
     while (true) {
       CURLMcode code = curl_multi_perform(multi, &running);
@@ -181,14 +263,16 @@ class CurlTransport final : public HttpTransport {
     while (CURLMsg* message = curl_multi_info_read(multi, &messages_left)) {
       if (message->msg == CURLMSG_DONE) result = message->data.result;
     }
+    transfer.curl_result = result;
     if (transfer.body_failed) return std::move(transfer.body_error).error();
-    if (result == CURLE_PEER_FAILED_VERIFICATION || result == CURLE_SSL_CACERT_BADFILE ||
-        result == CURLE_SSL_ISSUER_ERROR) {
+    if (is_tls_verification_failure(result)) {
       // Not retried: an untrusted certificate will not become trusted by asking again.
+      const std::string host = egress_host(url);
       return make_error(ErrorKind::kPermissionDenied,
-                        std::string("refused to talk to a server whose TLS certificate could not "
-                                    "be verified (") +
-                            curl_easy_strerror(result) + ")");
+                        "refused to talk to " + host +
+                            ": its TLS certificate could not be verified (" +
+                            curl_easy_strerror(result) + "); if " + host +
+                            " uses a private certificate authority, trust it with --ca-cert FILE");
     }
     if (result != CURLE_OK) {
       ErrorKind kind = result == CURLE_OPERATION_TIMEDOUT ? ErrorKind::kTimeout : ErrorKind::kNetwork;
@@ -199,12 +283,50 @@ class CurlTransport final : public HttpTransport {
   }
 
   const Cancellation* cancellation_;
+  const TransportOptions options_;
+  bool egress_warning_given_ = false;
 };
+
+constexpr std::array<const char*, 3> kSystemBundles = {
+    "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"};
 
 }  // namespace
 
-std::unique_ptr<HttpTransport> make_curl_transport(const Cancellation* cancellation) {
-  return std::make_unique<CurlTransport>(cancellation);
+std::unique_ptr<HttpTransport> make_curl_transport(const Cancellation* cancellation,
+                                                   TransportOptions options) {
+  return std::make_unique<CurlTransport>(cancellation, std::move(options));
+}
+
+Result<std::string> build_ca_bundle(const std::filesystem::path& extra_ca_file) {
+  Result<std::string> extra = read_file_to_string(extra_ca_file);
+  if (!extra.ok()) {
+    if (extra.error().kind == ErrorKind::kNotFound) {
+      return make_error(ErrorKind::kNotFound,
+                        "the CA certificate file " + extra_ca_file.string() + " does not exist");
+    }
+    return make_error(ErrorKind::kIo, "cannot read the CA certificate file " +
+                                          extra_ca_file.string() + ": " + extra.error().message);
+  }
+  if (extra.value().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      extra_ca_file.string() +
+                          " holds no PEM certificate (expected a \"-----BEGIN CERTIFICATE-----\" "
+                          "block)");
+  }
+  std::string bundle;
+  std::vector<std::string> candidates;
+  if (const char* file = std::getenv("SSL_CERT_FILE"); file && *file) candidates.emplace_back(file);
+  candidates.insert(candidates.end(), kSystemBundles.begin(), kSystemBundles.end());
+  for (const std::string& candidate : candidates) {
+    Result<std::string> system = read_file_to_string(candidate);
+    if (system.ok()) {
+      bundle = std::move(system).value();
+      break;
+    }
+  }
+  if (!bundle.empty() && bundle.back() != '\n') bundle.push_back('\n');
+  bundle += extra.value();
+  return bundle;
 }
 
 std::string url_host(const std::string& url) {

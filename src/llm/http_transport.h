@@ -5,9 +5,18 @@
 //
 // Timeouts: connect (TCP+TLS), first byte (request sent → first body byte) and idle
 // (longest silence between body chunks). A cancellation (Ctrl-C) aborts at once.
+//
+// Egress (P13): after every transfer, success or failure, the transport appends one
+// record (host, purpose, method, byte counts, status; never a body, header or query)
+// to its options' EgressLog, else to llm::default_egress_log() when one is installed.
+//
+// Trust (P3): a certificate is checked against the system store (or SSL_CERT_FILE's
+// bundle); TransportOptions::ca_bundle, built by build_ca_bundle(), replaces that with
+// the same store plus the user's own CA (`--ca-cert FILE`, setting tls.ca_cert).
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +35,9 @@ struct HttpRequest {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // What the request is for, as recorded in the egress log: one of kEgressPurposes
+  // (llm/egress_log.h): "model", "telemetry", "cloud", "marketplace", "mcp", "other".
+  std::string purpose = "other";
 };
 
 struct HttpTimeouts {
@@ -60,8 +72,27 @@ class HttpTransport {
                                            const HttpCallbacks& callbacks) = 0;
 };
 
+class EgressLog;
+
+struct TransportOptions {
+  // Where requests are recorded; null: llm::default_egress_log() at the time of each
+  // request (and nowhere when none is installed).
+  std::shared_ptr<EgressLog> egress_log;
+  // PEM certificates to trust instead of the default store; empty: the default store
+  // (SSL_CERT_FILE's bundle when set, else the system's).
+  std::string ca_bundle;
+};
+
 // The libcurl transport. `cancellation` may be null (no cancellation).
-std::unique_ptr<HttpTransport> make_curl_transport(const Cancellation* cancellation);
+std::unique_ptr<HttpTransport> make_curl_transport(const Cancellation* cancellation,
+                                                   TransportOptions options = {});
+
+// The default trust store (SSL_CERT_FILE when set, else the system bundle, e.g.
+// /etc/ssl/certs/ca-certificates.crt) followed by the PEM certificates in
+// `extra_ca_file`, for TransportOptions::ca_bundle. kNotFound when the file does not
+// exist, kInvalidArgument when it holds no PEM certificate, kIo when it is unreadable.
+// Without a system bundle the result is the user's certificates alone.
+Result<std::string> build_ca_bundle(const std::filesystem::path& extra_ca_file);
 
 // Host part of a URL, or "" when it cannot be parsed.
 std::string url_host(const std::string& url);

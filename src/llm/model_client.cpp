@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "base/log.h"
+#include "base/redact.h"
 #include "llm/anthropic_protocol.h"
 #include "llm/openai_protocol.h"
 #include "llm/sse.h"
@@ -99,6 +100,7 @@ class HttpModelClient final : public ModelClient {
 
   Result<ChatResponse> send(const ChatRequest& request, const StreamCallbacks& callbacks) override {
     HttpRequest http;
+    http.purpose = "model";
     http.url = chat_endpoint(config_);
     http.headers = provider_headers(config_);
     http.headers.emplace_back("Accept", "text/event-stream");
@@ -171,7 +173,10 @@ class HttpModelClient final : public ModelClient {
 }  // namespace
 
 Error provider_http_error(const ProviderConfig& config, long status, std::string_view body) {
-  std::string detail = is_anthropic(config) ? anthropic_error_message(body) : openai_error_message(body);
+  // The body is the provider's text: it may echo the key or a token, so it is redacted
+  // before it reaches a message the user (or a log, or the history) sees.
+  std::string detail =
+      redact(is_anthropic(config) ? anthropic_error_message(body) : openai_error_message(body));
   const std::string& provider = config.info.name;
   std::string suffix = " (HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail) + ")";
   if (status == 401 || status == 403) {
@@ -242,6 +247,7 @@ Result<std::vector<std::string>> list_models(const ProviderConfig& config, HttpT
                                              const HttpTimeouts& timeouts) {
   HttpRequest http;
   http.method = "GET";
+  http.purpose = "model";
   http.url = models_endpoint(config);
   http.headers = provider_headers(config);
   std::string body;

@@ -41,14 +41,30 @@ Result<ProviderInfo> find_provider(const std::string& name) {
                     "unknown provider '" + name + "' (choose one of: " + known + ")");
 }
 
+namespace {
+
+StoredKeyLookup& stored_key_lookup() {
+  static StoredKeyLookup lookup;
+  return lookup;
+}
+
+}  // namespace
+
+void set_stored_key_lookup(StoredKeyLookup lookup) { stored_key_lookup() = std::move(lookup); }
+
 Result<std::optional<std::string>> lookup_api_key(const ProviderInfo& provider) {
   if (provider.key_variable.empty()) return std::optional<std::string>();
   const char* value = std::getenv(provider.key_variable.c_str());
   if (value && *value) return std::optional<std::string>(value);
+  if (stored_key_lookup()) {
+    std::optional<std::string> stored = TRY(stored_key_lookup()(provider.name));
+    if (stored && !stored->empty()) return stored;
+  }
   if (!provider.key_required) return std::optional<std::string>();
-  return make_error(ErrorKind::kAuth, "no API key for " + provider.name + ": set " +
-                                          provider.key_variable + " (export " +
-                                          provider.key_variable + "=...)");
+  return make_error(ErrorKind::kAuth,
+                    "no API key for " + provider.name + ": set " + provider.key_variable +
+                        " (export " + provider.key_variable +
+                        "=...) or store one with `joey auth set " + provider.name + "`");
 }
 
 Status check_url_allowed(const std::string& url, bool allow_insecure) {
@@ -73,8 +89,9 @@ Result<ProviderConfig> resolve_provider(const std::string& provider_name,
   if (name.empty()) {
     for (const char* candidate : {"anthropic", "openai", "openrouter"}) {
       ProviderInfo info = find_provider(candidate).value();
-      const char* key = std::getenv(info.key_variable.c_str());
-      if (key && *key) {
+      Result<std::optional<std::string>> key = lookup_api_key(info);
+      if (!key.ok() && key.error().kind != ErrorKind::kAuth) return key.error();
+      if (key.ok() && key->has_value()) {
         name = candidate;
         break;
       }
@@ -82,8 +99,9 @@ Result<ProviderConfig> resolve_provider(const std::string& provider_name,
     if (name.empty()) {
       return make_error(ErrorKind::kInvalidArgument,
                         "no provider chosen: pass --provider (openai, anthropic, openrouter, "
-                        "openai-compatible, ollama, lmstudio) or set ANTHROPIC_API_KEY, "
-                        "OPENAI_API_KEY or OPENROUTER_API_KEY");
+                        "openai-compatible, ollama, lmstudio), or give a key: set "
+                        "ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENROUTER_API_KEY, or run "
+                        "`joey auth set PROVIDER`");
     }
   }
   ProviderConfig config;

@@ -2,6 +2,7 @@
 // that keep a key going only to its own provider over TLS (promises P2 and P3).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,9 +31,16 @@ std::vector<std::string> provider_key_variables();
 // kInvalidArgument naming the known providers when `name` is not one of them.
 Result<ProviderInfo> find_provider(const std::string& name);
 
-// The one place where API keys are looked up. Today: the key's own environment
-// variable. nullopt when the provider needs no key and none is set.
-// A provider that needs a key and has none → kAuth saying which variable to set.
+// Where keys come from besides the environment: joey's secret store installs this at
+// start (client/secret_store.h). Returns nullopt when nothing is stored for `provider`.
+using StoredKeyLookup =
+    std::function<Result<std::optional<std::string>>(const std::string& provider)>;
+void set_stored_key_lookup(StoredKeyLookup lookup);
+
+// The one place where API keys are looked up: the key's own environment variable, else
+// the secret store (`joey auth set`). nullopt when the provider needs no key and none is
+// found. A provider that needs a key and has none → kAuth saying how to give one; a
+// store that cannot be read (e.g. a secrets file with loose permissions) → its error.
 Result<std::optional<std::string>> lookup_api_key(const ProviderInfo& provider);
 
 // P3: plain http only to loopback hosts unless the user passed --allow-insecure;

@@ -118,7 +118,7 @@ TEST_F(LogTest, RedactsCredentialsInText) {
   for (const auto& test_case : cases) {
     const std::string value = logged_value("detail", test_case.text);
     EXPECT_EQ(value.find(test_case.secret), std::string::npos) << value;
-    EXPECT_NE(value.find("[redacted]"), std::string::npos) << value;
+    EXPECT_NE(value.find("[REDACTED]"), std::string::npos) << value;
   }
 }
 
@@ -156,7 +156,7 @@ TEST_F(LogTest, KeepsCountsWhoseNameOnlyStartsLikeABody) {
 
 TEST_F(LogTest, RedactsSecretNamedFields) {
   for (const char* name : {"api_key", "token", "authorization", "password"}) {
-    EXPECT_EQ(logged_value(name, "plain"), "[redacted]") << name;
+    EXPECT_EQ(logged_value(name, "plain"), "[REDACTED]") << name;
   }
 }
 
