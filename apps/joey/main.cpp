@@ -21,6 +21,7 @@
 #include "client/privacy_command.h"
 #include "client/run_command.h"
 #include "client/secret_store.h"
+#include "client/telemetry_command.h"
 #include "llm/egress_log.h"
 #include "llm/model_client.h"
 
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
   client::register_checkpoints_command(app, command_exit);
   client::register_auth_command(app, command_exit);
   client::register_privacy_command(app, command_exit);
+  client::register_telemetry_command(app, command_exit);
 
   try {
     app.parse(argc, argv);
@@ -132,7 +134,8 @@ int main(int argc, char** argv) {
     return client::kExitUsage;
   }
 
-  for (const char* command : {"config", "modes", "history", "checkpoints", "auth", "privacy"}) {
+  for (const char* command :
+       {"config", "modes", "history", "checkpoints", "auth", "privacy", "telemetry"}) {
     if (app.got_subcommand(command)) return command_exit;
   }
   if (run->parsed()) return client::run_task(run_flags);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 
 #include "agent/control_tools.h"
@@ -13,6 +14,7 @@
 #include "base/redact.h"
 #include "client/exit_codes.h"
 #include "client/history_store.h"
+#include "client/telemetry_events.h"
 #include "llm/model_catalog.h"
 
 namespace joey::client {
@@ -201,9 +203,15 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::open(RunFlags flags,
   flags = TRY(apply_settings(std::move(flags), settings));
   flags.cwd = root.string();
 
-  std::unique_ptr<agent::EventSink> event_sink = make_events(flags);
+  // Anonymous, allow-listed telemetry (P4): events derived from the task's own events.
+  std::shared_ptr<Telemetry> telemetry =
+      Telemetry::open(resolve_telemetry_config(settings, telemetry_environment()), home);
+  telemetry->show_first_run_notice(std::cerr);
+  std::unique_ptr<agent::EventSink> event_sink =
+      std::make_unique<TelemetryEvents>(make_events(flags), telemetry);
   std::unique_ptr<AgentRuntime> runtime(
       new AgentRuntime(std::move(flags), std::move(settings), std::move(event_sink)));
+  runtime->telemetry_ = std::move(telemetry);
   AgentRuntime& self = *runtime;
   agent::EventSink& events = *self.events_;
   self.setup_ = TRY(open_workspace(root.string(), self.flags_.mode));

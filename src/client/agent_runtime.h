@@ -28,6 +28,7 @@
 #include "base/cancel.h"
 #include "client/history_recorder.h"
 #include "client/settings.h"
+#include "client/telemetry.h"
 #include "llm/http_transport.h"
 #include "llm/model_client.h"
 #include "llm/pricing.h"
@@ -117,6 +118,7 @@ class AgentRuntime {
   llm::ModelClient& model() { return *model_; }
   Cancellation& cancellation() { return cancellation_; }
   agent::EventSink& events() { return *events_; }
+  Telemetry* telemetry() { return telemetry_.get(); }
 
  private:
   AgentRuntime(RunFlags flags, Settings settings, std::unique_ptr<agent::EventSink> events);
@@ -139,6 +141,7 @@ class AgentRuntime {
   std::optional<agent::Checkpoints> checkpoints_;
   bool checkpoint_warned_ = false;
   std::unique_ptr<HistoryRecorder> history_;
+  std::shared_ptr<Telemetry> telemetry_;  // after events_: the sink holds it too
 };
 
 }  // namespace joey::client

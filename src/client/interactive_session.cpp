@@ -16,6 +16,7 @@
 #include "client/history_store.h"
 #include "client/interactive_events.h"
 #include "client/line_editor.h"
+#include "client/telemetry_events.h"
 #include "client/terminal.h"
 
 namespace joey::client {
@@ -368,6 +369,7 @@ class Session {
     Result<agent::RestoreSummary> restored = checkpoints->restore(conversation_->task_id, target);
     if (!restored.ok()) return say("joey: " + restored.error().message);
     undo_ = Undo{target, restored->safety_checkpoint};
+    capture_checkpoint_restored(runtime_.telemetry(), runtime_.workspace_setup().mode.slug);
     say("Restored the files to checkpoint " + std::to_string(target) + " (" +
         std::to_string(restored->restored_files) + " written back, " +
         std::to_string(restored->removed_files) +

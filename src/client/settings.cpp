@@ -328,8 +328,9 @@ const SettingSpec* find_setting(std::string_view key) {
 // A workspace file arrives with a cloned repository: it may narrow what joey does but
 // never redirect data, run commands of its own or approve anything.
 bool is_forbidden_in_workspace(std::string_view key) {
-  for (std::string_view forbidden : {"telemetry_host", "cloud.url", "tls.ca_cert", "base_url",
-                                     "commands.allowed", "sandbox.enabled", "sandbox.network"}) {
+  for (std::string_view forbidden :
+       {"telemetry", "telemetry_host", "cloud.url", "tls.ca_cert", "base_url", "commands.allowed",
+        "sandbox.enabled", "sandbox.network"}) {
     if (key == forbidden) return true;
   }
   if (key.starts_with("hooks.")) return true;
