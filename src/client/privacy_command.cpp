@@ -90,7 +90,7 @@ std::string iso_time(int64_t seconds) {
 }
 
 // Adds the lines of `text` (one log file) to `groups`.
-void read_lines(std::string_view text, std::optional<int64_t> cutoff,
+void read_lines(std::string_view text, const std::optional<int64_t>& cutoff,
                 std::map<std::pair<std::string, std::string>, Group>& groups, Report& report) {
   size_t pos = 0;
   while (pos < text.size()) {
@@ -126,7 +126,7 @@ void read_lines(std::string_view text, std::optional<int64_t> cutoff,
   }
 }
 
-Result<Report> build_report(const llm::EgressLog& log, std::optional<int64_t> cutoff) {
+Result<Report> build_report(const llm::EgressLog& log, const std::optional<int64_t>& cutoff) {
   std::map<std::pair<std::string, std::string>, Group> groups;
   Report report;
   for (const std::filesystem::path& path : {log.rotated_path(), log.path()}) {
@@ -154,7 +154,7 @@ std::string statuses_text(const std::map<std::string, uint64_t>& statuses) {
 }
 
 void print_text(std::FILE* out, const Report& report, const llm::EgressLog& log, const Flags& flags,
-                std::optional<int64_t> cutoff) {
+                const std::optional<int64_t>& cutoff) {
   const std::string period =
       cutoff ? "since " + iso_time(*cutoff) + " (last " + flags.since + ")" : "all recorded";
   std::fprintf(out, "Outbound requests, %s, from %s\n", period.c_str(), log.path().c_str());
@@ -188,7 +188,7 @@ void print_text(std::FILE* out, const Report& report, const llm::EgressLog& log,
 }
 
 void print_json(std::FILE* out, const Report& report, const llm::EgressLog& log, const Flags& flags,
-                std::optional<int64_t> cutoff) {
+                const std::optional<int64_t>& cutoff) {
   json document = json::object();
   document["log"] = log.path().string();
   document["since"] = flags.since;
@@ -233,8 +233,8 @@ int run_report(const PrivacyCommandOptions& options, const Flags& flags) {
   }
   const llm::EgressLog log(path);
   const int64_t now = options.now.value_or(static_cast<int64_t>(std::time(nullptr)));
-  const std::optional<int64_t> cutoff =
-      *since > 0 ? std::optional<int64_t>(now - *since) : std::nullopt;
+  std::optional<int64_t> cutoff;
+  if (*since > 0) cutoff = now - *since;
   Result<Report> report = build_report(log, cutoff);
   if (!report.ok()) {
     print_error(options.err, report.error().message);
