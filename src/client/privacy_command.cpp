@@ -80,15 +80,6 @@ std::string human_bytes(uint64_t bytes) {
   return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1ull << 30));
 }
 
-std::string iso_time(int64_t seconds) {
-  const auto value = static_cast<std::time_t>(seconds);
-  std::tm parts{};
-  gmtime_r(&value, &parts);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
-
 // Adds the lines of `text` (one log file) to `groups`.
 void read_lines(std::string_view text, const std::optional<int64_t>& cutoff,
                 std::map<std::pair<std::string, std::string>, Group>& groups, Report& report) {
@@ -156,7 +147,8 @@ std::string statuses_text(const std::map<std::string, uint64_t>& statuses) {
 void print_text(std::FILE* out, const Report& report, const llm::EgressLog& log, const Flags& flags,
                 const std::optional<int64_t>& cutoff) {
   const std::string period =
-      cutoff ? "since " + iso_time(*cutoff) + " (last " + flags.since + ")" : "all recorded";
+      cutoff ? "since " + llm::format_utc_timestamp(*cutoff) + " (last " + flags.since + ")"
+             : "all recorded";
   std::fprintf(out, "Outbound requests, %s, from %s\n", period.c_str(), log.path().c_str());
   if (report.groups.empty()) {
     std::fprintf(out, "\nNo outbound requests recorded.\n");
@@ -192,7 +184,7 @@ void print_json(std::FILE* out, const Report& report, const llm::EgressLog& log,
   json document = json::object();
   document["log"] = log.path().string();
   document["since"] = flags.since;
-  document["since_time"] = cutoff ? json(iso_time(*cutoff)) : json(nullptr);
+  document["since_time"] = cutoff ? json(llm::format_utc_timestamp(*cutoff)) : json(nullptr);
   document["total_requests"] = report.total_requests;
   document["skipped_lines"] = report.skipped_lines;
   json groups = json::array();

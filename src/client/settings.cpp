@@ -272,13 +272,6 @@ bool parse_bool_text(std::string_view text, bool& out) {
   return false;
 }
 
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
 Result<Strings> parse_list_text(const SettingSpec& setting, std::string_view text) {
   text = trim(text);
   Strings items;

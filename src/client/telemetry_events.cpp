@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/json.h"
+#include "base/strings.h"
 #include "client/telemetry.h"
 
 namespace joey::client {
@@ -111,12 +112,6 @@ bool is_safe_char(char c) {
 
 bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // True when a maximal run of letters, digits and '_' looks like key material.
 bool run_looks_like_secret(std::string_view run) {
   const bool has_digit = std::any_of(
@@ -190,7 +185,7 @@ const std::vector<std::string>& telemetry_event_properties(std::string_view even
 bool telemetry_value_is_safe(std::string_view value) {
   if (value.empty() || value.size() > 64) return false;
   if (!std::all_of(value.begin(), value.end(), is_safe_char)) return false;
-  const std::string lowered = lower(value);
+  const std::string lowered = ascii_lower(value);
   // Key and token prefixes (OpenAI/Anthropic/OpenRouter, GitHub, Slack, AWS, Google,
   // PostHog), JWTs ("eyJ" is '{"' in base64) and URL schemes.
   for (std::string_view prefix : {"sk-", "sk_", "pk_", "rk_", "ghp_", "gho_", "ghs_", "github_pat",

@@ -219,14 +219,16 @@ std::string egress_host(const std::string& url) {
   return host;
 }
 
-std::string utc_timestamp_now() {
-  const std::time_t now = std::time(nullptr);
+std::string format_utc_timestamp(int64_t seconds) {
+  const auto value = static_cast<std::time_t>(seconds);
   std::tm parts{};
-  gmtime_r(&now, &parts);
+  gmtime_r(&value, &parts);
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
   return text;
 }
+
+std::string utc_timestamp_now() { return format_utc_timestamp(std::time(nullptr)); }
 
 std::optional<int64_t> parse_utc_timestamp(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS then an optional fraction, then Z.

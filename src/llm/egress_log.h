@@ -87,6 +87,8 @@ std::string egress_host(const std::string& url);
 
 // The current time as "YYYY-MM-DDTHH:MM:SSZ".
 std::string utc_timestamp_now();
+// `seconds` since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC), the form utc_timestamp_now writes.
+std::string format_utc_timestamp(int64_t seconds);
 // Seconds since the epoch of a "YYYY-MM-DDTHH:MM:SS[.fff]Z" time, or nullopt.
 std::optional<int64_t> parse_utc_timestamp(std::string_view text);
 

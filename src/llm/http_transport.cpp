@@ -11,6 +11,7 @@
 
 #include "base/atomic_file.h"
 #include "base/log.h"
+#include "base/strings.h"
 #include "llm/egress_log.h"
 
 namespace joey::llm {
@@ -21,19 +22,6 @@ using Clock = std::chrono::steady_clock;
 void ensure_curl_initialised() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string to_lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string trim(std::string_view text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return "";
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(begin, end - begin + 1));
 }
 
 // State shared with libcurl's callbacks for one transfer.
@@ -62,8 +50,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   if (line.rfind("HTTP/", 0) == 0) {
     transfer->head.headers.clear();  // a new response (after 100-continue or a redirect)
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    transfer->head.headers[to_lower(std::string(line.substr(0, colon)))] =
-        trim(line.substr(colon + 1));
+    transfer->head.headers[ascii_lower(line.substr(0, colon))] =
+        std::string(trim(line.substr(colon + 1)));
   }
   return size * count;
 }
@@ -148,7 +136,7 @@ class CurlTransport final : public HttpTransport {
       header_list = curl_slist_append(header_list, (name + ": " + value).c_str());
     }
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_guard(header_list,
-                                                                             curl_slist_free_all);
+                                                                              curl_slist_free_all);
 
     CURL* handle = easy.get();
     curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
@@ -165,7 +153,8 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeouts.connect.count()));
+    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(timeouts.connect.count()));
     curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
     // SSL_CERT_FILE names a CA bundle to trust instead of the system store (a company
     // proxy's CA, or a test's own CA); verification itself is never turned off.
@@ -181,7 +170,8 @@ class CurlTransport final : public HttpTransport {
     }
     curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect must not carry the key elsewhere
+    curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION,
+                     0L);  // a redirect must not carry the key elsewhere
     curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(handle, CURLOPT_USERAGENT, "joey/" JOEY_VERSION);
@@ -230,7 +220,8 @@ class CurlTransport final : public HttpTransport {
     while (true) {
       CURLMcode code = curl_multi_perform(multi, &running);
       if (code != CURLM_OK) {
-        return make_error(ErrorKind::kNetwork, std::string("libcurl: ") + curl_multi_strerror(code));
+        return make_error(ErrorKind::kNetwork,
+                          std::string("libcurl: ") + curl_multi_strerror(code));
       }
       if (running == 0) break;
       if (cancellation_ && cancellation_->requested()) {
@@ -239,7 +230,8 @@ class CurlTransport final : public HttpTransport {
       auto now = Clock::now();
       if (!transfer.body_started && now - started > timeouts.connect + timeouts.first_byte) {
         return make_error(ErrorKind::kTimeout,
-                          "no response within " + std::to_string(timeouts.first_byte.count() / 1000) +
+                          "no response within " +
+                              std::to_string(timeouts.first_byte.count() / 1000) +
                               " s of sending the request");
       }
       if (transfer.body_started && now - transfer.last_activity > timeouts.idle) {
@@ -275,7 +267,8 @@ class CurlTransport final : public HttpTransport {
                             " uses a private certificate authority, trust it with --ca-cert FILE");
     }
     if (result != CURLE_OK) {
-      ErrorKind kind = result == CURLE_OPERATION_TIMEDOUT ? ErrorKind::kTimeout : ErrorKind::kNetwork;
+      ErrorKind kind =
+          result == CURLE_OPERATION_TIMEDOUT ? ErrorKind::kTimeout : ErrorKind::kNetwork;
       return make_error(kind, curl_easy_strerror(result));
     }
     transfer.deliver_head();  // an empty body still has a head
@@ -345,7 +338,7 @@ std::string url_host(const std::string& url) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  return to_lower(host);
+  return ascii_lower(host);
 }
 
 bool is_loopback_host(const std::string& host) {

@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/redact.h"
+#include "base/strings.h"
 #include "llm/anthropic_protocol.h"
 #include "llm/openai_protocol.h"
 #include "llm/sse.h"
@@ -23,18 +24,11 @@ bool is_anthropic(const ProviderConfig& config) {
   return config.info.protocol == WireProtocol::kAnthropicMessages;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool mentions_context_overflow(const std::string& message) {
-  std::string text = lower(message);
-  for (const char* marker : {"context_length_exceeded", "context length", "context window",
-                             "prompt is too long", "too many tokens", "maximum context",
-                             "exceeds the context", "input is too long"}) {
+  std::string text = ascii_lower(message);
+  for (const char* marker :
+       {"context_length_exceeded", "context length", "context window", "prompt is too long",
+        "too many tokens", "maximum context", "exceeds the context", "input is too long"}) {
     if (text.find(marker) != std::string::npos) return true;
   }
   return false;
@@ -57,8 +51,9 @@ class ResponseReader {
 
   void on_head(const HttpResponseHead& head) {
     status_ = head.status;
-    streaming_ = status_ >= 200 && status_ < 300 &&
-                 lower(head.header("content-type")).find("text/event-stream") != std::string::npos;
+    streaming_ =
+        status_ >= 200 && status_ < 300 &&
+        ascii_lower(head.header("content-type")).find("text/event-stream") != std::string::npos;
   }
 
   Status on_body(std::string_view chunk) {
@@ -117,9 +112,10 @@ class HttpModelClient final : public ModelClient {
       }
       std::chrono::milliseconds delay = retry_delay(options_.retry, attempt, retry_after);
       if (delay > options_.retry.max_retry_after) return response;
-      log::info("provider_retry", {log::field("attempt", static_cast<int64_t>(attempt + 1)),
-                                   log::field("delay_ms", static_cast<int64_t>(delay.count())),
-                                   log::field("kind", std::string_view(error_kind_name(response.error().kind)))});
+      log::info("provider_retry",
+                {log::field("attempt", static_cast<int64_t>(attempt + 1)),
+                 log::field("delay_ms", static_cast<int64_t>(delay.count())),
+                 log::field("kind", std::string_view(error_kind_name(response.error().kind)))});
       if (options_.on_retry) {
         options_.on_retry(RetryNotice{attempt + 1, attempts, delay, response.error().message});
       }
@@ -144,9 +140,8 @@ class HttpModelClient final : public ModelClient {
     if (!head.ok()) {
       const Error& error = head.error();
       if (error.kind == ErrorKind::kNetwork) {
-        return make_error(ErrorKind::kNetwork,
-                          "could not reach " + config_.info.name + " at " + config_.base_url + ": " +
-                              error.message);
+        return make_error(ErrorKind::kNetwork, "could not reach " + config_.info.name + " at " +
+                                                   config_.base_url + ": " + error.message);
       }
       if (error.kind == ErrorKind::kTimeout) {
         return make_error(ErrorKind::kTimeout, config_.info.name + ": " + error.message);
@@ -158,9 +153,9 @@ class HttpModelClient final : public ModelClient {
     }
     Result<ChatResponse> response = reader.finish();
     if (!response.ok() && response.error().kind == ErrorKind::kNetwork) {
-      return make_error(ErrorKind::kNetwork,
-                        "the connection to " + config_.info.name + " closed mid-response (" +
-                            response.error().message + ")");
+      return make_error(ErrorKind::kNetwork, "the connection to " + config_.info.name +
+                                                 " closed mid-response (" +
+                                                 response.error().message + ")");
     }
     return response;
   }
@@ -178,7 +173,8 @@ Error provider_http_error(const ProviderConfig& config, long status, std::string
   std::string detail =
       redact(is_anthropic(config) ? anthropic_error_message(body) : openai_error_message(body));
   const std::string& provider = config.info.name;
-  std::string suffix = " (HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail) + ")";
+  std::string suffix =
+      " (HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail) + ")";
   if (status == 401 || status == 403) {
     std::string fix = config.info.key_variable.empty()
                           ? "check the server's own authentication settings"
@@ -193,7 +189,7 @@ Error provider_http_error(const ProviderConfig& config, long status, std::string
                           "larger context");
   }
   if (status == 404) {
-    std::string text = lower(detail);
+    std::string text = ascii_lower(detail);
     if (text.find("model") != std::string::npos || detail.empty()) {
       return make_error(ErrorKind::kUnknownModel,
                         provider + " does not know the model '" + config.model + "'" + suffix +
@@ -203,12 +199,13 @@ Error provider_http_error(const ProviderConfig& config, long status, std::string
     return make_error(ErrorKind::kNotFound, provider + " has no endpoint " + chat_endpoint(config) +
                                                 suffix + "; check --base-url");
   }
-  if (status == 429) return make_error(ErrorKind::kRateLimited, provider + " is rate limiting" + suffix);
+  if (status == 429)
+    return make_error(ErrorKind::kRateLimited, provider + " is rate limiting" + suffix);
   if (status >= 500) return make_error(ErrorKind::kServer, provider + " failed" + suffix);
-  if (status == 400 && lower(detail).find("model") != std::string::npos &&
-      (lower(detail).find("not found") != std::string::npos ||
-       lower(detail).find("does not exist") != std::string::npos ||
-       lower(detail).find("invalid model") != std::string::npos)) {
+  if (status == 400 && ascii_lower(detail).find("model") != std::string::npos &&
+      (ascii_lower(detail).find("not found") != std::string::npos ||
+       ascii_lower(detail).find("does not exist") != std::string::npos ||
+       ascii_lower(detail).find("invalid model") != std::string::npos)) {
     return make_error(ErrorKind::kUnknownModel,
                       provider + " does not know the model '" + config.model + "'" + suffix +
                           "; list the models it offers with: joey models --provider " + provider);
