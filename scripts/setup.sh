@@ -11,11 +11,12 @@ runtime_packages=(
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libtomlplusplus-dev libyaml-cpp-dev libedit-dev bubblewrap
   libsecret-tools bsdutils
+  libssl-dev libboost-dev libsodium-dev libpq-dev
 )
 test_packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14 nodejs npm hyperfine
-  dbus-daemon gnome-keyring sqlite3
+  dbus-daemon gnome-keyring sqlite3 openssl postgresql-15
 )
 
 packages=("${runtime_packages[@]}")

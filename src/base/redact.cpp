@@ -205,6 +205,13 @@ std::string redact_shapes(std::string_view text, RedactScope scope) {
       out.push_back(text[pos++]);
       continue;
     }
+    // In escaped text (JSON tool arguments, "a\\nsk-…") the letter of an escape like
+    // \\n is not part of the word that follows it.
+    if (pos > 0 && text[pos - 1] == '\\' &&
+        std::string_view("nrtbf").find(text[pos]) != std::string_view::npos) {
+      out.push_back(text[pos++]);
+      continue;
+    }
     if (const size_t jwt = jwt_length(text, pos); jwt > 0) {
       out.append(kRedactedMarker);
       pos += jwt;

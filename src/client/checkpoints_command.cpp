@@ -11,7 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/checkpoints.h"
+#include "base/paths.h"
 #include "client/exit_codes.h"
+#include "client/settings.h"
+#include "client/telemetry.h"
+#include "client/telemetry_events.h"
 
 namespace joey::client {
 namespace {
@@ -94,7 +98,23 @@ struct CheckpointsInvocation {
          << "the state before the restore is checkpoint " << summary->safety_checkpoint
          << " (joey checkpoints restore " << task << " " << summary->safety_checkpoint
          << " undoes this)\n";
+    capture_restore(checkpoints->workspace_root());
     return kExitOk;
+  }
+
+  // Anonymous checkpoint_restored event (P4), under the same settings as a task: off
+  // means nothing is sent. Telemetry never fails the command.
+  void capture_restore(const std::filesystem::path& root) const {
+    Result<std::filesystem::path> home = joey_home;
+    if (joey_home.empty()) home = ::joey::joey_home();
+    if (!home.ok()) return;
+    Result<Settings> settings = Settings::load(*home, root, settings_environment());
+    if (!settings.ok()) return;
+    std::shared_ptr<Telemetry> telemetry =
+        Telemetry::open(resolve_telemetry_config(*settings, telemetry_environment()), *home);
+    telemetry->show_first_run_notice(*err);
+    capture_checkpoint_restored(telemetry.get(), settings->get_string("mode"));
+    telemetry->shutdown();
   }
 };
 

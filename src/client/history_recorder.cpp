@@ -1,6 +1,7 @@
 #include "client/history_recorder.h"
 
 #include "base/log.h"
+#include "base/redact.h"
 
 namespace joey::client {
 
@@ -28,11 +29,13 @@ void HistoryRecorder::task_started(const agent::TaskInfo& info) {
           make_error(ErrorKind::kIo, open_error_.empty() ? "history unavailable" : open_error_));
     return;
   }
-  check("task_started", store_->create_task(info));
+  agent::TaskInfo stored = info;
+  stored.task = redact(info.task);
+  check("task_started", store_->create_task(stored));
 }
 
 void HistoryRecorder::message_added(const std::string& task_id, const llm::Message& message) {
-  if (store_) check("message_added", store_->append_message(task_id, message));
+  if (store_) check("message_added", store_->append_message(task_id, redact_message(message)));
 }
 
 void HistoryRecorder::usage_updated(const std::string& task_id, const agent::UsageTotals& totals,
@@ -42,7 +45,15 @@ void HistoryRecorder::usage_updated(const std::string& task_id, const agent::Usa
 
 void HistoryRecorder::task_finished(const std::string& task_id, agent::TaskStatus status,
                                     const std::string& detail) {
-  if (store_) check("task_finished", store_->finish_task(task_id, status, detail));
+  if (store_) check("task_finished", store_->finish_task(task_id, status, redact(detail)));
+}
+
+llm::Message redact_message(const llm::Message& message) {
+  llm::Message redacted = message;
+  redacted.text = redact(message.text);
+  for (llm::ToolCall& call : redacted.tool_calls) call.arguments = redact(call.arguments);
+  for (llm::ToolResult& result : redacted.tool_results) result.content = redact(result.content);
+  return redacted;
 }
 
 std::unique_ptr<HistoryRecorder> make_history_recorder(std::FILE* err,

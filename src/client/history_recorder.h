@@ -1,5 +1,7 @@
 // Records each task into the local history as it runs (agent::TaskRecorder over a
-// HistoryStore). Keeping history must never end or slow down a task: a failure to
+// HistoryStore). Everything stored passes through the redactor first (P2): a key the
+// model read from a file or echoed back is kept as "[REDACTED]", so a resumed task
+// never sends it again either. Keeping history must never end or slow down a task: a failure to
 // record is logged (without message bodies) and reported once on stderr, and the
 // recorder keeps trying for the following steps (a busy database may recover).
 //
@@ -42,6 +44,10 @@ class HistoryRecorder : public agent::TaskRecorder {
   std::string open_error_;
   bool warned_ = false;
 };
+
+// `message` with every text field passed through joey::redact(): text, tool call
+// arguments, tool results. What history stores and what a Cloud upload sends.
+llm::Message redact_message(const llm::Message& message);
 
 // A recorder writing to `path` (default: $JOEY_HOME/history.db). Never fails: when
 // the history cannot be opened the recorder warns once and records nothing.

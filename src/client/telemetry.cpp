@@ -1,5 +1,10 @@
 #include "client/telemetry.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -89,6 +94,43 @@ void remove_quietly(const fs::path& path) {
 }
 
 enum class SendOutcome { kSent, kRejected, kFailed };
+
+// A running joey claims the queue by renaming it to "telemetry_queue.claimed-PID.jsonl":
+// rename is atomic, so of two joeys starting at once only one sends the queued events,
+// and a joey killed before it finished leaves its claim behind for the next one.
+constexpr std::string_view kClaimPrefix = "telemetry_queue.claimed-";
+constexpr std::string_view kClaimSuffix = ".jsonl";
+
+fs::path claim_path(const fs::path& home, pid_t pid, int part = 0) {
+  std::string name = std::string(kClaimPrefix) + std::to_string(pid);
+  if (part > 0) name += "." + std::to_string(part);
+  return home / (name + std::string(kClaimSuffix));
+}
+
+// The pid a claim file names, or 0 when `name` is not a claim.
+pid_t claim_owner(const std::string& name) {
+  if (!name.starts_with(kClaimPrefix) || !name.ends_with(kClaimSuffix)) return 0;
+  const std::string digits = name.substr(kClaimPrefix.size());
+  long pid = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') break;
+    pid = pid * 10 + (c - '0');
+    if (pid > 1 << 30) return 0;
+  }
+  return static_cast<pid_t>(pid);
+}
+
+// Claim files in `home`, whoever owns them.
+std::vector<fs::path> queue_claims(const fs::path& home) {
+  std::vector<fs::path> claims;
+  std::error_code error;
+  for (fs::directory_iterator it(home, error), end; !error && it != end; it.increment(error)) {
+    if (claim_owner(it->path().filename().string()) > 0) claims.push_back(it->path());
+  }
+  return claims;
+}
+
+bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
@@ -290,6 +332,7 @@ std::shared_ptr<Telemetry> Telemetry::open(const TelemetryConfig& config, const 
   std::shared_ptr<Telemetry> telemetry(new Telemetry(config, home, std::move(options)));
   if (!config.enabled) {
     remove_quietly(home / kTelemetryQueueFile);
+    for (const fs::path& claim : queue_claims(home)) remove_quietly(claim);
     return telemetry;
   }
   std::optional<std::string> machine_id = read_machine_id(home);
@@ -304,14 +347,7 @@ std::shared_ptr<Telemetry> Telemetry::open(const TelemetryConfig& config, const 
   telemetry->machine_id_ = *machine_id;
   telemetry->enabled_ = true;
 
-  // Take the queue over: another joey starting now will not send these events twice.
-  const fs::path queue = home / kTelemetryQueueFile;
-  if (auto text = read_file_to_string(queue); text.ok()) {
-    for (auto& event : parse_telemetry_queue(*text, *machine_id)) {
-      telemetry->pending_.push_back(std::move(event));
-    }
-    remove_quietly(queue);
-  }
+  telemetry->claim_queue();
 
   if (config.host_problem.empty()) {
     const Cancellation* cancel = &telemetry->cancel_sending_;
@@ -416,6 +452,40 @@ bool Telemetry::send(const std::vector<nlohmann::json>& batch) {
   return true;
 }
 
+void Telemetry::claim_queue() {
+  const pid_t self = ::getpid();
+  claim_ = claim_path(home_, self);
+  std::vector<fs::path> claimed;
+  std::error_code error;
+  fs::rename(home_ / kTelemetryQueueFile, claim_, error);
+  if (!error) claimed.push_back(claim_);
+  // Claims of joeys that died before they could put their events back.
+  int part = 0;
+  for (const fs::path& orphan : queue_claims(home_)) {
+    const pid_t owner = claim_owner(orphan.filename().string());
+    if (owner == self || process_alive(owner)) continue;
+    const fs::path mine = claim_path(home_, self, ++part);
+    fs::rename(orphan, mine, error);
+    if (!error) claimed.push_back(mine);
+  }
+  if (claimed.empty()) return;
+  std::vector<nlohmann::json> events;
+  for (const fs::path& file : claimed) {
+    if (auto text = read_file_to_string(file); text.ok()) {
+      for (auto& event : parse_telemetry_queue(*text, machine_id_))
+        events.push_back(std::move(event));
+    }
+  }
+  // One claim file holds them all until shutdown puts the unsent back in the queue.
+  Status kept = write_private(claim_, serialize_telemetry_queue(events));
+  for (const fs::path& file : claimed) {
+    if (file != claim_) remove_quietly(file);
+  }
+  if (!kept.ok()) log::warn("telemetry_queue_not_written");
+  std::lock_guard lock(mutex_);
+  for (auto& event : events) pending_.push_back(std::move(event));
+}
+
 void Telemetry::persist_unsent(std::vector<nlohmann::json> unsent) {
   const fs::path queue = home_ / kTelemetryQueueFile;
   // Another joey may have queued events since this one took the queue over.
@@ -455,6 +525,10 @@ void Telemetry::shutdown() {
     pending_.clear();
   }
   if (!unsent.empty()) persist_unsent(std::move(unsent));
+  // The claimed events are sent or back in the queue: the claim is done with. A joey
+  // killed before this point leaves the claim, and the next one sends it again (each
+  // event keeps its uuid, so a receiver can drop the repeat).
+  if (!claim_.empty()) remove_quietly(claim_);
 }
 
 }  // namespace joey::client

@@ -165,9 +165,13 @@ class Telemetry {
   // Sends one batch (the sender thread); true when the server took it.
   bool send(const std::vector<nlohmann::json>& batch);
   void persist_unsent(std::vector<nlohmann::json> unsent);
+  // Takes the on-disk queue (and claims left by killed joeys) into pending_, keeping
+  // it in this process's claim file until shutdown().
+  void claim_queue();
 
   const TelemetryConfig config_;
   const std::filesystem::path home_;
+  std::filesystem::path claim_;  // this process's claim file, once claimed
   const TelemetryOptions options_;
   bool enabled_ = false;
   std::string machine_id_;

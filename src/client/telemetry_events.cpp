@@ -19,6 +19,7 @@ enum class Shape {
   kTool,        // a built-in tool; MCP tools "mcp"; else "other"
   kErrorClass,  // an error kind name, else "other"
   kText,        // scrubbed free string
+  kModel,       // a scrubbed model id, which may carry one "vendor/" prefix (OpenRouter)
   kCount,       // non-negative integer
   kBool,
 };
@@ -28,7 +29,7 @@ const std::map<std::string, Shape, std::less<>>& property_shapes() {
       {"app_version", Shape::kText},
       {"os_family", Shape::kText},
       {"provider", Shape::kProvider},
-      {"model", Shape::kText},
+      {"model", Shape::kModel},
       {"mode", Shape::kMode},
       {"from_mode", Shape::kMode},
       {"tool", Shape::kTool},
@@ -154,6 +155,9 @@ std::optional<nlohmann::json> shaped_value(Shape shape, const nlohmann::json& va
       return tool_value(text);
     case Shape::kErrorClass:
       return error_class_value(text);
+    case Shape::kModel:
+      if (!telemetry_model_is_safe(text)) return std::nullopt;
+      return text;
     default:
       break;
   }
@@ -210,6 +214,18 @@ bool telemetry_value_is_safe(std::string_view value) {
     start = end + 1;
   }
   return true;
+}
+
+bool telemetry_model_is_safe(std::string_view model) {
+  const size_t slash = model.find('/');
+  if (slash == std::string_view::npos) return telemetry_value_is_safe(model);
+  const std::string_view vendor = model.substr(0, slash);
+  const bool vendor_ok = !vendor.empty() && vendor.size() <= 32 &&
+                         std::all_of(vendor.begin(), vendor.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                         });
+  return vendor_ok && model.size() <= 64 && telemetry_value_is_safe(vendor) &&
+         telemetry_value_is_safe(model.substr(slash + 1));
 }
 
 nlohmann::json sanitize_telemetry_properties(std::string_view event,

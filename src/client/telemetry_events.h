@@ -57,6 +57,11 @@ const std::vector<std::string>& telemetry_event_properties(std::string_view even
 // that mixes both.
 bool telemetry_value_is_safe(std::string_view value);
 
+// A model id: telemetry_value_is_safe, or "vendor/model" (OpenRouter's ids) where the
+// vendor is lower-case letters, digits and '-' and the model part is safe. A path has
+// either more slashes, a dot or upper case in its first segment, or fails the rest.
+bool telemetry_model_is_safe(std::string_view model);
+
 // The allow-listed, shaped properties of `properties` (an object; anything else
 // counts as empty) for `event`. Keys not on the event's list are dropped, and so are
 // values of the wrong type or that fail the scrubber.

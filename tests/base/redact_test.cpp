@@ -57,6 +57,14 @@ TEST_F(RedactTest, KeepsTheTextAroundAKey) {
             "a\n[REDACTED]\nb");
 }
 
+TEST_F(RedactTest, FindsKeysAfterAnEscapeInJsonText) {
+  // Tool call arguments are JSON: a key after "\\n" follows the letter n.
+  EXPECT_EQ(redact(R"({"content":"a\nAKIAABCDEFGHIJKLMNOP\tsk-ant-api03-abcdefghijklmnop1234"})"),
+            R"({"content":"a\n[REDACTED]\t[REDACTED]"})");
+  // An ordinary word after an escape is left alone.
+  EXPECT_EQ(redact(R"(line\nothing\tabs)"), R"(line\nothing\tabs)");
+}
+
 TEST_F(RedactTest, ReplacesRegisteredValuesInsideOtherText) {
   register_secret("my-local-key-xyz");
   register_secret("plainwordsecret");

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/redact.h"
 #include "client/history_recorder.h"
 #include "client/history_store.h"
 
@@ -229,6 +230,55 @@ TEST(HistoryRecorder, AnUnopenableHistoryWarnsOnceAndRecordsNothing) {
   std::string warnings = err.text();
   EXPECT_EQ(count_of(warnings, "joey: warning:"), 1u) << warnings;
   EXPECT_NE(warnings.find("not-a-directory"), std::string::npos) << warnings;
+}
+
+TEST(HistoryRecorder, StoresKeysTheModelSawAsRedacted) {
+  TempDir temp;
+  fs::path path = temp.path() / "history.db";
+  const std::string registered = "canaryregistered0123456789abcdef";
+  const std::string shaped = "AKIAABCDEFGHIJKLMNOP";
+  register_secret(registered);
+  CapturedStream err;
+  std::unique_ptr<HistoryRecorder> recorder = make_history_recorder(err.get(), path);
+  agent::TaskInfo info;
+  info.task_id = kTaskId;
+  info.task = "Use " + registered + " please";
+  recorder->task_started(info);
+  llm::Message assistant;
+  assistant.role = llm::Role::kAssistant;
+  assistant.text = "The key is " + registered;
+  assistant.tool_calls.push_back(
+      {"call_1", "write_to_file", R"({"path":"k.txt","content":")" + shaped + R"("})"});
+  recorder->message_added(kTaskId, assistant);
+  llm::Message result;
+  result.tool_results.push_back({"call_1", "read_file", "AWS=" + shaped + "\nX=" + registered});
+  recorder->message_added(kTaskId, result);
+  recorder->task_finished(kTaskId, agent::TaskStatus::kCompleted, "Wrote " + registered);
+  recorder.reset();
+  clear_registered_secrets_for_testing();
+
+  std::string bytes;
+  for (const auto& entry : fs::directory_iterator(temp.path())) {
+    std::FILE* file = std::fopen(entry.path().c_str(), "rb");
+    ASSERT_NE(file, nullptr);
+    char buffer[4096];
+    size_t got;
+    while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) bytes.append(buffer, got);
+    std::fclose(file);
+  }
+  EXPECT_EQ(bytes.find(registered), std::string::npos);
+  EXPECT_EQ(bytes.find(shaped), std::string::npos);
+
+  Result<std::unique_ptr<HistoryStore>> store = HistoryStore::open(path);
+  ASSERT_TRUE(store.ok());
+  Result<TaskRecord> record = (*store)->get(kTaskId);
+  ASSERT_TRUE(record.ok());
+  ASSERT_EQ(record->messages.size(), 2u);
+  EXPECT_EQ(record->messages[0].text, "The key is [REDACTED]");
+  EXPECT_EQ(record->messages[0].tool_calls[0].arguments,
+            R"({"path":"k.txt","content":"[REDACTED]"})");
+  EXPECT_EQ(record->messages[1].tool_results[0].content, "AWS=[REDACTED]\nX=[REDACTED]");
+  EXPECT_EQ(record->summary.detail, "Wrote [REDACTED]");
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -193,6 +195,21 @@ TEST(TelemetryScrubberTest, AcceptsModelIdsVersionsAndSlugs) {
                             "llama3:8b", "0.1.0", "scripted-model-1", "qwen2.5-coder"}) {
     EXPECT_TRUE(telemetry_value_is_safe(value)) << value;
   }
+}
+
+TEST(TelemetryScrubberTest, AcceptsOpenRouterModelIdsButNotPaths) {
+  for (const char* value : {"anthropic/claude-sonnet-4.5", "meta-llama/llama-3.1-70b-instruct",
+                            "openai/gpt-4o:free", "x-ai/grok-4", "qwen2.5-coder"}) {
+    EXPECT_TRUE(telemetry_model_is_safe(value)) << value;
+  }
+  for (const char* value :
+       {"/home/me", "src/agent/x.cpp", "Users/me", "notes.txt/x", "a//b", "/gpt-4o", "openai/",
+        "../etc", "vendor/sk-abc123def456", "home/me@example.com", "openai/two words"}) {
+    EXPECT_FALSE(telemetry_model_is_safe(value)) << value;
+  }
+  const nlohmann::json clean = sanitize_telemetry_properties(
+      "task_created", {{"model", "anthropic/claude-sonnet-4.5"}, {"provider", "openrouter"}});
+  EXPECT_EQ(clean.value("model", ""), "anthropic/claude-sonnet-4.5");
 }
 
 TEST(TelemetryScrubberTest, DropsPathsUrlsEmailsKeysTokensAndCode) {
@@ -405,6 +422,57 @@ TEST_F(TelemetryTest, AHangingServerCannotHoldUpExitAndTheEventsStayQueued) {
   telemetry->capture("task_created", {{"mode", "code"}});
   telemetry->shutdown();  // returns once the exit budget is spent
   EXPECT_EQ(telemetry_queue_length(home_), 1u);
+}
+
+// A joey killed after it took the queue over leaves its claim file; the next joey adopts
+// it, so the queued events are sent rather than lost.
+TEST_F(TelemetryTest, EventsClaimedByAKilledJoeyAreSentByTheNextOne) {
+  auto offline = open(Behaviour::kNetworkDown);
+  offline->capture("task_created", {{"mode", "code"}});
+  offline->capture("task_completed", {{"duration_ms", 5}});
+  offline->shutdown();
+  ASSERT_EQ(telemetry_queue_length(home_), 2u);
+
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Claims the queue, then dies without shutdown(), like kill -9.
+    auto claimed = open(Behaviour::kHangUntilCancelled);
+    _exit(fs::exists(home_ / kTelemetryQueueFile) ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child did not claim the queue";
+  EXPECT_FALSE(fs::exists(home_ / kTelemetryQueueFile));
+  const fs::path left = home_ / ("telemetry_queue.claimed-" + std::to_string(child) + ".jsonl");
+  ASSERT_TRUE(fs::exists(left));
+  EXPECT_EQ(mode_of(left), 0600u);
+
+  const size_t tried = sent_events().size();
+  auto next = open(Behaviour::kAccept);
+  next->shutdown();
+  const auto events = sent_events();
+  ASSERT_EQ(events.size(), tried + 2);
+  EXPECT_EQ(events[tried]["event"], "task_created");
+  EXPECT_FALSE(fs::exists(left));
+  for (const auto& entry : fs::directory_iterator(home_)) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("telemetry_queue")) << entry.path();
+  }
+}
+
+// The claim of a joey that is still running is its own: another joey leaves it alone,
+// so the same events are not sent twice.
+TEST_F(TelemetryTest, AClaimOfARunningJoeyIsNotSentTwice) {
+  const pid_t parent = getppid();  // alive for the whole test
+  const fs::path theirs = home_ / ("telemetry_queue.claimed-" + std::to_string(parent) + ".jsonl");
+  auto offline = open(Behaviour::kNetworkDown);
+  offline->capture("task_created", {{"mode", "code"}});
+  offline->shutdown();
+  fs::rename(home_ / kTelemetryQueueFile, theirs);
+  auto other = open(Behaviour::kAccept);
+  other->shutdown();
+  EXPECT_EQ(sent_events().size(), 1u);  // only the offline run's failed attempt
+  EXPECT_TRUE(fs::exists(theirs));
 }
 
 TEST_F(TelemetryTest, ABatchTheServerRefusesIsDroppedNotRetriedForever) {

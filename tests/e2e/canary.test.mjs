@@ -11,7 +11,7 @@ import {readdir, readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {describe, test} from 'node:test';
 
-import {complete, joeyMissing, keyLeaks, makeSandbox, modelRequests, runJoey} from './helpers.mjs';
+import {complete, joeyMissing, keyLeaks, makeSandbox, modelRequests, parseJsonLines, runJoey} from './helpers.mjs';
 import {startScriptedProvider} from './scripted_provider.mjs';
 import {startTelemetryServer} from './telemetry_server.mjs';
 
@@ -91,3 +91,55 @@ for (const path_ of ['environment', 'joey auth set']) {
     });
   });
 }
+
+// History (P2): a key the model reads from a workspace file and echoes back — in its
+// text, in a tool call's arguments, in its completion — is stored as [REDACTED]. Here
+// the provider key itself is shapeless (no "sk-" prefix), so only the exact-value rule
+// can catch it, and an AWS-shaped key in the same file tests the shape rule.
+describe('a key the model reads and echoes', {skip: joeyMissing}, () => {
+  test('is never stored in history', async (t) => {
+    const sandbox = await makeSandbox();
+    const key = `canary${randomBytes(20).toString('hex')}`;
+    const aws = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
+    const echo = [
+      {tool_calls: [{name: 'read_file', arguments: {path: 'config.txt'}}]},
+      {
+        text: `The file holds ${key} and ${aws}.`,
+        tool_calls: [{name: 'write_to_file', arguments: {path: 'copy.txt', content: `${key}\n${aws}\n`, line_count: 2}}]
+      },
+      complete(`Copied ${key}.`),
+    ];
+    const provider = await startScriptedProvider({turns: echo, models: ['canary-model']});
+    t.after(async () => {
+      await provider.close();
+      await sandbox.cleanup();
+    });
+    await writeFile(path.join(sandbox.workspace, 'config.txt'), `API_KEY=${key}\nAWS=${aws}\n`);
+    const run = await runJoey(
+        [
+          'run', '--provider', 'anthropic', '--base-url', provider.url, '--model', 'canary-model',
+          '--yes', '--output', 'json', '--cwd', sandbox.workspace, `Copy the keys, ${key}`
+        ],
+        {sandbox, env: {ANTHROPIC_API_KEY: key}});
+    assert.equal(run.code, 0, run.output());
+    // The model really did see and echo both (the user's file is the user's to send).
+    assert.ok(JSON.stringify(modelRequests(provider)[1].body).includes(aws));
+    assert.equal(await readFile(path.join(sandbox.workspace, 'copy.txt'), 'utf8'), `${key}\n${aws}\n`);
+
+    // Checkpoints are a copy of the user's own files, config.txt included, so they are
+    // left out; every other file under $JOEY_HOME — history.db and its WAL first — is not.
+    const files = (await filesUnder(sandbox.home)).filter((file) => !file.includes(`${path.sep}checkpoints${path.sep}`));
+    assert.ok(files.some((file) => file.endsWith('history.db')), files.join('\n'));
+    const holding = [];
+    for (const file of files) {
+      const bytes = await readFile(file);
+      if (bytes.includes(Buffer.from(key)) || bytes.includes(Buffer.from(aws))) holding.push(path.relative(sandbox.home, file));
+    }
+    assert.deepEqual(holding, []);
+
+    const shown = await runJoey(['history', 'show', parseJsonLines(run.stdout).find((e) => e.type === 'task_started').task_id], {sandbox});
+    assert.equal(shown.code, 0, shown.output());
+    assert.match(shown.stdout, /\[REDACTED\]/);
+    assert.ok(!shown.stdout.includes(key) && !shown.stdout.includes(aws), shown.stdout);
+  });
+});

@@ -233,6 +233,59 @@ describe('joey telemetry', {skip}, () => {
     });
   }
 
+  test('joey checkpoints restore sends checkpoint_restored, and nothing when off', async (t) => {
+    const server = await startTelemetryServer();
+    t.after(() => server.close());
+    const run = await runTask(t, 'openai', {
+      files: {'a.txt': 'one\n'},
+      turns: [
+        {tool_calls: [{name: 'write_to_file', arguments: {path: 'a.txt', content: 'two\n', line_count: 1}}]},
+        complete('Changed.'),
+      ],
+      env: {JOEY_TELEMETRY: '0', DO_NOT_TRACK: '', JOEY_TELEMETRY_HOST: server.url},
+    });
+    assert.equal(run.result.code, 0, run.result.output());
+    const taskId = run.events.find((event) => event.type === 'task_started').task_id;
+    const restore = (env) => runJoey(
+        ['checkpoints', 'restore', taskId, '1', '--cwd', run.sandbox.workspace],
+        {sandbox: run.sandbox, env: {JOEY_TELEMETRY_HOST: server.url, ...env}});
+
+    const off = await restore({JOEY_TELEMETRY: '0', DO_NOT_TRACK: ''});
+    assert.equal(off.code, 0, off.output());
+    assert.equal(server.requests.length, 0, 'telemetry off: no request');
+
+    const on = await restore({JOEY_TELEMETRY: '1', DO_NOT_TRACK: ''});
+    assert.equal(on.code, 0, on.output());
+    const restored = (await allEvents(server)).filter((event) => event.event === 'checkpoint_restored');
+    assert.equal(restored.length, 1, JSON.stringify(server.batches()));
+    const machineId = (await readFile(path.join(run.sandbox.home, 'machine_id'), 'utf8')).trim();
+    assert.deepEqual(joeyEventProblems(restored[0], machineId), []);
+    assert.equal(restored[0].properties.mode, 'code');
+  });
+
+  test('an OpenRouter model id ("vendor/model") is kept, a path is not', async (t) => {
+    const server = await startTelemetryServer();
+    t.after(() => server.close());
+    const model = 'anthropic/claude-sonnet-4.5';
+    const provider = await startScriptedProvider({turns: [complete()], models: [model]});
+    const sandbox = await makeSandbox();
+    t.after(async () => {
+      await provider.close();
+      await sandbox.cleanup();
+    });
+    const run = await runJoey(
+        [
+          'run', '--provider', 'openrouter', '--base-url', provider.url + '/v1', '--model', model,
+          '--yes', '--output', 'json', '--cwd', sandbox.workspace, 'Say hello'
+        ],
+        {sandbox, env: {...telemetryEnv(server), OPENROUTER_API_KEY: fakeKey('openai')}});
+    assert.equal(run.code, 0, run.output());
+    const created = (await allEvents(server)).find((event) => event.event === 'task_created');
+    assert.ok(created, JSON.stringify(server.batches()));
+    assert.equal(created.properties.model, model);
+    assert.equal(created.properties.provider, 'openrouter');
+  });
+
   test('offline: events wait in the queue and the next run sends them', async (t) => {
     const down = await startTelemetryServer();
     await down.close();  // nothing listens on this port any more

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -131,4 +132,41 @@ test('HTTPS_PROXY carries the TLS connection, and NO_PROXY bypasses it', { skip:
   const bypassed = await runJoey(args, { sandbox, env: { ...env, NO_PROXY: '127.0.0.1' } });
   assert.equal(bypassed.code, 0, bypassed.output());
   assert.equal(proxy.tunnels.length, 1, 'NO_PROXY must bypass the proxy');
+});
+
+// --ca-cert FILE (and the user-level setting tls.ca_cert) adds a trust anchor to the
+// system store: the self-signed provider is refused with an error naming its host and
+// the flag, then accepted with its certificate, and the key still travels only in its
+// own auth header.
+test('--ca-cert and tls.ca_cert trust a self-signed provider that is refused without them', { skip: joeyMissing }, async (t) => {
+  const provider = await startScriptedProvider({ turns: [completeTurn, completeTurn] });
+  const front = await startTlsFront(new URL(provider.url).port);
+  const sandbox = await makeSandbox();
+  t.after(async () => { await front.close(); await provider.close(); await sandbox.cleanup(); });
+  const key = fakeKey('openai');
+  const cert = path.join(certDir, 'cert.pem');
+  const args = ['run', '--provider', 'openai-compatible', '--base-url', `${front.url}/v1`, '--model', 'm', '--yes', '--output', 'json'];
+  const env = { OPENAI_COMPATIBLE_API_KEY: key };
+
+  const refused = await runJoey([...args, 'say done'], { sandbox, env });
+  assert.equal(refused.code, 1, refused.output());
+  const error = eventsOfType(parseJsonLines(refused.stdout), 'error')[0]?.message ?? '';
+  assert.match(error, /127\.0\.0\.1/, 'the error names the host');
+  assert.match(error, /--ca-cert/, 'the error says how to trust it');
+  assert.equal(front.handshakes, 0);
+
+  const flagged = await runJoey([...args, '--ca-cert', cert, 'say done'], { sandbox, env });
+  assert.equal(flagged.code, 0, flagged.output());
+  assert.equal(eventsOfType(parseJsonLines(flagged.stdout), 'completion')[0].result, 'done over TLS');
+
+  await writeFile(path.join(sandbox.home, 'config.toml'), `[tls]\nca_cert = ${JSON.stringify(cert)}\n`);
+  const configured = await runJoey([...args, 'say done'], { sandbox, env });
+  assert.equal(configured.code, 0, configured.output());
+  assert.equal(provider.requests.filter((request) => request.method === 'POST').length, 2);
+  assert.deepEqual(keyLeaks('openai', provider, key, flagged), []);
+  assert.deepEqual(keyLeaks('openai', provider, key, configured), []);
+
+  const missing = await runJoey([...args, '--ca-cert', path.join(certDir, 'nope.pem'), 'say done'], { sandbox, env });
+  assert.equal(missing.code, 2, missing.output());
+  assert.match(missing.stderr, /nope\.pem/);
 });
