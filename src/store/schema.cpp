@@ -1,0 +1,343 @@
+#include "store/schema.h"
+
+#include <array>
+
+#include "base/strings.h"
+
+namespace joey::store {
+
+namespace {
+
+// Tenant columns: identity tables carry user_id (users: id); organization tables carry
+// org_id (organizations: id); data_keys carry one of the two.
+constexpr std::array<TableRule, 12> kTableRules = {{
+    {"users", false, true, true, false},
+    {"sessions", false, true, true, false},
+    {"access_tokens", false, true, true, false},
+    {"device_authorizations", false, true, true, false},
+    {"login_attempts", false, false, true, false},
+    {"organizations", true, true, false, false},
+    {"memberships", true, true, false, false},
+    {"invites", true, false, true, false},
+    {"org_settings", true, false, false, false},
+    {"audit_log", true, false, false, false},
+    {"data_keys", true, true, false, true},
+    {"org_provider_keys", true, false, false, false},
+}};
+
+// Migration 1, SQLite: the identity schema. Times are Unix seconds; digests are
+// lowercase hex; sealed values are `version | key_id | nonce | ciphertext | tag` blobs.
+constexpr std::string_view kIdentitySqlite = R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  settings TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE sessions (
+  digest TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  csrf_digest TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  last_seen_at INTEGER
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE access_tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  digest TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX access_tokens_user ON access_tokens(user_id);
+CREATE TABLE device_authorizations (
+  device_code_digest TEXT PRIMARY KEY,
+  user_code TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'consumed')),
+  user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  interval_seconds INTEGER NOT NULL,
+  last_poll_at INTEGER
+);
+CREATE TABLE login_attempts (
+  key TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE organizations (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE memberships (
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships(user_id);
+CREATE TABLE invites (
+  digest TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  email TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  invited_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  accepted_at INTEGER
+);
+CREATE INDEX invites_org ON invites(org_id);
+CREATE TABLE org_settings (
+  org_id TEXT PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  sealed BLOB NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  actor_user_id TEXT,
+  action TEXT NOT NULL,
+  target TEXT,
+  at INTEGER NOT NULL
+);
+CREATE INDEX audit_log_org ON audit_log(org_id, id);
+CREATE TABLE data_keys (
+  key_id TEXT PRIMARY KEY,
+  org_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+  user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+  wrapped BLOB NOT NULL,
+  kek_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  CHECK ((org_id IS NULL) <> (user_id IS NULL))
+);
+CREATE INDEX data_keys_org ON data_keys(org_id);
+CREATE INDEX data_keys_user ON data_keys(user_id);
+CREATE TABLE org_provider_keys (
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  provider TEXT NOT NULL,
+  sealed BLOB NOT NULL,
+  last4 TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, provider)
+);
+)sql";
+
+// Migration 1, PostgreSQL: the same tables, plus row-level security. Policies read the
+// tenant from settings the layer sets with set_config(..., true) at the start of every
+// transaction: joey.scope ('scoped', 'unscoped' or 'all_tenants'), joey.user_id and
+// joey.org_id. An unset setting reads as NULL or '', which matches no row.
+constexpr std::string_view kIdentityPostgres = R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  settings TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE sessions (
+  digest TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  csrf_digest TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  last_seen_at BIGINT
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE access_tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  digest TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE INDEX access_tokens_user ON access_tokens(user_id);
+CREATE TABLE device_authorizations (
+  device_code_digest TEXT PRIMARY KEY,
+  user_code TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'consumed')),
+  user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  interval_seconds BIGINT NOT NULL,
+  last_poll_at BIGINT
+);
+CREATE TABLE login_attempts (
+  key TEXT PRIMARY KEY,
+  failures BIGINT NOT NULL DEFAULT 0,
+  locked_until BIGINT NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE organizations (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE memberships (
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships(user_id);
+CREATE TABLE invites (
+  digest TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  email TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  invited_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  accepted_at BIGINT
+);
+CREATE INDEX invites_org ON invites(org_id);
+CREATE TABLE org_settings (
+  org_id TEXT PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+  version BIGINT NOT NULL,
+  sealed BYTEA NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE audit_log (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  actor_user_id TEXT,
+  action TEXT NOT NULL,
+  target TEXT,
+  at BIGINT NOT NULL
+);
+CREATE INDEX audit_log_org ON audit_log(org_id, id);
+CREATE TABLE data_keys (
+  key_id TEXT PRIMARY KEY,
+  org_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+  user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+  wrapped BYTEA NOT NULL,
+  kek_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  CHECK ((org_id IS NULL) <> (user_id IS NULL))
+);
+CREATE INDEX data_keys_org ON data_keys(org_id);
+CREATE INDEX data_keys_user ON data_keys(user_id);
+CREATE TABLE org_provider_keys (
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  provider TEXT NOT NULL,
+  sealed BYTEA NOT NULL,
+  last4 TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, provider)
+);
+
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE users FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON users
+  USING (current_setting('joey.scope', true) = 'unscoped'
+         OR id = current_setting('joey.user_id', true));
+
+ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE sessions FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON sessions
+  USING (current_setting('joey.scope', true) = 'unscoped'
+         OR user_id = current_setting('joey.user_id', true));
+
+ALTER TABLE access_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE access_tokens FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON access_tokens
+  USING (current_setting('joey.scope', true) = 'unscoped'
+         OR user_id = current_setting('joey.user_id', true));
+
+ALTER TABLE device_authorizations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE device_authorizations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON device_authorizations
+  USING (current_setting('joey.scope', true) = 'unscoped'
+         OR user_id IS NULL
+         OR user_id = current_setting('joey.user_id', true));
+
+ALTER TABLE organizations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE organizations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_read ON organizations FOR SELECT
+  USING (id = current_setting('joey.org_id', true)
+         OR EXISTS (SELECT 1 FROM memberships m
+                    WHERE m.org_id = organizations.id
+                      AND m.user_id = current_setting('joey.user_id', true)));
+CREATE POLICY tenant_insert ON organizations FOR INSERT
+  WITH CHECK (id = current_setting('joey.org_id', true));
+CREATE POLICY tenant_update ON organizations FOR UPDATE
+  USING (id = current_setting('joey.org_id', true))
+  WITH CHECK (id = current_setting('joey.org_id', true));
+CREATE POLICY tenant_delete ON organizations FOR DELETE
+  USING (id = current_setting('joey.org_id', true));
+
+ALTER TABLE memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE memberships FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_read ON memberships FOR SELECT
+  USING (org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+CREATE POLICY tenant_insert ON memberships FOR INSERT
+  WITH CHECK (org_id = current_setting('joey.org_id', true));
+CREATE POLICY tenant_update ON memberships FOR UPDATE
+  USING (org_id = current_setting('joey.org_id', true))
+  WITH CHECK (org_id = current_setting('joey.org_id', true));
+CREATE POLICY tenant_delete ON memberships FOR DELETE
+  USING (org_id = current_setting('joey.org_id', true));
+
+ALTER TABLE invites ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invites FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON invites
+  USING (current_setting('joey.scope', true) = 'unscoped'
+         OR org_id = current_setting('joey.org_id', true));
+
+ALTER TABLE org_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE org_settings FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON org_settings
+  USING (org_id = current_setting('joey.org_id', true));
+
+ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON audit_log
+  USING (org_id = current_setting('joey.org_id', true));
+
+ALTER TABLE data_keys ENABLE ROW LEVEL SECURITY;
+ALTER TABLE data_keys FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON data_keys
+  USING (current_setting('joey.scope', true) = 'all_tenants'
+         OR org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+
+ALTER TABLE org_provider_keys ENABLE ROW LEVEL SECURITY;
+ALTER TABLE org_provider_keys FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON org_provider_keys
+  USING (org_id = current_setting('joey.org_id', true));
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations = {{
+    {1, "identity schema: users, sessions, tokens, device login, organizations, keys",
+     kIdentitySqlite, kIdentityPostgres},
+}};
+
+}  // namespace
+
+std::span<const TableRule> table_rules() { return kTableRules; }
+
+const TableRule* find_table_rule(std::string_view name) {
+  for (const TableRule& rule : kTableRules) {
+    if (ascii_iequals(rule.name, name)) return &rule;
+  }
+  return nullptr;
+}
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+int64_t latest_schema_version() { return kMigrations.back().version; }
+
+}  // namespace joey::store

@@ -1,0 +1,379 @@
+// The SQLite backend: one writer connection serialised by a mutex (write transactions
+// begin IMMEDIATE, so other processes wait on busy_timeout) and a pool of read-only
+// connections for read transactions. WAL journal, synchronous=NORMAL, foreign keys on.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+
+#include "base/log.h"
+#include "store/session.h"
+
+namespace joey::store::detail {
+
+namespace {
+
+Error sqlite_error(sqlite3* db, int code, std::string_view doing) {
+  int extended = db != nullptr ? sqlite3_extended_errcode(db) : code;
+  std::string message = "database " + std::string(doing) + ": " +
+                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+  switch (extended & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return make_error(ErrorKind::kTimeout, message + " (busy; retry the transaction)");
+    case SQLITE_CONSTRAINT:
+      if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return make_error(ErrorKind::kAlreadyExists, message);
+      }
+      return make_error(ErrorKind::kInvalidArgument, message);
+    case SQLITE_READONLY:
+      return make_error(ErrorKind::kPermissionDenied, message + " (read-only transaction)");
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return make_error(ErrorKind::kIo, message);
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_PERM:
+      return make_error(ErrorKind::kIo, message);
+    default:
+      return make_error(ErrorKind::kInternal, message);
+  }
+}
+
+Status exec(sqlite3* db, std::string_view sql) {
+  std::string text(sql);
+  char* message = nullptr;
+  int code = sqlite3_exec(db, text.c_str(), nullptr, nullptr, &message);
+  sqlite3_free(message);
+  if (code != SQLITE_OK) return sqlite_error(db, code, "statement failed");
+  return ok_status();
+}
+
+struct StatementCloser {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementCloser>;
+
+Status bind_all(sqlite3* db, sqlite3_stmt* statement, const std::vector<Value>& params) {
+  for (size_t index = 0; index < params.size(); ++index) {
+    const Value& value = params[index];
+    int position = static_cast<int>(index + 1);
+    int code = SQLITE_OK;
+    switch (value.type()) {
+      case Value::Type::kNull:
+        code = sqlite3_bind_null(statement, position);
+        break;
+      case Value::Type::kInteger:
+        code = sqlite3_bind_int64(statement, position, value.integer());
+        break;
+      case Value::Type::kDouble:
+        code = sqlite3_bind_double(statement, position, value.real());
+        break;
+      case Value::Type::kText:
+        code = sqlite3_bind_text64(statement, position, value.text().data(), value.text().size(),
+                                   SQLITE_TRANSIENT, SQLITE_UTF8);
+        break;
+      case Value::Type::kBlob:
+        code = sqlite3_bind_blob64(statement, position, value.blob().data(), value.blob().size(),
+                                   SQLITE_TRANSIENT);
+        break;
+    }
+    if (code != SQLITE_OK) return sqlite_error(db, code, "binding a parameter");
+  }
+  return ok_status();
+}
+
+Value column_value(sqlite3_stmt* statement, int column) {
+  switch (sqlite3_column_type(statement, column)) {
+    case SQLITE_INTEGER:
+      return Value(static_cast<int64_t>(sqlite3_column_int64(statement, column)));
+    case SQLITE_FLOAT:
+      return Value(sqlite3_column_double(statement, column));
+    case SQLITE_TEXT: {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+      return Value(std::string(text != nullptr ? text : "",
+                               static_cast<size_t>(sqlite3_column_bytes(statement, column))));
+    }
+    case SQLITE_BLOB: {
+      const auto* bytes = static_cast<const char*>(sqlite3_column_blob(statement, column));
+      size_t size = static_cast<size_t>(sqlite3_column_bytes(statement, column));
+      return Value(Blob{bytes != nullptr ? std::string(bytes, size) : std::string()});
+    }
+    default:
+      return Value();
+  }
+}
+
+Result<Rows> run_statement(sqlite3* db, const std::string& sql, const std::vector<Value>& params) {
+  sqlite3_stmt* raw = nullptr;
+  int code = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+  StatementPtr statement(raw);
+  if (code != SQLITE_OK) return sqlite_error(db, code, "preparing a statement");
+  if (!statement) return Rows{};  // only whitespace or comments
+  TRY(bind_all(db, statement.get(), params));
+  Rows rows;
+  int columns = sqlite3_column_count(statement.get());
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (int column = 0; column < columns; ++column) {
+    const char* name = sqlite3_column_name(statement.get(), column);
+    names->push_back(name != nullptr ? name : "");
+  }
+  while (true) {
+    code = sqlite3_step(statement.get());
+    if (code == SQLITE_DONE) break;
+    if (code != SQLITE_ROW) return sqlite_error(db, code, "statement failed");
+    std::vector<Value> values;
+    values.reserve(static_cast<size_t>(columns));
+    for (int column = 0; column < columns; ++column) {
+      values.push_back(column_value(statement.get(), column));
+    }
+    rows.rows.emplace_back(names, std::move(values));
+  }
+  rows.affected = sqlite3_stmt_readonly(statement.get()) ? 0 : sqlite3_changes64(db);
+  return rows;
+}
+
+class SqliteDatabase;
+
+// A transaction on the writer (holding the writer lock) or on a leased reader.
+class SqliteSession : public Session {
+ public:
+  SqliteSession(SqliteDatabase& owner, sqlite3* db, std::unique_lock<std::timed_mutex> writer_lock)
+      : owner_(owner), db_(db), writer_lock_(std::move(writer_lock)) {}
+  ~SqliteSession() override;
+
+  Result<Rows> run(const std::string& sql, const std::vector<Value>& params) override {
+    return run_statement(db_, sql, params);
+  }
+  Status commit() override {
+    Status status = exec(db_, "COMMIT");
+    if (status.ok()) open_ = false;
+    return status;
+  }
+  void rollback() override {
+    if (open_ && sqlite3_get_autocommit(db_) == 0) (void)exec(db_, "ROLLBACK");
+    open_ = false;
+  }
+
+ private:
+  SqliteDatabase& owner_;
+  sqlite3* db_;
+  std::unique_lock<std::timed_mutex> writer_lock_;  // owns the writer when locked
+  bool open_ = true;
+};
+
+class SqliteMigrationTarget : public MigrationTarget {
+ public:
+  explicit SqliteMigrationTarget(sqlite3* db) : db_(db) {}
+  bool is_postgres() const override { return false; }
+  Status exec_script(std::string_view sql) override { return exec(db_, sql); }
+  Result<int64_t> query_integer(std::string_view sql) override {
+    Rows rows = TRY(run_statement(db_, std::string(sql), {}));
+    if (rows.empty() || rows[0].size() == 0 || rows[0].at(0).is_null()) return int64_t{0};
+    if (rows[0].at(0).type() != Value::Type::kInteger) {
+      return make_error(ErrorKind::kInternal, "expected an integer from: " + std::string(sql));
+    }
+    return rows[0].at(0).integer();
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+class SqliteDatabase : public Database {
+ public:
+  SqliteDatabase(std::string path, const OpenOptions& options)
+      : path_(std::move(path)), options_(options) {}
+
+  ~SqliteDatabase() override {
+    for (sqlite3* reader : idle_readers_) sqlite3_close_v2(reader);
+    if (writer_ != nullptr) sqlite3_close_v2(writer_);
+  }
+
+  Status initialise() {
+    TRY(create_private_file());
+    writer_ = TRY(connect(false));
+    auto mode = run_statement(writer_, "PRAGMA journal_mode=WAL", {});
+    if (!mode.ok()) return mode.error().with_context(path_);
+    auto journal =
+        mode->empty() ? Result<std::string>(std::string()) : (*mode)[0].text("journal_mode");
+    if (!journal.ok() || *journal != "wal") {
+      return make_error(ErrorKind::kIo, "database " + path_ + ": could not switch to WAL mode");
+    }
+    TRY(exec(writer_, "PRAGMA synchronous=NORMAL"));
+    SqliteMigrationTarget target(writer_);
+    auto version = run_migrations(target, options_.migrate);
+    if (!version.ok()) return version.error().with_context(path_);
+    schema_version_ = *version;
+    return ok_status();
+  }
+
+  Status ping() override {
+    auto session = start(Access::kRead, StatementContext::kUnscoped, Scope{});
+    if (!session.ok()) return session.error();
+    TRY((*session)->run("SELECT 1", {}));
+    return ok_status();
+  }
+
+  PoolStats stats() const override {
+    std::lock_guard lock(pool_mutex_);
+    PoolStats stats = stats_;
+    stats.capacity = options_.pool_size + 1;
+    stats.open = open_readers_ + 1;
+    stats.in_use = open_readers_ - idle_readers_.size() + (writer_busy_ ? 1 : 0);
+    return stats;
+  }
+
+  Backend backend() const override { return Backend::kSqlite; }
+  std::string description() const override { return "sqlite:" + path_; }
+
+  void release_reader(sqlite3* reader) {
+    {
+      std::lock_guard lock(pool_mutex_);
+      idle_readers_.push_back(reader);
+    }
+    reader_available_.notify_one();
+  }
+
+  void release_writer() {
+    std::lock_guard lock(pool_mutex_);
+    writer_busy_ = false;
+  }
+
+ protected:
+  Result<std::unique_ptr<Session>> start(Access access, StatementContext, const Scope&) override {
+    if (access == Access::kWrite) return start_write();
+    sqlite3* reader = TRY(acquire_reader());
+    auto session =
+        std::make_unique<SqliteSession>(*this, reader, std::unique_lock<std::timed_mutex>());
+    TRY(exec(reader, "BEGIN"));
+    return std::unique_ptr<Session>(std::move(session));
+  }
+
+  PlaceholderStyle placeholder_style() const override { return PlaceholderStyle::kQuestionMark; }
+
+ private:
+  Result<std::unique_ptr<Session>> start_write() {
+    std::unique_lock<std::timed_mutex> lock(writer_mutex_, std::defer_lock);
+    bool waited = false;
+    if (!lock.try_lock()) {
+      waited = true;
+      if (!lock.try_lock_for(options_.acquire_timeout)) {
+        std::lock_guard guard(pool_mutex_);
+        ++stats_.waits;
+        ++stats_.timeouts;
+        return make_error(ErrorKind::kTimeout,
+                          "database " + path_ + ": the writer stayed busy; retry the transaction");
+      }
+    }
+    {
+      std::lock_guard guard(pool_mutex_);
+      ++stats_.acquired;
+      if (waited) ++stats_.waits;
+      writer_busy_ = true;
+    }
+    auto session = std::make_unique<SqliteSession>(*this, writer_, std::move(lock));
+    TRY(exec(writer_, "BEGIN IMMEDIATE"));
+    return std::unique_ptr<Session>(std::move(session));
+  }
+
+  Result<sqlite3*> acquire_reader() {
+    std::unique_lock lock(pool_mutex_);
+    ++stats_.acquired;
+    if (idle_readers_.empty() && open_readers_ >= options_.pool_size) {
+      ++stats_.waits;
+      bool available = reader_available_.wait_for(lock, options_.acquire_timeout,
+                                                  [&] { return !idle_readers_.empty(); });
+      if (!available) {
+        ++stats_.timeouts;
+        return make_error(ErrorKind::kTimeout, "database " + path_ + ": all " +
+                                                   std::to_string(options_.pool_size) +
+                                                   " read connections are busy; retry");
+      }
+    }
+    if (!idle_readers_.empty()) {
+      sqlite3* reader = idle_readers_.back();
+      idle_readers_.pop_back();
+      return reader;
+    }
+    ++open_readers_;
+    lock.unlock();
+    auto reader = connect(true);
+    if (!reader.ok()) {
+      lock.lock();
+      --open_readers_;
+      reader_available_.notify_one();
+    }
+    return reader;
+  }
+
+  // The database file is created 0600 before SQLite opens it; SQLite gives its WAL and
+  // shared-memory files the same mode.
+  Status create_private_file() {
+    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return make_error(ErrorKind::kIo, "cannot open database file " + path_ + ": " +
+                                            std::string(std::strerror(errno)));
+    }
+    ::close(fd);
+    return ok_status();
+  }
+
+  Result<sqlite3*> connect(bool read_only) {
+    sqlite3* db = nullptr;
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int code = sqlite3_open_v2(path_.c_str(), &db, flags, nullptr);
+    if (code != SQLITE_OK) {
+      Error error = sqlite_error(db, code, "opening " + path_);
+      sqlite3_close_v2(db);
+      return error;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
+    Status setup = exec(db, "PRAGMA foreign_keys=ON");
+    if (setup.ok()) setup = exec(db, "SELECT COUNT(*) FROM sqlite_master");  // is it SQLite?
+    if (!setup.ok()) {
+      sqlite3_close_v2(db);
+      return setup.error().with_context(path_);
+    }
+    return db;
+  }
+
+  std::string path_;
+  OpenOptions options_;
+  sqlite3* writer_ = nullptr;
+  std::timed_mutex writer_mutex_;  // held by the write transaction using writer_
+
+  mutable std::mutex pool_mutex_;
+  std::condition_variable reader_available_;
+  std::vector<sqlite3*> idle_readers_;  // GUARDED_BY(pool_mutex_)
+  size_t open_readers_ = 0;             // GUARDED_BY(pool_mutex_)
+  bool writer_busy_ = false;            // GUARDED_BY(pool_mutex_)
+  PoolStats stats_;                     // GUARDED_BY(pool_mutex_)
+};
+
+SqliteSession::~SqliteSession() {
+  rollback();
+  if (writer_lock_.owns_lock()) {
+    owner_.release_writer();
+  } else {
+    owner_.release_reader(db_);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> open_sqlite(std::string_view path, const OpenOptions& options) {
+  auto database = std::make_unique<SqliteDatabase>(std::string(path), options);
+  TRY(database->initialise());
+  log::debug("database_opened", {log::field("backend", "sqlite")});
+  return std::unique_ptr<Database>(std::move(database));
+}
+
+}  // namespace joey::store::detail

@@ -1,0 +1,672 @@
+// One suite over both backends: "sqlite" (a file in a fresh temporary directory) and
+// "postgres" (a fresh database in the cluster at $JOEY_TEST_POSTGRES_URL, a superuser
+// URL from scripts/test-postgres, with its own owner-side and app-side roles). Without
+// that variable the postgres cases skip, unless JOEY_REQUIRE_POSTGRES=1.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <poll.h>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "base/ids.h"
+#include "store/database.h"
+#include "store/schema.h"
+
+namespace joey::store {
+namespace {
+
+// The URL `base` (postgresql://user@host:port/db...) with another user and database.
+std::string with_user_and_database(const std::string& base, const std::string& user,
+                                   const std::string& database) {
+  size_t authority = base.find("://") + 3;
+  size_t at = base.find('@', authority);
+  size_t host = at == std::string::npos ? authority : at + 1;
+  size_t path = base.find('/', host);
+  return base.substr(0, authority) + user + "@" + base.substr(host, path - host) + "/" + database;
+}
+
+// Runs `sql` on a fresh libpq connection (the test's own administrative access).
+std::string pg_admin(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  std::string error;
+  std::string value;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    error = PQerrorMessage(conn);
+  } else {
+    PGresult* result = PQexec(conn, sql.c_str());
+    ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      error = PQresultErrorMessage(result);
+    } else if (status == PGRES_TUPLES_OK && PQntuples(result) > 0) {
+      value = PQgetvalue(result, 0, 0);
+    }
+    PQclear(result);
+  }
+  PQfinish(conn);
+  EXPECT_EQ(error, "") << sql;
+  return value;
+}
+
+std::string sqlite_admin(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string value;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  int code = sqlite3_step(statement);
+  EXPECT_TRUE(code == SQLITE_ROW || code == SQLITE_DONE) << sqlite3_errmsg(db);
+  if (code == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
+    value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return value;
+}
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  bool postgres() const { return GetParam() == "postgres"; }
+
+  void SetUp() override {
+    if (!postgres()) {
+      char pattern[] = "/tmp/joey-store-test-XXXXXX";
+      ASSERT_NE(mkdtemp(pattern), nullptr);
+      directory_ = pattern;
+      location_ = directory_ + "/joey.db";
+      return;
+    }
+    const char* url = std::getenv("JOEY_TEST_POSTGRES_URL");
+    if (url == nullptr || *url == '\0') {
+      const char* require = std::getenv("JOEY_REQUIRE_POSTGRES");
+      if (require != nullptr && std::string(require) == "1") {
+        FAIL() << "JOEY_REQUIRE_POSTGRES=1 but JOEY_TEST_POSTGRES_URL is unset; start one with "
+                  "scripts/test-postgres start DIR";
+      }
+      GTEST_SKIP() << "JOEY_TEST_POSTGRES_URL is unset (scripts/test-postgres start DIR)";
+    }
+    admin_url_ = url;
+    std::string name = "joey_test_" + random_hex(6);
+    database_ = name;
+    app_role_ = name + "_app";
+    login_role_ = name + "_login";
+    pg_admin(admin_url_, "CREATE DATABASE " + database_);
+    pg_admin(admin_url_, "CREATE ROLE " + app_role_ + " NOLOGIN");
+    pg_admin(admin_url_, "CREATE ROLE " + login_role_ + " LOGIN IN ROLE " + app_role_);
+    owner_url_ = with_user_and_database(admin_url_, "postgres", database_);
+    location_ = with_user_and_database(admin_url_, login_role_, database_);
+  }
+
+  void TearDown() override {
+    if (!directory_.empty()) std::filesystem::remove_all(directory_);
+    if (!database_.empty()) {
+      pg_admin(admin_url_, "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+      pg_admin(admin_url_, "DROP ROLE IF EXISTS " + login_role_);
+      pg_admin(admin_url_, "DROP ROLE IF EXISTS " + app_role_);
+    }
+  }
+
+  OpenOptions options() const {
+    OpenOptions options;
+    options.owner_location = owner_url_;
+    options.app_role = app_role_.empty() ? "joey_app" : app_role_;
+    options.pool_size = 4;
+    return options;
+  }
+
+  std::unique_ptr<Database> open_or_fail(const OpenOptions& open_options) {
+    auto database = Database::open(location_, open_options);
+    EXPECT_TRUE(database.ok()) << database.error().message;
+    return database.ok() ? std::move(database).value() : nullptr;
+  }
+  std::unique_ptr<Database> open_or_fail() { return open_or_fail(options()); }
+
+  // A query run with the test's own (owner or superuser) access, around the layer.
+  std::string admin(const std::string& sql) {
+    return postgres() ? pg_admin(owner_url_, sql) : sqlite_admin(location_, sql);
+  }
+
+  std::vector<std::string> table_names() {
+    std::string list = admin(postgres() ? "SELECT string_agg(tablename, ',') FROM pg_tables "
+                                          "WHERE schemaname = 'public'"
+                                        : "SELECT group_concat(name, ',') FROM sqlite_master "
+                                          "WHERE type = 'table'");
+    std::vector<std::string> names;
+    size_t start = 0;
+    while (start <= list.size() && !list.empty()) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      names.push_back(list.substr(start, end - start));
+      start = end + 1;
+    }
+    return names;
+  }
+
+  // Creates an organization with one settings row, in the organization's own scope.
+  void add_org(Database& database, const std::string& org_id, const std::string& sealed) {
+    auto tx = database.begin(Scope::for_org(org_id));
+    ASSERT_TRUE(tx.ok()) << tx.error().message;
+    auto inserted =
+        tx->execute("INSERT INTO organizations (id, name, created_at) VALUES (:org, ?, 1)",
+                    {Value("Org " + org_id)});
+    ASSERT_TRUE(inserted.ok()) << inserted.error().message;
+    inserted = tx->execute(
+        "INSERT INTO org_settings (org_id, version, sealed, updated_at) VALUES (:org, 1, ?, 1)",
+        {Value(Blob{sealed})});
+    ASSERT_TRUE(inserted.ok()) << inserted.error().message;
+    ASSERT_TRUE(tx->commit().ok());
+  }
+
+  int64_t count_audit_rows(Database& database, const std::string& org_id) {
+    auto tx = database.begin(Scope::for_org(org_id), Access::kRead);
+    if (!tx.ok()) return -1;
+    auto rows = tx->query("SELECT COUNT(*) AS n FROM audit_log WHERE org_id = :org");
+    if (!rows.ok() || rows->empty()) return -1;
+    return (*rows)[0].integer("n").value_or(-1);
+  }
+
+  std::string directory_;
+  std::string location_;
+  std::string admin_url_;
+  std::string owner_url_;
+  std::string database_;
+  std::string app_role_;
+  std::string login_role_;
+};
+
+TEST_P(StoreTest, MigrationsCreateTheSchemaAndRerunningIsANoOp) {
+  {
+    auto database = open_or_fail();
+    ASSERT_TRUE(database);
+    EXPECT_EQ(database->schema_version(), latest_schema_version());
+  }
+  std::vector<std::string> tables = table_names();
+  for (const TableRule& rule : table_rules()) {
+    EXPECT_NE(std::find(tables.begin(), tables.end(), rule.name), tables.end()) << rule.name;
+  }
+  std::string applied = admin("SELECT MAX(applied_at) FROM schema_migrations");
+  std::string count = admin("SELECT COUNT(*) FROM schema_migrations");
+  auto again = open_or_fail();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->schema_version(), latest_schema_version());
+  EXPECT_EQ(admin("SELECT COUNT(*) FROM schema_migrations"), count);
+  EXPECT_EQ(admin("SELECT MAX(applied_at) FROM schema_migrations"), applied);
+  EXPECT_EQ(count, std::to_string(migrations().size()));
+}
+
+TEST_P(StoreTest, EveryTableIsInTheCatalog) {
+  ASSERT_TRUE(open_or_fail());
+  for (const std::string& table : table_names()) {
+    if (table == "schema_migrations" || table == "sqlite_sequence") continue;
+    EXPECT_NE(find_table_rule(table), nullptr) << table << " is missing from schema.cpp's catalog";
+  }
+}
+
+TEST_P(StoreTest, NewerSchemaIsRefused) {
+  ASSERT_TRUE(open_or_fail());
+  admin("INSERT INTO schema_migrations (version, description, applied_at) VALUES (" +
+        std::to_string(latest_schema_version() + 1) + ", 'from the future', 1)");
+  auto database = Database::open(location_, options());
+  ASSERT_FALSE(database.ok());
+  EXPECT_NE(database.error().message.find("newer than this joeyd"), std::string::npos)
+      << database.error().message;
+}
+
+TEST_P(StoreTest, UnmigratedDatabaseIsRefusedWhenMigrationsAreOff) {
+  OpenOptions no_migrations = options();
+  no_migrations.migrate = false;
+  auto database = Database::open(location_, no_migrations);
+  ASSERT_FALSE(database.ok());
+  ASSERT_TRUE(open_or_fail());
+  EXPECT_TRUE(Database::open(location_, no_migrations).ok());
+}
+
+TEST_P(StoreTest, TwoConcurrentOpenersMigrateOnce) {
+  std::atomic<int> opened{0};
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> threads;
+  for (int index = 0; index < 2; ++index) {
+    threads.emplace_back([&, index] {
+      auto database = Database::open(location_, options());
+      if (database.ok()) {
+        ++opened;
+      } else {
+        errors[index] = database.error().message;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(opened.load(), 2) << errors[0] << " | " << errors[1];
+  EXPECT_EQ(admin("SELECT COUNT(*) FROM schema_migrations"), std::to_string(migrations().size()));
+}
+
+TEST_P(StoreTest, UncommittedTransactionRollsBackWhenDestroyed) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  {
+    auto tx = database->begin(Scope::for_org("org-a"));
+    ASSERT_TRUE(tx.ok()) << tx.error().message;
+    ASSERT_TRUE(
+        tx->execute("INSERT INTO organizations (id, name, created_at) VALUES (:org, 'A', 1)").ok());
+  }
+  auto tx = database->begin(Scope::for_org("org-a"), Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto rows = tx->query("SELECT id FROM organizations WHERE id = :org");
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  EXPECT_TRUE(rows->empty());
+  EXPECT_EQ(database->stats().in_use, 1u);
+}
+
+TEST_P(StoreTest, CommittedRowsAreVisibleAndCountAffectedRows) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "sealed");
+  auto tx = database->begin(Scope::for_org("org-a"));
+  ASSERT_TRUE(tx.ok());
+  auto updated = tx->execute("UPDATE org_settings SET version = version + 1 WHERE org_id = :org");
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  EXPECT_EQ(*updated, 1);
+  ASSERT_TRUE(tx->commit().ok());
+  EXPECT_FALSE(tx->commit().ok());  // already ended
+}
+
+TEST_P(StoreTest, UniqueViolationIsAlreadyExistsAndEndsTheTransaction) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  auto tx = database->begin_unscoped();
+  ASSERT_TRUE(tx.ok());
+  const char* insert =
+      "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, 'n', 'h', 1)";
+  ASSERT_TRUE(tx->execute(insert, {Value("u1"), Value("a@example.com")}).ok());
+  auto duplicate = tx->execute(insert, {Value("u2"), Value("a@example.com")});
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().kind, ErrorKind::kAlreadyExists) << duplicate.error().message;
+  EXPECT_FALSE(tx->execute("SELECT 1").ok());
+  EXPECT_FALSE(tx->commit().ok());
+}
+
+TEST_P(StoreTest, BlobRoundTripsEveryByteValue) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  std::string bytes;
+  for (int repeat = 0; repeat < 4; ++repeat) {
+    for (int value = 0; value < 256; ++value) bytes.push_back(static_cast<char>(value));
+  }
+  add_org(*database, "org-a", bytes);
+  add_org(*database, "org-empty", "");
+  for (const auto& [org, expected] : {std::pair{std::string("org-a"), bytes},
+                                      std::pair{std::string("org-empty"), std::string()}}) {
+    auto tx = database->begin(Scope::for_org(org), Access::kRead);
+    ASSERT_TRUE(tx.ok());
+    auto rows = tx->query("SELECT sealed FROM org_settings WHERE org_id = :org");
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    ASSERT_EQ(rows->size(), 1u);
+    auto sealed = (*rows)[0].blob("sealed");
+    ASSERT_TRUE(sealed.ok()) << sealed.error().message;
+    EXPECT_EQ(*sealed, expected);
+  }
+}
+
+TEST_P(StoreTest, TypedAccessorsReportMismatchesAsErrors) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "x");
+  auto tx = database->begin(Scope::for_org("org-a"), Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto rows = tx->query(
+      "SELECT s.version, s.sealed, o.name, NULL AS missing, 2.5 AS ratio FROM org_settings s "
+      "JOIN organizations o ON o.id = :org WHERE s.org_id = :org");
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), 1u);
+  const Row& row = (*rows)[0];
+  EXPECT_EQ(row.integer("version").value_or(-1), 1);
+  EXPECT_EQ(row.text("name").value_or(""), "Org org-a");
+  EXPECT_DOUBLE_EQ(row.real("ratio").value_or(0), 2.5);
+  EXPECT_EQ(row.text("version").error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_FALSE(row.integer("sealed").ok());
+  EXPECT_FALSE(row.integer("missing").ok());
+  EXPECT_FALSE(row.text("no_such_column").ok());
+  auto optional = row.optional_text("missing");
+  ASSERT_TRUE(optional.ok());
+  EXPECT_FALSE(optional->has_value());
+}
+
+TEST_P(StoreTest, ScopedStatementWithoutTenantPredicateIsRefused) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "a");
+  auto tx = database->begin(Scope::for_org("org-a"), Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto refused = tx->query("SELECT * FROM org_settings");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kPermissionDenied);
+  // A refused statement never ran, so the transaction goes on.
+  auto allowed = tx->query("SELECT * FROM org_settings WHERE org_id = :org");
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message;
+  EXPECT_EQ(allowed->size(), 1u);
+}
+
+TEST_P(StoreTest, TenantScopeSeesOnlyItsOwnRows) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "a");
+  add_org(*database, "org-b", "b");
+  auto tx = database->begin(Scope::for_org("org-a"), Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto rows = tx->query("SELECT org_id, sealed FROM org_settings WHERE org_id = :org");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].text("org_id").value_or(""), "org-a");
+}
+
+TEST_P(StoreTest, UnscopedTransactionReachesOnlyIdentityTables) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  auto tx = database->begin_unscoped(Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  EXPECT_TRUE(tx->query("SELECT id FROM users WHERE email = ?", {Value("x@example.com")}).ok());
+  auto refused = tx->query("SELECT sealed FROM org_settings WHERE org_id = ?", {Value("org-a")});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_FALSE(database->begin(Scope{}).ok());
+}
+
+TEST_P(StoreTest, ReadTransactionCannotWrite) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  auto tx = database->begin(Scope::for_org("org-a"), Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto written =
+      tx->execute("INSERT INTO organizations (id, name, created_at) VALUES (:org, 'A', 1)");
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().kind, ErrorKind::kPermissionDenied) << written.error().message;
+}
+
+TEST_P(StoreTest, ConcurrentWritersAndReadersFromSeveralThreads) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "a");
+  constexpr int kWriters = 4;
+  constexpr int kReaders = 2;
+  constexpr int kRowsPerWriter = 25;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int writer = 0; writer < kWriters; ++writer) {
+    threads.emplace_back([&, writer] {
+      for (int row = 0; row < kRowsPerWriter; ++row) {
+        bool done = false;
+        for (int attempt = 0; attempt < 20 && !done; ++attempt) {
+          auto tx = database->begin(Scope::for_org("org-a", "user-" + std::to_string(writer)));
+          if (!tx.ok()) continue;
+          auto inserted = tx->execute(
+              "INSERT INTO audit_log (org_id, actor_user_id, action, target, at) "
+              "VALUES (:org, :user, 'test', ?, ?)",
+              {Value(std::to_string(row)), Value(int64_t{row})});
+          if (inserted.ok() && tx->commit().ok()) done = true;
+        }
+        if (!done) ++failures;
+      }
+    });
+  }
+  for (int reader = 0; reader < kReaders; ++reader) {
+    threads.emplace_back([&] {
+      int64_t last = 0;
+      for (int round = 0; round < 25; ++round) {
+        int64_t count = count_audit_rows(*database, "org-a");
+        if (count < last) ++failures;  // committed rows never disappear
+        if (count >= 0) last = count;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(count_audit_rows(*database, "org-a"), kWriters * kRowsPerWriter);
+  PoolStats stats = database->stats();
+  EXPECT_EQ(stats.in_use, 0u);
+  EXPECT_LE(stats.open, stats.capacity);
+  EXPECT_GE(stats.acquired, static_cast<uint64_t>(kWriters * kRowsPerWriter));
+}
+
+TEST_P(StoreTest, PingAnswersAndPoolIsBounded) {
+  OpenOptions small = options();
+  small.pool_size = 1;
+  small.acquire_timeout = std::chrono::milliseconds(200);
+  auto database = open_or_fail(small);
+  ASSERT_TRUE(database);
+  EXPECT_TRUE(database->ping().ok());
+  auto held = database->begin(Scope::for_user("u1"), Access::kRead);
+  ASSERT_TRUE(held.ok());
+  auto second = database->begin(Scope::for_user("u1"), Access::kRead);
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(is_retryable(second.error())) << second.error().message;
+  EXPECT_GE(database->stats().timeouts, 1u);
+}
+
+// --- PostgreSQL: row-level security holds even when the statement rules are skipped.
+
+TEST_P(StoreTest, RowLevelSecurityShowsOnlyTheScopesRows) {
+  if (!postgres()) GTEST_SKIP() << "row-level security is PostgreSQL's";
+  OpenOptions open_options = options();
+  open_options.testing_skip_statement_rules = true;
+  auto database = open_or_fail(open_options);
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "a");
+  add_org(*database, "org-b", "b");
+  auto tx = database->begin(Scope::for_org("org-a"), Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto rows = tx->query("SELECT * FROM org_settings");
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].text("org_id").value_or(""), "org-a");
+  auto orgs = tx->query("SELECT id FROM organizations");
+  ASSERT_TRUE(orgs.ok());
+  EXPECT_EQ(orgs->size(), 1u);
+}
+
+TEST_P(StoreTest, RowLevelSecurityRefusesAnotherTenantsInsert) {
+  if (!postgres()) GTEST_SKIP() << "row-level security is PostgreSQL's";
+  OpenOptions open_options = options();
+  open_options.testing_skip_statement_rules = true;
+  auto database = open_or_fail(open_options);
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "a");
+  add_org(*database, "org-b", "b");
+  auto tx = database->begin(Scope::for_org("org-a"));
+  ASSERT_TRUE(tx.ok());
+  auto inserted =
+      tx->execute("INSERT INTO audit_log (org_id, action, at) VALUES ('org-b', 'sneak', 1)");
+  ASSERT_FALSE(inserted.ok());
+  EXPECT_EQ(inserted.error().kind, ErrorKind::kPermissionDenied) << inserted.error().message;
+  auto other = database->begin(Scope::for_org("org-a"));
+  ASSERT_TRUE(other.ok());
+  auto updated = other->execute("UPDATE org_settings SET version = 99");
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(*updated, 1);  // org-b's row was invisible to the update
+  auto unscoped = database->begin_unscoped(Access::kRead);
+  ASSERT_TRUE(unscoped.ok());
+  auto none = unscoped->query("SELECT * FROM org_settings");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(StoreTest, AppRoleCannotAlterDropOrBypassRowLevelSecurity) {
+  if (!postgres()) GTEST_SKIP() << "roles are PostgreSQL's";
+  OpenOptions open_options = options();
+  open_options.testing_skip_statement_rules = true;
+  auto database = open_or_fail(open_options);
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "a");
+  add_org(*database, "org-b", "b");
+  for (const char* sql :
+       {"DROP TABLE org_settings", "ALTER TABLE org_settings DISABLE ROW LEVEL SECURITY",
+        "ALTER TABLE org_settings NO FORCE ROW LEVEL SECURITY",
+        "DROP POLICY tenant ON org_settings", "CREATE TABLE t (x INT)", "SET ROLE postgres",
+        "TRUNCATE org_settings"}) {
+    auto tx = database->begin(Scope::for_org("org-a"));
+    ASSERT_TRUE(tx.ok());
+    auto result = tx->execute(sql);
+    ASSERT_FALSE(result.ok()) << sql;
+    EXPECT_EQ(result.error().kind, ErrorKind::kPermissionDenied)
+        << sql << ": " << result.error().message;
+  }
+  auto tx = database->begin(Scope::for_org("org-a"));
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE(tx->execute("SET LOCAL row_security = off").ok());
+  auto bypass = tx->query("SELECT * FROM org_settings");
+  ASSERT_FALSE(bypass.ok());  // "query would be affected by row-level security policy"
+  EXPECT_EQ(
+      admin("SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = '" + login_role_ + "'"),
+      "f");
+}
+
+TEST_P(StoreTest, PrivilegedServerRoleIsRefused) {
+  if (!postgres()) GTEST_SKIP() << "roles are PostgreSQL's";
+  ASSERT_TRUE(open_or_fail());
+  OpenOptions open_options = options();
+  auto database = Database::open(owner_url_, open_options);  // the superuser as the app role
+  ASSERT_FALSE(database.ok());
+  EXPECT_EQ(database.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_NE(database.error().message.find("least-privilege"), std::string::npos);
+}
+
+TEST_P(StoreTest, OneUrlModeRunsPooledConnectionsAsTheAppRole) {
+  if (!postgres()) GTEST_SKIP() << "roles are PostgreSQL's";
+  OpenOptions open_options = options();
+  open_options.owner_location.clear();
+  open_options.testing_skip_statement_rules = true;
+  auto opened = Database::open(owner_url_, open_options);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  std::unique_ptr<Database> database = std::move(opened).value();
+  add_org(*database, "org-a", "a");
+  add_org(*database, "org-b", "b");
+  auto tx = database->begin(Scope::for_org("org-a"), Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  auto role = tx->query("SELECT current_user AS role");
+  ASSERT_TRUE(role.ok());
+  EXPECT_EQ((*role)[0].text("role").value_or(""), app_role_);
+  auto rows = tx->query("SELECT * FROM org_settings");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 1u);
+}
+
+TEST_P(StoreTest, LostConnectionIsANetworkErrorAndThePoolRecovers) {
+  if (!postgres()) GTEST_SKIP() << "connections are PostgreSQL's";
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  auto tx = database->begin(Scope::for_user("u1"), Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  pg_admin(admin_url_, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" +
+                           login_role_ + "'");
+  auto lost = tx->query("SELECT 1");
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().kind, ErrorKind::kNetwork) << lost.error().message;
+  EXPECT_NE(lost.error().message.find("127.0.0.1"), std::string::npos) << lost.error().message;
+  tx->rollback();
+  // Idle pooled connections were terminated too; the next transaction gets a fresh one.
+  auto next = database->begin(Scope::for_user("u1"), Access::kRead);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_TRUE(next->query("SELECT 1").ok());
+}
+
+// --- SQLite: crash safety and file permissions.
+
+TEST_P(StoreTest, SqliteSurvivesAWriterKilledMidTransaction) {
+  if (postgres()) GTEST_SKIP() << "crash recovery of the embedded file is SQLite's";
+  ASSERT_TRUE(open_or_fail());
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    auto database = Database::open(location_, options());
+    if (!database.ok()) _exit(2);
+    {
+      auto tx = (*database)->begin(Scope::for_org("org-a"));
+      if (!tx.ok()) _exit(3);
+      if (!tx->execute("INSERT INTO organizations (id, name, created_at) VALUES (:org, 'A', 1)")
+               .ok()) {
+        _exit(4);
+      }
+      for (int row = 0; row < 50; ++row) {
+        if (!tx->execute("INSERT INTO audit_log (org_id, action, at) VALUES (:org, 'kept', 1)")
+                 .ok()) {
+          _exit(5);
+        }
+      }
+      if (!tx->commit().ok()) _exit(6);
+    }
+    auto tx = (*database)->begin(Scope::for_org("org-a"));
+    if (!tx.ok()) _exit(7);
+    for (int row = 0; row < 2000; ++row) {
+      (void)tx->execute("INSERT INTO audit_log (org_id, action, at) VALUES (:org, 'lost', 1)");
+    }
+    if (write(ready[1], "x", 1) != 1) _exit(8);
+    for (int second = 0; second < 60; ++second) sleep(1);  // killed long before
+    _exit(9);
+  }
+  close(ready[1]);
+  pollfd waiting{ready[0], POLLIN, 0};
+  ASSERT_EQ(poll(&waiting, 1, 30000), 1);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+  kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  EXPECT_EQ(admin("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(count_audit_rows(*database, "org-a"), 50);
+}
+
+TEST_P(StoreTest, SqliteFilesArePrivateAndBadLocationsAreErrors) {
+  if (postgres()) GTEST_SKIP() << "files are SQLite's";
+  ASSERT_TRUE(open_or_fail());
+  struct stat info {};
+  ASSERT_EQ(stat(location_.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  auto missing = Database::open(directory_ + "/no/such/dir/joey.db", options());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, ErrorKind::kIo);
+  std::string garbage = directory_ + "/garbage.db";
+  FILE* file = std::fopen(garbage.c_str(), "w");
+  ASSERT_NE(file, nullptr);
+  std::fputs("this is not a database, just some text that is long enough to be a header...", file);
+  std::fclose(file);
+  auto not_sqlite = Database::open(garbage, options());
+  ASSERT_FALSE(not_sqlite.ok());
+  EXPECT_FALSE(not_sqlite.error().message.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST(PostgresConnection, UnreachableServerErrorNamesTheHostNotThePassword) {
+  auto database = Database::open("postgresql://joey:hunter2-secret@127.0.0.1:1/joey");
+  ASSERT_FALSE(database.ok());
+  EXPECT_EQ(database.error().kind, ErrorKind::kNetwork);
+  EXPECT_NE(database.error().message.find("127.0.0.1:1"), std::string::npos)
+      << database.error().message;
+  EXPECT_EQ(database.error().message.find("hunter2"), std::string::npos);
+}
+
+TEST(DatabaseOpen, UnknownSchemesAndEmptyLocationsAreRefused) {
+  EXPECT_EQ(Database::open("").error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_EQ(Database::open("mysql://db/x").error().kind, ErrorKind::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace joey::store
