@@ -17,6 +17,7 @@
 #include "client/exit_codes.h"
 #include "client/history_command.h"
 #include "client/interactive_session.h"
+#include "client/login_command.h"
 #include "client/modes_command.h"
 #include "client/privacy_command.h"
 #include "client/run_command.h"
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   client::register_auth_command(app, command_exit);
   client::register_privacy_command(app, command_exit);
   client::register_telemetry_command(app, command_exit);
+  client::register_login_commands(app, command_exit);
 
   try {
     app.parse(argc, argv);
@@ -134,8 +136,8 @@ int main(int argc, char** argv) {
     return client::kExitUsage;
   }
 
-  for (const char* command :
-       {"config", "modes", "history", "checkpoints", "auth", "privacy", "telemetry"}) {
+  for (const char* command : {"config", "modes", "history", "checkpoints", "auth", "privacy",
+                              "telemetry", "login", "whoami", "logout"}) {
     if (app.got_subcommand(command)) return command_exit;
   }
   if (run->parsed()) return client::run_task(run_flags);
