@@ -1,0 +1,111 @@
+#include "crypto/hash.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+namespace joey::crypto {
+namespace {
+
+[[noreturn]] void fatal_openssl(const char* what) {
+  std::fprintf(stderr, "joey: fatal: OpenSSL failed in %s (error %lu)\n", what, ERR_get_error());
+  std::abort();
+}
+
+const unsigned char* bytes_of(std::string_view data) {
+  return reinterpret_cast<const unsigned char*>(data.data());
+}
+
+// Fetched once: an EVP_KDF is immutable and may be shared by every thread.
+EVP_KDF* hkdf_algorithm() {
+  static EVP_KDF* const algorithm = EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr);
+  if (algorithm == nullptr) fatal_openssl("fetching HKDF");
+  return algorithm;
+}
+
+struct KdfContextDeleter {
+  void operator()(EVP_KDF_CTX* context) const { EVP_KDF_CTX_free(context); }
+};
+
+}  // namespace
+
+std::string sha256(std::string_view data) {
+  std::string digest(kSha256Bytes, '\0');
+  unsigned int digest_length = 0;
+  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(digest.data()),
+                 &digest_length, EVP_sha256(), nullptr) != 1 ||
+      digest_length != kSha256Bytes) {
+    fatal_openssl("SHA-256");
+  }
+  return digest;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  std::string mac(kSha256Bytes, '\0');
+  unsigned int mac_length = 0;
+  // HMAC() is OpenSSL 3's one-shot MAC (not deprecated, unlike HMAC_CTX); a non-null
+  // key pointer is passed even for an empty key.
+  static const unsigned char kEmpty = 0;
+  const unsigned char* key_bytes = key.empty() ? &kEmpty : bytes_of(key);
+  if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), bytes_of(data), data.size(),
+           reinterpret_cast<unsigned char*>(mac.data()), &mac_length) == nullptr ||
+      mac_length != kSha256Bytes) {
+    fatal_openssl("HMAC-SHA256");
+  }
+  return mac;
+}
+
+Result<std::string> hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info,
+                                size_t length) {
+  if (length == 0 || length > kHkdfSha256MaxBytes) {
+    return make_error(ErrorKind::kInvalidArgument, "HKDF-SHA256 output length must be 1.." +
+                                                       std::to_string(kHkdfSha256MaxBytes) +
+                                                       " bytes, not " + std::to_string(length));
+  }
+  if (ikm.empty()) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "HKDF-SHA256 needs non-empty input key material");
+  }
+  std::unique_ptr<EVP_KDF_CTX, KdfContextDeleter> context(EVP_KDF_CTX_new(hkdf_algorithm()));
+  if (!context) fatal_openssl("creating an HKDF context");
+
+  char digest_name[] = "SHA256";
+  OSSL_PARAM params[5];
+  size_t count = 0;
+  params[count++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name, 0);
+  params[count++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                      const_cast<char*>(ikm.data()), ikm.size());
+  // An absent salt is HKDF's zero salt; an absent info is the empty info.
+  if (!salt.empty()) {
+    params[count++] = OSSL_PARAM_construct_octet_string(
+        OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()), salt.size());
+  }
+  if (!info.empty()) {
+    params[count++] = OSSL_PARAM_construct_octet_string(
+        OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+  }
+  params[count] = OSSL_PARAM_construct_end();
+
+  std::string output(length, '\0');
+  if (EVP_KDF_derive(context.get(), reinterpret_cast<unsigned char*>(output.data()), length,
+                     params) != 1) {
+    fatal_openssl("HKDF-SHA256");
+  }
+  return output;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace joey::crypto
