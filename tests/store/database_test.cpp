@@ -19,41 +19,13 @@
 #include "base/ids.h"
 #include "store/database.h"
 #include "store/schema.h"
+#include "support/test_database.h"
 
 namespace joey::store {
 namespace {
 
-// The URL `base` (postgresql://user@host:port/db...) with another user and database.
-std::string with_user_and_database(const std::string& base, const std::string& user,
-                                   const std::string& database) {
-  size_t authority = base.find("://") + 3;
-  size_t at = base.find('@', authority);
-  size_t host = at == std::string::npos ? authority : at + 1;
-  size_t path = base.find('/', host);
-  return base.substr(0, authority) + user + "@" + base.substr(host, path - host) + "/" + database;
-}
-
-// Runs `sql` on a fresh libpq connection (the test's own administrative access).
-std::string pg_admin(const std::string& url, const std::string& sql) {
-  PGconn* conn = PQconnectdb(url.c_str());
-  std::string error;
-  std::string value;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    error = PQerrorMessage(conn);
-  } else {
-    PGresult* result = PQexec(conn, sql.c_str());
-    ExecStatusType status = PQresultStatus(result);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      error = PQresultErrorMessage(result);
-    } else if (status == PGRES_TUPLES_OK && PQntuples(result) > 0) {
-      value = PQgetvalue(result, 0, 0);
-    }
-    PQclear(result);
-  }
-  PQfinish(conn);
-  EXPECT_EQ(error, "") << sql;
-  return value;
-}
+using joey::testing::pg_admin;
+using joey::testing::with_user_and_database;
 
 std::string sqlite_admin(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;

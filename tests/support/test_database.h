@@ -1,0 +1,136 @@
+// A fresh database for one test, on either backend: "sqlite" (a file in a new temporary
+// directory) or "postgres" (a new database and roles in the cluster at
+// $JOEY_TEST_POSTGRES_URL, the superuser URL scripts/test-postgres prints). Without that
+// variable a postgres test skips — unless JOEY_REQUIRE_POSTGRES=1, when it fails — so
+// scripts/test always runs both. Header-only: test suites include it directly.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "base/ids.h"
+#include "store/database.h"
+
+namespace joey::testing {
+
+// The URL `base` (postgresql://user@host:port/db...) with another user and database.
+inline std::string with_user_and_database(const std::string& base, const std::string& user,
+                                          const std::string& database) {
+  size_t authority = base.find("://") + 3;
+  size_t at = base.find('@', authority);
+  size_t host = at == std::string::npos ? authority : at + 1;
+  size_t path = base.find('/', host);
+  return base.substr(0, authority) + user + "@" + base.substr(host, path - host) + "/" + database;
+}
+
+// Runs `sql` on a fresh libpq connection (the test's own administrative access) and
+// returns the first column of the first row, if any.
+inline std::string pg_admin(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  std::string error;
+  std::string value;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    error = PQerrorMessage(conn);
+  } else {
+    PGresult* result = PQexec(conn, sql.c_str());
+    ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      error = PQresultErrorMessage(result);
+    } else if (status == PGRES_TUPLES_OK && PQntuples(result) > 0) {
+      value = PQgetvalue(result, 0, 0);
+    }
+    PQclear(result);
+  }
+  PQfinish(conn);
+  EXPECT_EQ(error, "") << sql;
+  return value;
+}
+
+// Call from SetUp(); check ready() (a postgres test without a cluster has skipped or
+// failed). The server-side login role is a member of a fresh app role; migrations run
+// as the cluster's superuser, like an operator's owner URL.
+class TestDatabase {
+ public:
+  explicit TestDatabase(const std::string& backend) {
+    if (backend != "postgres") {
+      std::string pattern =
+          (std::filesystem::temp_directory_path() / "joey-test-db-XXXXXX").string();
+      if (mkdtemp(pattern.data()) == nullptr) {
+        ADD_FAILURE() << "mkdtemp failed";
+        return;
+      }
+      directory_ = pattern;
+      location_ = directory_ + "/joey.db";
+      return;
+    }
+    const char* url = std::getenv("JOEY_TEST_POSTGRES_URL");
+    if (url == nullptr || *url == '\0') {
+      const char* require = std::getenv("JOEY_REQUIRE_POSTGRES");
+      if (require != nullptr && std::string(require) == "1") {
+        ADD_FAILURE() << "JOEY_REQUIRE_POSTGRES=1 but JOEY_TEST_POSTGRES_URL is unset; start "
+                         "one with scripts/test-postgres start DIR";
+      }
+      return;
+    }
+    admin_url_ = url;
+    database_ = "joey_test_" + random_hex(6);
+    app_role_ = database_ + "_app";
+    login_role_ = database_ + "_login";
+    pg_admin(admin_url_, "CREATE DATABASE " + database_);
+    pg_admin(admin_url_, "CREATE ROLE " + app_role_ + " NOLOGIN");
+    pg_admin(admin_url_, "CREATE ROLE " + login_role_ + " LOGIN IN ROLE " + app_role_);
+    owner_url_ = with_user_and_database(admin_url_, "postgres", database_);
+    location_ = with_user_and_database(admin_url_, login_role_, database_);
+  }
+
+  ~TestDatabase() {
+    if (!directory_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(directory_, ignored);
+    }
+    if (!database_.empty()) {
+      pg_admin(admin_url_, "DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+      pg_admin(admin_url_, "DROP ROLE IF EXISTS " + login_role_);
+      pg_admin(admin_url_, "DROP ROLE IF EXISTS " + app_role_);
+    }
+  }
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  bool ready() const { return !location_.empty(); }
+  bool postgres() const { return !database_.empty(); }
+  const std::string& location() const { return location_; }
+  // The directory a SQLite database lives in (its file, WAL and journal), or "".
+  const std::string& directory() const { return directory_; }
+
+  store::OpenOptions options() const {
+    store::OpenOptions options;
+    options.owner_location = owner_url_;
+    if (!app_role_.empty()) options.app_role = app_role_;
+    options.pool_size = 4;
+    return options;
+  }
+
+  std::unique_ptr<store::Database> open() const {
+    Result<std::unique_ptr<store::Database>> database = store::Database::open(location_, options());
+    EXPECT_TRUE(database.ok()) << database.error().message;
+    return database.ok() ? std::move(database).value() : nullptr;
+  }
+
+ private:
+  std::string directory_;
+  std::string location_;
+  std::string admin_url_;
+  std::string owner_url_;
+  std::string database_;
+  std::string app_role_;
+  std::string login_role_;
+};
+
+}  // namespace joey::testing
