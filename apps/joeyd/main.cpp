@@ -1,0 +1,214 @@
+// joeyd: the Cloud server's entry point. Parses arguments and hands over to src/cloud;
+// one outer boundary turns an Error into "joeyd: error: …" and an exit status
+// (0 stopped cleanly, 1 failed, 2 bad usage).
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/result.h"
+#include "base/strings.h"
+#include "cloud/cloud_app.h"
+#include "cloud/http_server.h"
+#include "cloud/metrics.h"
+#include "cloud/router.h"
+#include "cloud/server_routes.h"
+
+namespace {
+
+using namespace joey;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr unsigned kMaxThreads = 256;
+
+struct ServeFlags {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:8420";
+  std::string database;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string public_url;
+  unsigned threads = 0;
+};
+
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// "HOST:PORT", "[IPv6]:PORT"; the port 0 asks for a free one.
+Result<ListenAddress> parse_listen_address(std::string_view text) {
+  const Error bad(ErrorKind::kInvalidArgument,
+                  "--listen wants HOST:PORT (e.g. 127.0.0.1:8420 or [::1]:8420), got \"" +
+                      std::string(utf8_prefix(text, 80)) + "\"");
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad;
+  std::string_view host = text.substr(0, colon);
+  std::string_view port_text = text.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return bad;  // an IPv6 address must be in brackets
+  }
+  unsigned port = 0;
+  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535) {
+    return bad;
+  }
+  return ListenAddress{std::string(host), static_cast<uint16_t>(port)};
+}
+
+Status validate_flags(const ServeFlags& flags) {
+  if (!flags.database.empty() && !ascii_istarts_with(flags.database, "postgres://") &&
+      !ascii_istarts_with(flags.database, "postgresql://")) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "--database wants a PostgreSQL URL (postgres://USER@HOST/DB); leave it out "
+                      "to use SQLite in the data directory");
+  }
+  if (!flags.public_url.empty() && !ascii_istarts_with(flags.public_url, "http://") &&
+      !ascii_istarts_with(flags.public_url, "https://")) {
+    return make_error(ErrorKind::kInvalidArgument, "--public-url wants an http:// or https:// URL");
+  }
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return make_error(ErrorKind::kInvalidArgument, "--tls-cert and --tls-key go together");
+  }
+  if (flags.threads > kMaxThreads) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "--threads wants a number from 1 to " + std::to_string(kMaxThreads));
+  }
+  return ok_status();
+}
+
+// $XDG_DATA_HOME/joeyd, else ~/.local/share/joeyd.
+Result<std::filesystem::path> default_data_dir() {
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  if (xdg && *xdg) return std::filesystem::path(xdg) / "joeyd";
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) {
+    return make_error(ErrorKind::kNotFound, "no home directory; pass --data DIR");
+  }
+  return std::filesystem::path(home) / ".local" / "share" / "joeyd";
+}
+
+int fail(const Error& error) {
+  std::fprintf(stderr, "joeyd: error: %s\n", error.message.c_str());
+  return error.kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailed;
+}
+
+int serve(const ServeFlags& flags) {
+  if (Status valid = validate_flags(flags); !valid.ok()) return fail(valid.error());
+  Result<ListenAddress> listen = parse_listen_address(flags.listen);
+  if (!listen.ok()) return fail(listen.error());
+
+  std::filesystem::path data_dir = flags.data_dir;
+  if (data_dir.empty()) {
+    Result<std::filesystem::path> fallback = default_data_dir();
+    if (!fallback.ok()) return fail(fallback.error());
+    data_dir = *fallback;
+  }
+  Result<std::filesystem::path> made = ensure_private_dir(data_dir);
+  if (!made.ok()) {
+    return fail(Error(ErrorKind::kIo, "cannot use the data directory: " + made.error().message));
+  }
+
+  Result<std::unique_ptr<cloud::CloudApp>> app =
+      cloud::CloudApp::open({data_dir, flags.database, flags.public_url});
+  if (!app.ok()) return fail(Error(ErrorKind::kIo, app.error().message));
+
+  auto registry = std::make_shared<cloud::MetricsRegistry>();
+  auto http_metrics = std::make_shared<cloud::HttpMetrics>(*registry);
+  auto router = std::make_shared<cloud::Router>();
+  // /readyz turns 503 once a drain has begun, so load balancers stop sending, and
+  // while the database does not answer.
+  auto server_slot = std::make_shared<std::atomic<const cloud::HttpServer*>>(nullptr);
+  cloud::CloudApp* cloud = app->get();
+  cloud::add_server_routes(*router, *registry, [server_slot, cloud]() -> Status {
+    const cloud::HttpServer* server = server_slot->load();
+    if (server && server->stopping()) {
+      return make_error(ErrorKind::kInternal, "the server is shutting down");
+    }
+    return cloud->ready();
+  });
+  cloud->register_metrics(*registry);
+  cloud->register_routes(*router);
+
+  cloud::ServerOptions options;
+  options.host = listen->host;
+  options.port = listen->port;
+  options.threads = flags.threads;
+  if (!flags.tls_cert.empty()) options.tls = cloud::TlsFiles{flags.tls_cert, flags.tls_key};
+
+  Result<std::unique_ptr<cloud::HttpServer>> server =
+      cloud::HttpServer::create(options, router, http_metrics);
+  if (!server.ok()) {
+    // A listen address that does not resolve is bad usage; a busy port is a failure.
+    std::fprintf(stderr, "joeyd: error: %s\n", server.error().message.c_str());
+    return kExitFailed;
+  }
+  server_slot->store(server->get());
+  (*server)->stop_on_signals();
+  (*server)->start();
+  log::info("server_started", {log::field("tls", options.tls.has_value())});
+  std::printf("joeyd: listening on %s\n", (*server)->url().c_str());
+  std::fflush(stdout);
+  (*server)->wait();
+  server_slot->store(nullptr);
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The access log is at info level; JOEY_LOG overrides (e.g. JOEY_LOG=warn).
+  const char* log_level = std::getenv("JOEY_LOG");
+  if (!log_level || !*log_level) log::set_level(log::Level::kInfo);
+
+  CLI::App app{"joeyd — the self-hostable joey Cloud server"};
+  app.set_version_flag("--version", std::string("joeyd ") + JOEY_VERSION);
+  app.require_subcommand(1);
+
+  ServeFlags flags;
+  CLI::App* serve_command = app.add_subcommand("serve", "Serve the Cloud API over HTTP(S)");
+  serve_command->add_option("--data", flags.data_dir,
+                            "Data directory (default $XDG_DATA_HOME/joeyd or "
+                            "~/.local/share/joeyd), created 0700");
+  serve_command->add_option("--listen", flags.listen, "HOST:PORT to listen on (port 0: any free)")
+      ->capture_default_str();
+  serve_command->add_option("--database", flags.database,
+                            "PostgreSQL URL (default: SQLite in the data directory)");
+  serve_command->add_option("--tls-cert", flags.tls_cert, "PEM certificate chain for HTTPS");
+  serve_command->add_option("--tls-key", flags.tls_key, "PEM private key for HTTPS");
+  serve_command->add_option("--public-url", flags.public_url,
+                            "URL users reach this server at (links, cookies)");
+  serve_command->add_option("--threads", flags.threads, "I/O threads (default: one per core)")
+      ->check(CLI::Range(1U, kMaxThreads));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "joeyd: error: %s\nRun 'joeyd --help' for usage.\n", e.what());
+    return kExitUsage;
+  }
+  if (serve_command->parsed()) return serve(flags);
+  return kExitUsage;
+}

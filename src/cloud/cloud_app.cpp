@@ -1,0 +1,50 @@
+#include "cloud/cloud_app.h"
+
+#include "base/log.h"
+#include "cloud/auth_routes.h"
+
+namespace joey::cloud {
+
+Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options) {
+  std::unique_ptr<CloudApp> app(new CloudApp());
+  app->options_ = options;
+  const std::string location =
+      options.database_url.empty() ? (options.data_dir / "joey.db").string() : options.database_url;
+  Result<std::unique_ptr<store::Database>> database = store::Database::open(location);
+  if (!database.ok()) return database.error().with_context("opening the database");
+  app->database_ = std::move(database).value();
+  Result<crypto::KeyEncryptionKey> kek = crypto::KeyEncryptionKey::load_or_create(options.data_dir);
+  if (!kek.ok()) return kek.error().with_context("loading the key-encryption key");
+  app->kek_ = std::make_unique<crypto::KeyEncryptionKey>(std::move(kek).value());
+  app->identity_ = std::make_unique<IdentityService>(*app->database_, IdentityOptions{});
+  log::info("database_opened", {log::field("database", app->database_->description()),
+                                log::field("schema_version", app->database_->schema_version()),
+                                log::field("kek_id", app->kek_->id())});
+  return app;
+}
+
+void CloudApp::register_routes(Router& router) {
+  register_auth_routes(router, *identity_, AuthRouteOptions{options_.public_url});
+}
+
+void CloudApp::register_metrics(MetricsRegistry& registry) {
+  store::Database* database = database_.get();
+  registry.gauge_callback(
+      "joeyd_database_connections", "Database connections by state.", {"state"}, [database] {
+        const store::PoolStats stats = database->stats();
+        return std::vector<GaugeSample>{{{"capacity"}, static_cast<double>(stats.capacity)},
+                                        {{"open"}, static_cast<double>(stats.open)},
+                                        {{"in_use"}, static_cast<double>(stats.in_use)}};
+      });
+  registry.gauge_callback("joeyd_database_waits", "Transactions that waited for a connection.",
+                          {"outcome"}, [database] {
+                            const store::PoolStats stats = database->stats();
+                            return std::vector<GaugeSample>{
+                                {{"waited"}, static_cast<double>(stats.waits)},
+                                {{"timed_out"}, static_cast<double>(stats.timeouts)}};
+                          });
+}
+
+Status CloudApp::ready() { return database_->ping(); }
+
+}  // namespace joey::cloud

@@ -1,0 +1,52 @@
+// What `joeyd serve` runs besides the HTTP server: the database, the key-encryption key
+// and the services behind the API routes, built once at start and shared by every
+// request thread. apps/joeyd/main.cpp stays a thin shell around it.
+//
+// Thread-safety: after open() every member may be used from any thread (each service
+// documents its own guarantees).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "cloud/identity.h"
+#include "cloud/metrics.h"
+#include "cloud/router.h"
+#include "crypto/key_encryption_key.h"
+#include "store/database.h"
+
+namespace joey::cloud {
+
+struct CloudAppOptions {
+  std::filesystem::path data_dir;  // holds joey.db (SQLite) and the kek file
+  std::string database_url;        // postgres://… or empty for SQLite in data_dir
+  std::string public_url;          // --public-url, may be empty
+};
+
+class CloudApp {
+ public:
+  // Opens (and migrates) the database and loads or creates the key-encryption key.
+  // Errors name what failed: the database location (never a password), the KEK file.
+  static Result<std::unique_ptr<CloudApp>> open(const CloudAppOptions& options);
+
+  // Registers every /api route (and the /device page).
+  void register_routes(Router& router);
+  // The database pool gauges, on `registry`'s /metrics.
+  void register_metrics(MetricsRegistry& registry);
+  // Ok when the database answers (for /readyz).
+  Status ready();
+
+  store::Database& database() { return *database_; }
+
+ private:
+  CloudApp() = default;
+
+  CloudAppOptions options_;
+  std::unique_ptr<store::Database> database_;
+  std::unique_ptr<crypto::KeyEncryptionKey> kek_;
+  std::unique_ptr<IdentityService> identity_;
+};
+
+}  // namespace joey::cloud

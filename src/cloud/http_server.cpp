@@ -1,0 +1,625 @@
+#include "cloud/asio.h"  // first: <utility> before Asio (DESIGN.md §6)
+
+#include "cloud/http_server.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "base/log.h"
+#include "base/strings.h"
+
+JOEY_COROUTINES_BEGIN
+namespace joey::cloud {
+namespace {
+
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Parser = http::request_parser<http::string_body>;
+using boost::system::error_code;
+
+constexpr size_t kReadChunkBytes = 64 * 1024;
+constexpr std::chrono::milliseconds kPollInterval{10};
+constexpr std::chrono::milliseconds kForceCloseGrace{1000};
+constexpr std::chrono::milliseconds kTlsShutdownTimeout{500};
+constexpr int kMaxRunRestarts = 1000;
+constexpr std::chrono::milliseconds kLingerTimeout{1000};
+constexpr size_t kLingerMaxBytes = 1024 * 1024;
+
+// What to do once a request's header has been read, before its body.
+struct HeaderDecision {
+  RouteMatch match;
+  std::string raw_path;
+  std::string query;
+  std::optional<HttpResponse> early_response;  // answer without reading the body
+  size_t body_limit = 0;
+};
+
+bool has_body(const Parser& parser) {
+  return parser.chunked() || parser.content_length().value_or(0) > 0;
+}
+
+HeaderDecision decide_after_header(const Parser& parser, const Router& router) {
+  HeaderDecision decision;
+  const auto& header = parser.get();
+  std::string_view target(header.target().data(), header.target().size());
+  size_t question = target.find('?');
+  decision.raw_path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) decision.query = std::string(target.substr(question + 1));
+  std::string_view method(header.method_string().data(), header.method_string().size());
+  decision.match = router.match(method, decision.raw_path);
+  if (decision.match.outcome != RouteMatch::Outcome::kFound) {
+    // 404/405/400 need no body; the router answers from the request line, and a body,
+    // if any, is left unread (the connection closes after the answer).
+    return decision;
+  }
+  decision.body_limit = decision.match.max_body_bytes;
+  boost::optional<std::uint64_t> content_length = parser.content_length();
+  if (content_length && *content_length > decision.body_limit) {
+    decision.early_response =
+        HttpResponse::error(413, "payload_too_large", "the request body is too large");
+  }
+  return decision;
+}
+
+// The response for a request the parser refused; nullopt when the client simply went
+// away or was too slow (nothing to answer).
+std::optional<HttpResponse> response_for_read_error(const error_code& error) {
+  if (error == http::error::header_limit || error == http::error::buffer_overflow) {
+    return HttpResponse::error(431, "header_too_large", "the request header is too large");
+  }
+  if (error == http::error::body_limit) {
+    return HttpResponse::error(413, "payload_too_large", "the request body is too large");
+  }
+  if (error == http::error::end_of_stream || error == http::error::partial_message ||
+      error == beast::error::timeout || error == asio::error::operation_aborted ||
+      error == asio::error::eof || error == asio::error::connection_reset ||
+      error == asio::error::broken_pipe || error == asio::ssl::error::stream_truncated ||
+      error.category() == asio::error::get_ssl_category()) {
+    return std::nullopt;
+  }
+  return HttpResponse::error(400, "invalid_request", "the request is not valid HTTP/1.1");
+}
+
+HttpRequest to_request(Parser& parser, std::string query, std::string remote_address) {
+  HttpRequest request;
+  auto& message = parser.get();
+  request.method = std::string(message.method_string());
+  request.query = std::move(query);
+  for (const auto& field : message) {
+    request.headers.emplace_back(
+        ascii_lower(std::string_view(field.name_string().data(), field.name_string().size())),
+        std::string(field.value()));
+  }
+  request.body = std::move(message.body());
+  request.remote_address = std::move(remote_address);
+  return request;
+}
+
+bool safe_header_text(std::string_view text) {
+  return std::none_of(text.begin(), text.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+http::response<http::string_body> to_message(HttpResponse response, unsigned version,
+                                             bool keep_alive) {
+  http::response<http::string_body> message{static_cast<http::status>(response.status), version};
+  message.set(http::field::server, "joeyd");
+  message.set(http::field::content_type, safe_header_text(response.content_type)
+                                             ? response.content_type
+                                             : std::string("application/octet-stream"));
+  message.set("X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : response.headers) {
+    // A handler echoing client text into a header must not split the response.
+    if (name.empty() || !safe_header_text(name) || !safe_header_text(value)) {
+      log::warn("response_header_dropped", {log::field("name", utf8_prefix(name, 40))});
+      continue;
+    }
+    message.insert(name, value);
+  }
+  message.keep_alive(keep_alive);
+  message.body() = std::move(response.body);
+  message.prepare_payload();
+  return message;
+}
+
+void access_log(const HttpRequest& request, const std::string& method, std::string_view route,
+                int status, double seconds) {
+  if (!log::enabled(log::Level::kInfo)) return;
+  std::string_view user =
+      request.context.user_id.empty() ? std::string_view("-") : request.context.user_id;
+  log::info(
+      "http_request",
+      {log::field("method", method), log::field("route", route), log::field("status", status),
+       log::field("latency_ms", std::round(seconds * 1e6) / 1e3), log::field("user_id", user)});
+}
+
+}  // namespace
+
+HttpResponse serve_request_bytes(std::string_view bytes, const Router& router,
+                                 const ServerOptions& options) {
+  try {
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser.eager(false);
+    error_code error;
+    size_t used = 0;
+    while (!parser.is_header_done()) {
+      size_t consumed = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), error);
+      used += consumed;
+      if (error == http::error::need_more && used < bytes.size() && consumed > 0) continue;
+      if (error) break;
+      if (consumed == 0) break;
+    }
+    if (!parser.is_header_done()) {
+      if (!error || error == http::error::need_more) error = http::error::partial_message;
+      return response_for_read_error(error).value_or(
+          HttpResponse::error(400, "invalid_request", "the request is incomplete"));
+    }
+    HeaderDecision decision = decide_after_header(parser, router);
+    if (decision.early_response) return *decision.early_response;
+    HttpRequest request;
+    if (decision.match.outcome == RouteMatch::Outcome::kFound) {
+      parser.body_limit(decision.body_limit);
+      parser.eager(true);
+      while (!parser.is_done() && used < bytes.size()) {
+        size_t consumed = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), error);
+        used += consumed;
+        if (error == http::error::need_more) break;
+        if (error || consumed == 0) break;
+      }
+      if (!parser.is_done() && (!error || error == http::error::need_more)) {
+        parser.put_eof(error);
+      }
+      if (error && error != http::error::need_more) {
+        return response_for_read_error(error).value_or(
+            HttpResponse::error(400, "invalid_request", "the request is incomplete"));
+      }
+      if (!parser.is_done()) {
+        return HttpResponse::error(400, "invalid_request", "the request is incomplete");
+      }
+    }
+    request = to_request(parser, decision.query, "fuzz");
+    return router.handle(request, decision.raw_path, decision.match);
+  } catch (const std::exception&) {
+    return HttpResponse::error(500, "internal", "the server failed to handle the request");
+  }
+}
+
+// One open connection as the stop logic sees it. `close` and `idle` are used only on
+// the connection's strand; `close` is cleared before the connection's stream goes away.
+struct ConnectionState {
+  explicit ConnectionState(asio::any_io_executor connection_executor)
+      : executor(std::move(connection_executor)) {}
+  asio::any_io_executor executor;
+  bool idle = false;
+  std::function<void()> close;
+};
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions server_options, std::shared_ptr<const Router> server_router,
+       std::shared_ptr<HttpMetrics> server_metrics)
+      : options(std::move(server_options)),
+        router(std::move(server_router)),
+        metrics(std::move(server_metrics)),
+        thread_count(options.threads ? options.threads
+                                     : std::max(1U, std::thread::hardware_concurrency())),
+        io(static_cast<int>(thread_count)) {}
+
+  Status open();
+  void start();
+  void stop();
+  void wait();
+  void stop_on_signals();
+  void close_connections(bool idle_only);
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> drain();
+  asio::awaitable<void> connection(tcp::socket socket);
+  template <typename Stream>
+  asio::awaitable<void> serve_requests(Stream& stream, ConnectionState& state,
+                                       const std::string& remote_address);
+  template <typename Stream>
+  asio::awaitable<bool> write_response(Stream& stream, HttpResponse response, unsigned version,
+                                       bool keep_alive);
+  void on_signal(const error_code& error, int signal_number);
+  void spawn(asio::any_io_executor executor, asio::awaitable<void> task, const char* what);
+
+  const ServerOptions options;
+  const std::shared_ptr<const Router> router;
+  const std::shared_ptr<HttpMetrics> metrics;
+  const unsigned thread_count;
+  uint16_t bound_port = 0;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> started{false};
+  std::mutex connections_mutex;
+  std::set<std::shared_ptr<ConnectionState>> connections;  // GUARDED_BY(connections_mutex)
+  std::mutex threads_mutex;
+  std::vector<std::thread> threads;  // GUARDED_BY(threads_mutex)
+  // Declared after what connection coroutines touch on destruction, and before what
+  // needs the io_context: the io_context (and with it any unfinished coroutine frame)
+  // is destroyed before the connection set and after the TLS context.
+  std::optional<asio::ssl::context> tls;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  asio::signal_set signals{io};
+  int signals_received = 0;
+};
+
+void HttpServer::Impl::spawn(asio::any_io_executor executor, asio::awaitable<void> task,
+                             const char* what) {
+  asio::co_spawn(std::move(executor), std::move(task), [what](std::exception_ptr exception) {
+    if (!exception) return;
+    try {
+      std::rethrow_exception(exception);
+    } catch (const std::exception& caught) {
+      log::error("server_task_failed",
+                 {log::field("task", what), log::field("error", caught.what())});
+    } catch (...) {
+      log::error("server_task_failed", {log::field("task", what)});
+    }
+  });
+}
+
+Status HttpServer::Impl::open() {
+  if (options.tls) {
+    tls.emplace(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    error_code error;
+    tls->use_certificate_chain_file(options.tls->certificate_file.string(), error);
+    if (error) {
+      return make_error(ErrorKind::kIo, "cannot load the TLS certificate " +
+                                            options.tls->certificate_file.string() + ": " +
+                                            error.message());
+    }
+    tls->use_private_key_file(options.tls->private_key_file.string(), asio::ssl::context::pem,
+                              error);
+    if (error) {
+      return make_error(ErrorKind::kIo, "cannot load the TLS private key " +
+                                            options.tls->private_key_file.string() + ": " +
+                                            error.message());
+    }
+    if (SSL_CTX_check_private_key(tls->native_handle()) != 1) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        "the TLS private key does not match the certificate");
+    }
+  }
+  error_code error;
+  tcp::resolver resolver(io);
+  auto endpoints = resolver.resolve(options.host, std::to_string(options.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, error);
+  if (error || endpoints.empty()) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "cannot resolve the listen address " + options.host + ": " + error.message());
+  }
+  tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    return make_error(ErrorKind::kIo, "cannot listen on " + options.host + ":" +
+                                          std::to_string(options.port) + ": " + error.message());
+  }
+  bound_port = acceptor.local_endpoint(error).port();
+  return ok_status();
+}
+
+void HttpServer::Impl::start() {
+  if (started.exchange(true)) return;
+  spawn(io.get_executor(), accept_loop(), "accept");
+  std::lock_guard lock(threads_mutex);
+  for (unsigned index = 0; index < thread_count; ++index) {
+    threads.emplace_back([this] {
+      for (int restarts = 0; restarts < kMaxRunRestarts; ++restarts) {
+        try {
+          io.run();
+          return;
+        } catch (const std::exception& caught) {
+          log::error("server_thread_exception", {log::field("error", caught.what())});
+        }
+      }
+    });
+  }
+}
+
+void HttpServer::Impl::stop() {
+  if (stopping.exchange(true)) return;
+  if (!started) return;
+  asio::post(io, [this] {
+    log::info("server_stopping", {log::field("drain_ms", options.drain_timeout.count())});
+    error_code ignored;
+    acceptor.close(ignored);
+    close_connections(/*idle_only=*/true);
+    spawn(io.get_executor(), drain(), "drain");
+  });
+}
+
+void HttpServer::Impl::wait() {
+  std::vector<std::thread> joining;
+  {
+    std::lock_guard lock(threads_mutex);
+    joining.swap(threads);
+  }
+  for (std::thread& thread : joining) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+void HttpServer::Impl::close_connections(bool idle_only) {
+  std::lock_guard lock(connections_mutex);
+  for (const std::shared_ptr<ConnectionState>& state : connections) {
+    asio::post(state->executor, [state, idle_only] {
+      if ((!idle_only || state->idle) && state->close) state->close();
+    });
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::drain() {
+  asio::steady_timer timer(io);
+  auto connections_left = [this] {
+    std::lock_guard lock(connections_mutex);
+    return connections.size();
+  };
+  Clock::time_point deadline = Clock::now() + options.drain_timeout;
+  while (connections_left() > 0 && Clock::now() < deadline) {
+    timer.expires_after(kPollInterval);
+    error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  if (size_t left = connections_left(); left > 0) {
+    log::warn("server_drain_timeout", {log::field("connections", left)});
+    close_connections(/*idle_only=*/false);
+    deadline = Clock::now() + kForceCloseGrace;
+    while (connections_left() > 0 && Clock::now() < deadline) {
+      timer.expires_after(kPollInterval);
+      error_code ignored;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+  }
+  error_code ignored;
+  signals.cancel(ignored);
+  log::info("server_stopped");
+  io.stop();
+}
+
+void HttpServer::Impl::stop_on_signals() {
+  signals.add(SIGTERM);
+  signals.add(SIGINT);
+  signals.async_wait([this](const error_code& error, int number) { on_signal(error, number); });
+}
+
+void HttpServer::Impl::on_signal(const error_code& error, int signal_number) {
+  if (error) return;
+  ++signals_received;
+  log::info("signal_received", {log::field("signal", signal_number)});
+  if (signals_received == 1) {
+    stop();
+  } else {
+    close_connections(/*idle_only=*/false);
+  }
+  signals.async_wait(
+      [this](const error_code& next_error, int number) { on_signal(next_error, number); });
+}
+
+asio::awaitable<void> HttpServer::Impl::accept_loop() {
+  asio::steady_timer backoff(io);
+  while (!stopping) {
+    error_code error;
+    tcp::socket socket(asio::make_strand(io));
+    co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, error));
+    if (error) {
+      if (stopping || error == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      // Out of file descriptors and the like: wait a little instead of spinning.
+      log::warn("accept_failed", {log::field("error", error.message())});
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, error));
+      continue;
+    }
+    size_t open_connections = 0;
+    {
+      std::lock_guard lock(connections_mutex);
+      open_connections = connections.size();
+    }
+    if (open_connections >= options.max_connections) {
+      if (metrics) metrics->connection_rejected();
+      error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    asio::any_io_executor executor = socket.get_executor();
+    spawn(executor, connection(std::move(socket)), "connection");
+  }
+}
+
+template <typename Stream>
+asio::awaitable<bool> HttpServer::Impl::write_response(Stream& stream, HttpResponse response,
+                                                       unsigned version, bool keep_alive) {
+  http::response<http::string_body> message = to_message(std::move(response), version, keep_alive);
+  beast::get_lowest_layer(stream).expires_after(options.write_timeout);
+  error_code error;
+  co_await http::async_write(stream, message, asio::redirect_error(asio::use_awaitable, error));
+  co_return !error;
+}
+
+template <typename Stream>
+asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, ConnectionState& state,
+                                                       const std::string& remote_address) {
+  beast::flat_buffer buffer(options.max_header_bytes + kReadChunkBytes);
+  for (size_t served = 0; served < options.max_requests_per_connection; ++served) {
+    state.idle = true;
+    if (stopping) co_return;
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    beast::get_lowest_layer(stream).expires_after(options.header_timeout);
+    error_code error;
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, error));
+    state.idle = false;
+    Clock::time_point started_at = Clock::now();
+    std::string method = "-";
+    std::string route(kUnmatchedRoute);
+    auto finish = [&](const HttpRequest& request, int status) {
+      double seconds = std::chrono::duration<double>(Clock::now() - started_at).count();
+      if (metrics) metrics->record_request(route, method, status, seconds);
+      access_log(request, method, route, status, seconds);
+    };
+    if (error) {
+      std::optional<HttpResponse> answer = response_for_read_error(error);
+      if (!answer) co_return;
+      finish(HttpRequest{}, answer->status);
+      co_await write_response(stream, std::move(*answer), 11, false);
+      co_return;
+    }
+    method = std::string(parser.get().method_string());
+    unsigned version = parser.get().version();
+    HeaderDecision decision = decide_after_header(parser, *router);
+    route = decision.match.route;
+    bool body_left_unread =
+        decision.match.outcome != RouteMatch::Outcome::kFound && has_body(parser);
+    if (decision.early_response) {
+      finish(HttpRequest{}, decision.early_response->status);
+      co_await write_response(stream, std::move(*decision.early_response), version, false);
+      co_return;
+    }
+    if (decision.match.outcome == RouteMatch::Outcome::kFound && has_body(parser)) {
+      auto expect = parser.get()[http::field::expect];
+      if (ascii_iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
+        http::response<http::empty_body> proceed{http::status::continue_, version};
+        beast::get_lowest_layer(stream).expires_after(options.write_timeout);
+        co_await http::async_write(stream, proceed,
+                                   asio::redirect_error(asio::use_awaitable, error));
+        if (error) co_return;
+      }
+      parser.body_limit(decision.body_limit);
+      Clock::time_point body_deadline = Clock::now() + options.body_timeout;
+      // Each read makes progress or fails; the deadline bounds the loop in time.
+      while (!parser.is_done()) {
+        Clock::time_point now = Clock::now();
+        if (now >= body_deadline) co_return;
+        beast::get_lowest_layer(stream).expires_at(
+            std::min(now + options.body_idle_timeout, body_deadline));
+        co_await http::async_read_some(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, error));
+        if (error) {
+          std::optional<HttpResponse> answer = response_for_read_error(error);
+          if (!answer) co_return;
+          finish(HttpRequest{}, answer->status);
+          co_await write_response(stream, std::move(*answer), version, false);
+          co_return;
+        }
+      }
+    }
+    HttpRequest request = to_request(parser, std::move(decision.query), remote_address);
+    HttpResponse response = router->handle(request, decision.raw_path, decision.match);
+    int status = response.status;
+    bool keep_alive = parser.get().keep_alive() && !stopping && !body_left_unread &&
+                      served + 1 < options.max_requests_per_connection;
+    // Counted before the write, so a client that has read its answer sees it in /metrics.
+    finish(request, status);
+    bool written = co_await write_response(stream, std::move(response), version, keep_alive);
+    if (!written || !keep_alive) co_return;
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::connection(tcp::socket socket) {
+  auto state = std::make_shared<ConnectionState>(socket.get_executor());
+  {
+    std::lock_guard lock(connections_mutex);
+    connections.insert(state);
+  }
+  if (metrics) metrics->connection_opened();
+  struct Unregister {
+    Impl& server;
+    std::shared_ptr<ConnectionState> state;
+    ~Unregister() {
+      state->close = nullptr;
+      if (server.metrics) server.metrics->connection_closed();
+      std::lock_guard lock(server.connections_mutex);
+      server.connections.erase(state);
+    }
+  } unregister{*this, state};
+
+  error_code error;
+  std::string remote_address = socket.remote_endpoint(error).address().to_string();
+  if (stopping) co_return;
+  if (tls) {
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    state->close = [&stream] { beast::get_lowest_layer(stream).close(); };
+    beast::get_lowest_layer(stream).expires_after(options.header_timeout);
+    co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(asio::use_awaitable, error));
+    if (error) co_return;
+    co_await serve_requests(stream, *state, remote_address);
+    beast::get_lowest_layer(stream).expires_after(kTlsShutdownTimeout);
+    co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, error));
+  } else {
+    beast::tcp_stream stream(std::move(socket));
+    state->close = [&stream] { stream.close(); };
+    co_await serve_requests(stream, *state, remote_address);
+    // Lingering close: closing with unread input makes the kernel send a reset, which
+    // can destroy an error response (413, 431) before the client reads it. Send FIN,
+    // then discard what the client still sends, bounded in bytes and time.
+    stream.socket().shutdown(tcp::socket::shutdown_send, error);
+    if (!error) {
+      std::array<char, 8192> sink;
+      stream.expires_after(kLingerTimeout);
+      for (size_t discarded = 0; discarded < kLingerMaxBytes;) {
+        discarded += co_await stream.async_read_some(
+            asio::buffer(sink), asio::redirect_error(asio::use_awaitable, error));
+        if (error) break;
+      }
+    }
+  }
+  state->close = nullptr;
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  impl_->stop();
+  impl_->wait();
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::create(ServerOptions options,
+                                                       std::shared_ptr<const Router> router,
+                                                       std::shared_ptr<HttpMetrics> metrics) {
+  try {
+    auto impl = std::make_unique<Impl>(std::move(options), std::move(router), std::move(metrics));
+    TRY(impl->open());
+    return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+  } catch (const std::exception& caught) {
+    return make_error(ErrorKind::kIo,
+                      std::string("cannot start the HTTP server: ") + caught.what());
+  }
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+std::string HttpServer::url() const {
+  std::string host = impl_->options.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(impl_->tls ? "https://" : "http://") + host + ":" + std::to_string(port());
+}
+
+void HttpServer::stop_on_signals() { impl_->stop_on_signals(); }
+void HttpServer::start() { impl_->start(); }
+void HttpServer::stop() { impl_->stop(); }
+void HttpServer::wait() { impl_->wait(); }
+bool HttpServer::stopping() const { return impl_->stopping; }
+
+}  // namespace joey::cloud
+JOEY_COROUTINES_END

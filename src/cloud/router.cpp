@@ -1,0 +1,247 @@
+#include "cloud/router.h"
+
+#include <algorithm>
+#include <cassert>
+#include <exception>
+#include <optional>
+
+#include "base/log.h"
+#include "cloud/http_types.h"
+
+namespace joey::cloud {
+namespace {
+
+bool is_parameter(std::string_view segment) {
+  return segment.size() >= 3 && segment.front() == '{' && segment.back() == '}';
+}
+
+// "/a/b" → {"a", "b"}; "/" → {""}. The leading '/' is required by the callers.
+std::vector<std::string_view> split_segments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  std::string_view rest = path.substr(1);
+  while (true) {
+    size_t slash = rest.find('/');
+    segments.push_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether `segments` (decoded) fit `route_segments`; literals must be equal.
+bool segments_match(const std::vector<std::string>& route_segments,
+                    const std::vector<std::string>& segments) {
+  if (route_segments.size() != segments.size()) return false;
+  for (size_t index = 0; index < segments.size(); ++index) {
+    if (is_parameter(route_segments[index])) {
+      if (segments[index].empty()) return false;
+    } else if (route_segments[index] != segments[index]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True when `left` is more specific than `right`: at the first segment where one has
+// a literal and the other a parameter, the literal wins ("/orgs/mine" over "/orgs/{id}").
+bool more_specific(const std::vector<std::string>& left, const std::vector<std::string>& right) {
+  for (size_t index = 0; index < left.size() && index < right.size(); ++index) {
+    bool left_literal = !is_parameter(left[index]);
+    bool right_literal = !is_parameter(right[index]);
+    if (left_literal != right_literal) return left_literal;
+  }
+  return false;
+}
+
+std::optional<std::vector<std::string>> decode_segments(std::string_view raw_path) {
+  if (raw_path.empty() || raw_path.front() != '/') return std::nullopt;
+  std::vector<std::string> decoded;
+  for (std::string_view segment : split_segments(raw_path)) {
+    std::optional<std::string> value = percent_decode(segment);
+    if (!value) return std::nullopt;
+    decoded.push_back(std::move(*value));
+  }
+  return decoded;
+}
+
+HttpResponse run_handler(const Handler& handler, const HttpRequest& request) {
+  try {
+    Result<HttpResponse> result = handler(request);
+    if (!result.ok()) return error_response(result.error(), request.route);
+    return std::move(result).value();
+  } catch (const std::exception& exception) {
+    log::error("handler_exception",
+               {log::field("route", request.route), log::field("method", request.method),
+                log::field("error", exception.what())});
+  } catch (...) {
+    log::error("handler_exception",
+               {log::field("route", request.route), log::field("method", request.method),
+                log::field("error", "unknown exception")});
+  }
+  return HttpResponse::error(500, "internal", "the server failed to handle the request");
+}
+
+}  // namespace
+
+void Router::add(std::string method, std::string path_template, Handler handler,
+                 RouteOptions options) {
+  assert(!path_template.empty() && path_template.front() == '/');
+  std::vector<std::string> segments;
+  for (std::string_view segment : split_segments(path_template)) segments.emplace_back(segment);
+  for (Route& route : routes_) {
+    if (route.method == method && route.path_template == path_template) {
+      route.handler = std::move(handler);
+      route.options = options;
+      return;
+    }
+  }
+  routes_.push_back(Route{std::move(method), std::move(path_template), std::move(segments),
+                          std::move(handler), options});
+}
+
+RouteMatch Router::match(std::string_view method, std::string_view raw_path) const {
+  RouteMatch result;
+  result.route = std::string(kUnmatchedRoute);
+  std::optional<std::vector<std::string>> segments = decode_segments(raw_path);
+  if (!segments) {
+    result.outcome = RouteMatch::Outcome::kBadPath;
+    return result;
+  }
+  const Route* best = nullptr;
+  for (const Route& route : routes_) {
+    if (!segments_match(route.segments, *segments)) continue;
+    if (!best || more_specific(route.segments, best->segments)) best = &route;
+  }
+  if (!best) return result;
+  for (size_t index = 0; index < routes_.size(); ++index) {
+    const Route& route = routes_[index];
+    if (route.path_template != best->path_template) continue;
+    if (route.method == method) {
+      result.outcome = RouteMatch::Outcome::kFound;
+      result.route = route.path_template;
+      result.max_body_bytes = route.options.max_body_bytes;
+      result.route_index = index;
+      result.allow.clear();
+      return result;
+    }
+    if (!result.allow.empty()) result.allow += ", ";
+    result.allow += route.method;
+  }
+  // The template is a bounded label, unlike the path, so metrics can name it.
+  result.outcome = RouteMatch::Outcome::kMethodNotAllowed;
+  result.route = best->path_template;
+  return result;
+}
+
+HttpResponse Router::handle(HttpRequest& request, std::string_view raw_path) const {
+  return handle(request, raw_path, match(request.method, raw_path));
+}
+
+HttpResponse Router::handle(HttpRequest& request, std::string_view raw_path,
+                            const RouteMatch& match) const {
+  request.route = match.route;
+  switch (match.outcome) {
+    case RouteMatch::Outcome::kBadPath:
+      return HttpResponse::error(400, "invalid_request", "the request path is not valid");
+    case RouteMatch::Outcome::kNotFound:
+      return HttpResponse::error(404, "not_found", "no such endpoint");
+    case RouteMatch::Outcome::kMethodNotAllowed: {
+      HttpResponse response = HttpResponse::error(
+          405, "method_not_allowed", "this endpoint does not accept that method (see Allow)");
+      response.headers.emplace_back("Allow", match.allow);
+      return response;
+    }
+    case RouteMatch::Outcome::kFound:
+      break;
+  }
+  const Route& route = routes_.at(match.route_index);
+  std::optional<std::vector<std::string>> segments = decode_segments(raw_path);
+  if (!segments || segments->size() != route.segments.size()) {
+    return HttpResponse::error(400, "invalid_request", "the request path is not valid");
+  }
+  request.path_params.clear();
+  for (size_t index = 0; index < route.segments.size(); ++index) {
+    const std::string& segment = route.segments[index];
+    if (is_parameter(segment)) {
+      request.path_params[segment.substr(1, segment.size() - 2)] = (*segments)[index];
+    }
+  }
+  request.path = percent_decode(raw_path).value_or(std::string(raw_path));
+  if (request.body.size() > route.options.max_body_bytes) {
+    return HttpResponse::error(413, "payload_too_large", "the request body is too large");
+  }
+  if (route.options.body_kind == BodyKind::kJson && !request.body.empty()) {
+    std::optional<std::string_view> content_type = request.header("content-type");
+    if (!content_type || !is_json_content_type(*content_type)) {
+      return HttpResponse::error(415, "unsupported_media_type",
+                                 "send the body as JSON with Content-Type: application/json");
+    }
+  }
+  return run_handler(route.handler, request);
+}
+
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> listed;
+  for (const Route& route : routes_) listed.emplace_back(route.method, route.path_template);
+  return listed;
+}
+
+size_t Router::largest_body_limit() const {
+  size_t largest = 0;
+  for (const Route& route : routes_) largest = std::max(largest, route.options.max_body_bytes);
+  return largest;
+}
+
+HttpResponse error_response(const Error& error, std::string_view route) {
+  switch (error.kind) {
+    case ErrorKind::kInvalidArgument:
+      return HttpResponse::error(400, "invalid_request", error.message);
+    case ErrorKind::kAuth:
+      return HttpResponse::error(401, "unauthorized", error.message);
+    case ErrorKind::kPermissionDenied:
+      return HttpResponse::error(403, "forbidden", error.message);
+    case ErrorKind::kNotFound:
+      return HttpResponse::error(404, "not_found", error.message);
+    case ErrorKind::kAlreadyExists:
+      return HttpResponse::error(409, "conflict", error.message);
+    case ErrorKind::kLimit:
+      return HttpResponse::error(413, "payload_too_large", error.message);
+    case ErrorKind::kRateLimited:
+      return HttpResponse::error(429, "rate_limited", error.message);
+    default:
+      break;
+  }
+  log::error("handler_failed",
+             {log::field("route", route), log::field("kind", error_kind_name(error.kind)),
+              log::field("error", error.message)});
+  return HttpResponse::error(500, "internal", "the server failed to handle the request");
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string decoded;
+  decoded.reserve(text.size());
+  for (size_t index = 0; index < text.size(); ++index) {
+    char c = text[index];
+    if (c != '%') {
+      decoded.push_back(c);
+      continue;
+    }
+    if (index + 2 >= text.size()) return std::nullopt;
+    int high = hex_value(text[index + 1]);
+    int low = hex_value(text[index + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    decoded.push_back(static_cast<char>(high * 16 + low));
+    index += 2;
+  }
+  if (decoded.find('\0') != std::string::npos || !is_valid_utf8(decoded)) return std::nullopt;
+  return decoded;
+}
+
+}  // namespace joey::cloud

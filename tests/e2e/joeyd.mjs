@@ -1,0 +1,76 @@
+// Runs the joeyd binary for end-to-end tests: JOEYD_BIN, or `joeyd` beside JOEY_BIN.
+// `joeydMissing` is false, or the reason tests using joeyd skip.
+
+import {spawn} from 'node:child_process';
+import {existsSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+
+import {joeyBin} from './helpers.mjs';
+
+export const joeydBin = process.env.JOEYD_BIN ?? path.join(path.dirname(joeyBin), 'joeyd');
+export const joeydMissing = existsSync(joeydBin) ? false :
+                                    `joeyd binary not found at ${joeydBin} (build it or set JOEYD_BIN)`;
+
+const kStartTimeoutMs = 15_000;
+const kStopTimeoutMs = 15_000;
+
+function baseEnv(home) {
+  return {PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', JOEY_LOG: 'info'};
+}
+
+// Runs joeyd to completion (for usage errors). Resolves to {code, stdout, stderr}.
+export function runJoeyd(args, {home, timeoutMs = 15_000} = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(joeydBin, args, {env: baseEnv(home ?? tmpdir()), stdio: ['ignore', 'pipe', 'pipe']});
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({code, signal, stdout, stderr});
+    });
+  });
+}
+
+// Starts `joeyd serve` and resolves once it printed its listening line.
+export function startJoeyd(args, {home}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(joeydBin, ['serve', ...args], {env: baseEnv(home), stdio: ['ignore', 'pipe', 'pipe']});
+    const server = {child, stdout: '', stderr: '', url: null};
+    server.exited = new Promise((resolveExit) => {
+      child.on('close', (code, signal) => resolveExit({code, signal}));
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`joeyd did not report its address in time; stderr:\n${server.stderr}`));
+    }, kStartTimeoutMs);
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (server.stderr += chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      server.stdout += chunk;
+      const match = /^joeyd: listening on (https?:\/\/\S+)\n/.exec(server.stdout);
+      if (match && !server.url) {
+        clearTimeout(timer);
+        server.url = match[1];
+        resolve(server);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (!server.url) reject(new Error(`joeyd exited with ${code} before listening:\n${server.stderr}`));
+    });
+  });
+}
+
+export async function stopJoeyd(server) {
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), kStopTimeoutMs);
+  const result = await server.exited;
+  clearTimeout(timer);
+  return result;
+}
+
