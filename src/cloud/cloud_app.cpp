@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "cloud/auth_routes.h"
+#include "cloud/org_routes.h"
 
 namespace joey::cloud {
 
@@ -15,16 +16,20 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
   app->database_ = std::move(database).value();
   Result<crypto::KeyEncryptionKey> kek = crypto::KeyEncryptionKey::load_or_create(options.data_dir);
   if (!kek.ok()) return kek.error().with_context("loading the key-encryption key");
-  app->kek_ = std::make_unique<crypto::KeyEncryptionKey>(std::move(kek).value());
+  const std::string kek_id = kek->id();
   app->identity_ = std::make_unique<IdentityService>(*app->database_, IdentityOptions{});
+  app->key_ring_ = std::make_unique<KeyRing>(*app->database_, std::move(kek).value());
+  app->orgs_ = std::make_unique<OrgService>(*app->database_, *app->key_ring_);
   log::info("database_opened", {log::field("database", app->database_->description()),
                                 log::field("schema_version", app->database_->schema_version()),
-                                log::field("kek_id", app->kek_->id())});
+                                log::field("kek_id", kek_id)});
   return app;
 }
 
 void CloudApp::register_routes(Router& router) {
-  register_auth_routes(router, *identity_, AuthRouteOptions{options_.public_url});
+  const AuthRouteOptions auth{options_.public_url};
+  register_auth_routes(router, *identity_, auth);
+  register_org_routes(router, *identity_, *orgs_, auth);
 }
 
 void CloudApp::register_metrics(MetricsRegistry& registry) {

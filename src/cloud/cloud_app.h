@@ -12,9 +12,10 @@
 
 #include "base/result.h"
 #include "cloud/identity.h"
+#include "cloud/key_ring.h"
 #include "cloud/metrics.h"
+#include "cloud/org_service.h"
 #include "cloud/router.h"
-#include "crypto/key_encryption_key.h"
 #include "store/database.h"
 
 namespace joey::cloud {
@@ -45,8 +46,9 @@ class CloudApp {
 
   CloudAppOptions options_;
   std::unique_ptr<store::Database> database_;
-  std::unique_ptr<crypto::KeyEncryptionKey> kek_;
   std::unique_ptr<IdentityService> identity_;
+  std::unique_ptr<KeyRing> key_ring_;  // holds the key-encryption key
+  std::unique_ptr<OrgService> orgs_;
 };
 
 }  // namespace joey::cloud

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/json.h"
+#include "cloud/route_call.h"
 #include "support/test_database.h"
 
 namespace joey::cloud {
@@ -17,17 +18,7 @@ namespace {
 
 constexpr const char* kPassword = "correct horse battery";
 
-struct Reply {
-  int status = 0;
-  nlohmann::json body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string header(const std::string& name) const {
-    for (const auto& [key, value] : headers) {
-      if (key == name) return value;
-    }
-    return "";
-  }
-};
+using testing::Reply;
 
 class AuthRoutesTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -50,22 +41,9 @@ class AuthRoutesTest : public ::testing::TestWithParam<std::string> {
   }
 
   Reply call(const std::string& method, const std::string& path,
-             const nlohmann::json& body = nullptr,
-             std::vector<std::pair<std::string, std::string>> headers = {},
+             const nlohmann::json& body = nullptr, testing::Headers headers = {},
              const std::string& address = "127.0.0.1") {
-    HttpRequest request;
-    request.method = method;
-    request.headers = std::move(headers);
-    request.headers.emplace_back("host", "127.0.0.1:8420");
-    request.remote_address = address;
-    if (!body.is_null()) {
-      request.body = body.dump();
-      request.headers.emplace_back("content-type", "application/json");
-    }
-    HttpResponse response = router_.handle(request, path);
-    Reply reply{response.status, parse_json(response.body), response.headers};
-    if (response.body.empty()) reply.body = nullptr;
-    return reply;
+    return testing::call_route(router_, method, path, body, std::move(headers), address);
   }
 
   // Signs up `email` and returns the session cookie ("joey_session=…").
