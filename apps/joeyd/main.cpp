@@ -20,9 +20,11 @@
 #include "base/strings.h"
 #include "cloud/cloud_app.h"
 #include "cloud/http_server.h"
+#include "cloud/kek_rotation.h"
 #include "cloud/metrics.h"
 #include "cloud/router.h"
 #include "cloud/server_routes.h"
+#include "store/database.h"
 
 namespace {
 
@@ -109,24 +111,42 @@ int fail(const Error& error) {
   return error.kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailed;
 }
 
+// Where the data lives: --data, else the default directory (created 0700).
+Result<std::filesystem::path> data_directory(const ServeFlags& flags) {
+  std::filesystem::path data_dir = flags.data_dir;
+  if (data_dir.empty()) data_dir = TRY(default_data_dir());
+  Result<std::filesystem::path> made = ensure_private_dir(data_dir);
+  if (!made.ok()) {
+    return Error(ErrorKind::kIo, "cannot use the data directory: " + made.error().message);
+  }
+  return data_dir;
+}
+
+int rotate_kek_command(const ServeFlags& flags) {
+  Result<std::filesystem::path> data_dir = data_directory(flags);
+  if (!data_dir.ok()) return fail(data_dir.error());
+  const std::string location =
+      flags.database.empty() ? (*data_dir / "joey.db").string() : flags.database;
+  Result<std::unique_ptr<store::Database>> database = store::Database::open(location);
+  if (!database.ok()) return fail(database.error().with_context("opening the database"));
+  Result<cloud::KekRotation> rotation =
+      cloud::rotate_kek(**database, cloud::kek_file_path(*data_dir));
+  if (!rotation.ok()) return fail(rotation.error());
+  std::printf("joeyd: re-wrapped %zu data key(s) from key-encryption key %s to %s\n",
+              rotation->rewrapped, rotation->old_kek_id.c_str(), rotation->new_kek_id.c_str());
+  return kExitOk;
+}
+
 int serve(const ServeFlags& flags) {
   if (Status valid = validate_flags(flags); !valid.ok()) return fail(valid.error());
   Result<ListenAddress> listen = parse_listen_address(flags.listen);
   if (!listen.ok()) return fail(listen.error());
 
-  std::filesystem::path data_dir = flags.data_dir;
-  if (data_dir.empty()) {
-    Result<std::filesystem::path> fallback = default_data_dir();
-    if (!fallback.ok()) return fail(fallback.error());
-    data_dir = *fallback;
-  }
-  Result<std::filesystem::path> made = ensure_private_dir(data_dir);
-  if (!made.ok()) {
-    return fail(Error(ErrorKind::kIo, "cannot use the data directory: " + made.error().message));
-  }
+  Result<std::filesystem::path> data_dir = data_directory(flags);
+  if (!data_dir.ok()) return fail(data_dir.error());
 
   Result<std::unique_ptr<cloud::CloudApp>> app =
-      cloud::CloudApp::open({data_dir, flags.database, flags.public_url});
+      cloud::CloudApp::open({*data_dir, flags.database, flags.public_url});
   if (!app.ok()) return fail(Error(ErrorKind::kIo, app.error().message));
 
   auto registry = std::make_shared<cloud::MetricsRegistry>();
@@ -197,6 +217,18 @@ int main(int argc, char** argv) {
   serve_command->add_option("--threads", flags.threads, "I/O threads (default: one per core)")
       ->check(CLI::Range(1U, kMaxThreads));
 
+  ServeFlags key_flags;
+  CLI::App* keys_command = app.add_subcommand("keys", "Manage the keys that encrypt data at rest");
+  keys_command->require_subcommand(1);
+  CLI::App* rotate_command = keys_command->add_subcommand(
+      "rotate-kek",
+      "Re-wrap every data key under a new key-encryption key (stop joeyd everywhere first)");
+  rotate_command->add_option(
+      "--data", key_flags.data_dir,
+      "Data directory (default $XDG_DATA_HOME/joeyd or ~/.local/share/joeyd)");
+  rotate_command->add_option("--database", key_flags.database,
+                             "PostgreSQL URL (default: SQLite in the data directory)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -210,5 +242,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (serve_command->parsed()) return serve(flags);
+  if (rotate_command->parsed()) return rotate_kek_command(key_flags);
   return kExitUsage;
 }

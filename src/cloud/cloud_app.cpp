@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "cloud/auth_routes.h"
+#include "cloud/kek_rotation.h"
 #include "cloud/org_routes.h"
 
 namespace joey::cloud {
@@ -14,6 +15,13 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
   Result<std::unique_ptr<store::Database>> database = store::Database::open(location);
   if (!database.ok()) return database.error().with_context("opening the database");
   app->database_ = std::move(database).value();
+  std::error_code missing;
+  if (const std::filesystem::path pending = pending_kek_path(kek_file_path(options.data_dir));
+      std::filesystem::exists(pending, missing)) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "a key-encryption key rotation was interrupted (" + pending.string() +
+                          " exists); run `joeyd keys rotate-kek` again to finish it");
+  }
   Result<crypto::KeyEncryptionKey> kek = crypto::KeyEncryptionKey::load_or_create(options.data_dir);
   if (!kek.ok()) return kek.error().with_context("loading the key-encryption key");
   const std::string kek_id = kek->id();
