@@ -39,6 +39,7 @@ struct ServeFlags {
   std::string data_dir;
   std::string listen = "127.0.0.1:8420";
   std::string database;
+  std::string database_owner;
   std::string tls_cert;
   std::string tls_key;
   std::string public_url;
@@ -80,6 +81,10 @@ Status validate_flags(const ServeFlags& flags) {
     return make_error(ErrorKind::kInvalidArgument,
                       "--database wants a PostgreSQL URL (postgres://USER@HOST/DB); leave it out "
                       "to use SQLite in the data directory");
+  }
+  if (!flags.database_owner.empty() && flags.database.empty()) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "--database-owner goes with --database (the server's PostgreSQL role)");
   }
   if (!flags.public_url.empty() && !ascii_istarts_with(flags.public_url, "http://") &&
       !ascii_istarts_with(flags.public_url, "https://")) {
@@ -146,7 +151,7 @@ int serve(const ServeFlags& flags) {
   if (!data_dir.ok()) return fail(data_dir.error());
 
   Result<std::unique_ptr<cloud::CloudApp>> app =
-      cloud::CloudApp::open({*data_dir, flags.database, flags.public_url});
+      cloud::CloudApp::open({*data_dir, flags.database, flags.public_url, flags.database_owner});
   if (!app.ok()) return fail(Error(ErrorKind::kIo, app.error().message));
 
   auto registry = std::make_shared<cloud::MetricsRegistry>();
@@ -210,6 +215,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_command->add_option("--database", flags.database,
                             "PostgreSQL URL (default: SQLite in the data directory)");
+  serve_command->add_option("--database-owner", flags.database_owner,
+                            "PostgreSQL URL of the schema owner, for migrations (then --database "
+                            "is the server's least-privilege role; docs/storage.md)");
   serve_command->add_option("--tls-cert", flags.tls_cert, "PEM certificate chain for HTTPS");
   serve_command->add_option("--tls-key", flags.tls_key, "PEM private key for HTTPS");
   serve_command->add_option("--public-url", flags.public_url,

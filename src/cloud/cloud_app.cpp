@@ -12,7 +12,9 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
   app->options_ = options;
   const std::string location =
       options.database_url.empty() ? (options.data_dir / "joey.db").string() : options.database_url;
-  Result<std::unique_ptr<store::Database>> database = store::Database::open(location);
+  store::OpenOptions open_options;
+  open_options.owner_location = options.database_owner_url;
+  Result<std::unique_ptr<store::Database>> database = store::Database::open(location, open_options);
   if (!database.ok()) return database.error().with_context("opening the database");
   app->database_ = std::move(database).value();
   std::error_code missing;

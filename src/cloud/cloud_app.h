@@ -24,6 +24,9 @@ struct CloudAppOptions {
   std::filesystem::path data_dir;  // holds joey.db (SQLite) and the kek file
   std::string database_url;        // postgres://… or empty for SQLite in data_dir
   std::string public_url;          // --public-url, may be empty
+  // PostgreSQL only: the schema owner's URL, for migrations; database_url is then the
+  // server's least-privilege login role (docs/storage.md). Empty: one-URL mode.
+  std::string database_owner_url;
 };
 
 class CloudApp {
