@@ -20,13 +20,11 @@ constexpr const char* kPassword = "correct horse battery";
 
 using testing::Reply;
 
-class AuthRoutesTest : public ::testing::TestWithParam<std::string> {
+class AuthRoutesTest : public joey::testing::BackendTest {
  protected:
   void SetUp() override {
-    database_ = std::make_unique<joey::testing::TestDatabase>(GetParam());
-    if (!database_->ready()) GTEST_SKIP() << "no PostgreSQL (scripts/test-postgres)";
-    store_ = database_->open();
-    ASSERT_NE(store_, nullptr);
+    BackendTest::SetUp();
+    if (stopped()) return;
     IdentityOptions options;
     options.clock = [this] { return now_.load(); };
     options.password_cost = crypto::PasswordCost::kTesting;
@@ -36,8 +34,7 @@ class AuthRoutesTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     router_ = Router();
     identity_.reset();
-    store_.reset();
-    database_.reset();
+    BackendTest::TearDown();
   }
 
   Reply call(const std::string& method, const std::string& path,
@@ -65,8 +62,6 @@ class AuthRoutesTest : public ::testing::TestWithParam<std::string> {
     return {{"authorization", "Bearer " + token}};
   }
 
-  std::unique_ptr<joey::testing::TestDatabase> database_;
-  std::unique_ptr<store::Database> store_;
   std::unique_ptr<IdentityService> identity_;
   Router router_;
   std::atomic<int64_t> now_{1'800'000'000};

@@ -19,13 +19,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class KekRotationTest : public ::testing::TestWithParam<std::string> {
+class KekRotationTest : public joey::testing::BackendTest {
  protected:
   void SetUp() override {
-    database_ = std::make_unique<joey::testing::TestDatabase>(GetParam());
-    if (!database_->ready()) GTEST_SKIP() << "no PostgreSQL (scripts/test-postgres)";
-    store_ = database_->open();
-    ASSERT_NE(store_, nullptr);
+    BackendTest::SetUp();
+    if (stopped()) return;
     std::string pattern = (fs::temp_directory_path() / "joey-kek-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
@@ -70,8 +68,6 @@ class KekRotationTest : public ::testing::TestWithParam<std::string> {
     return settings->value("rules", "");
   }
 
-  std::unique_ptr<joey::testing::TestDatabase> database_;
-  std::unique_ptr<store::Database> store_;
   std::unique_ptr<IdentityService> identity_;
   User user_;
   fs::path dir_;
@@ -112,7 +108,7 @@ TEST_P(KekRotationTest, AnInterruptedRotationBlocksStartAndFinishesWhenRunAgain)
   }
 
   if (!database_->postgres()) {
-    Result<std::unique_ptr<CloudApp>> app = CloudApp::open({dir_, database_->location(), ""});
+    Result<std::unique_ptr<CloudApp>> app = CloudApp::open({dir_, database_->location(), "", ""});
     ASSERT_FALSE(app.ok());
     EXPECT_NE(app.error().message.find("rotate-kek"), std::string::npos) << app.error().message;
   }

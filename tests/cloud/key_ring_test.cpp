@@ -15,13 +15,11 @@ namespace {
 constexpr char kOrgA[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 constexpr char kOrgB[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
-class KeyRingTest : public ::testing::TestWithParam<std::string> {
+class KeyRingTest : public joey::testing::BackendTest {
  protected:
   void SetUp() override {
-    database_ = std::make_unique<joey::testing::TestDatabase>(GetParam());
-    if (!database_->ready()) GTEST_SKIP() << "no PostgreSQL (scripts/test-postgres)";
-    store_ = database_->open();
-    ASSERT_NE(store_, nullptr);
+    BackendTest::SetUp();
+    if (stopped()) return;
     for (const char* org : {kOrgA, kOrgB}) {
       store::Transaction tx = begin(org);
       ASSERT_TRUE(tx.execute("INSERT INTO organizations (id, name, created_at) VALUES (:org, ?, 1)",
@@ -30,11 +28,6 @@ class KeyRingTest : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE(tx.commit().ok());
     }
   }
-  void TearDown() override {
-    store_.reset();
-    database_.reset();
-  }
-
   store::Transaction begin(const std::string& org) {
     Result<store::Transaction> tx = store_->begin(store::Scope::for_org(org));
     EXPECT_TRUE(tx.ok()) << tx.error().message;
@@ -65,8 +58,6 @@ class KeyRingTest : public ::testing::TestWithParam<std::string> {
   }
 
   crypto::KeyEncryptionKey kek_ = crypto::KeyEncryptionKey::generate();
-  std::unique_ptr<joey::testing::TestDatabase> database_;
-  std::unique_ptr<store::Database> store_;
 };
 
 TEST_P(KeyRingTest, AnOrganizationGetsOneWrappedKeyOnFirstUseAndKeepsIt) {

@@ -29,13 +29,11 @@ struct Person {
   std::string cookie;
 };
 
-class OrgRoutesTest : public ::testing::TestWithParam<std::string> {
+class OrgRoutesTest : public joey::testing::BackendTest {
  protected:
   void SetUp() override {
-    database_ = std::make_unique<joey::testing::TestDatabase>(GetParam());
-    if (!database_->ready()) GTEST_SKIP() << "no PostgreSQL (scripts/test-postgres)";
-    store_ = database_->open();
-    ASSERT_NE(store_, nullptr);
+    BackendTest::SetUp();
+    if (stopped()) return;
     IdentityOptions identity_options;
     identity_options.clock = [this] { return now_.load(); };
     identity_options.password_cost = crypto::PasswordCost::kTesting;
@@ -53,8 +51,7 @@ class OrgRoutesTest : public ::testing::TestWithParam<std::string> {
     orgs_.reset();
     keys_.reset();
     identity_.reset();
-    store_.reset();
-    database_.reset();
+    BackendTest::TearDown();
   }
 
   Reply call(const Person& who, const std::string& method, const std::string& path,
@@ -95,8 +92,6 @@ class OrgRoutesTest : public ::testing::TestWithParam<std::string> {
     return actions;
   }
 
-  std::unique_ptr<joey::testing::TestDatabase> database_;
-  std::unique_ptr<store::Database> store_;
   std::unique_ptr<IdentityService> identity_;
   std::unique_ptr<KeyRing> keys_;
   std::unique_ptr<OrgService> orgs_;

@@ -133,4 +133,26 @@ class TestDatabase {
   std::string login_role_;
 };
 
+// A value-parameterised fixture ("sqlite", "postgres") with a fresh, migrated database in
+// store_. Subclasses call BackendTest::SetUp() first and return when it skipped or failed
+// (IsSkipped() || HasFatalFailure()), and reset what uses store_ before
+// BackendTest::TearDown().
+class BackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    database_ = std::make_unique<TestDatabase>(GetParam());
+    if (!database_->ready()) GTEST_SKIP() << "no PostgreSQL (scripts/test-postgres)";
+    store_ = database_->open();
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    database_.reset();
+  }
+  bool stopped() const { return IsSkipped() || HasFatalFailure(); }
+
+  std::unique_ptr<TestDatabase> database_;
+  std::unique_ptr<store::Database> store_;
+};
+
 }  // namespace joey::testing
