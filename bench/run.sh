@@ -19,7 +19,8 @@ peak_rss_bin="$build_dir/bench/peak_rss"
 search_bin="$build_dir/bench/search_files_benchmark"
 history_bin="$build_dir/bench/history_search_benchmark"
 checkpoint_bin="$build_dir/bench/checkpoint_benchmark"
-for binary in "$joey_bin" "$peak_rss_bin" "$search_bin" "$history_bin" "$checkpoint_bin"; do
+cloud_api_bin="$build_dir/bench/cloud_api_benchmark"
+for binary in "$joey_bin" "$peak_rss_bin" "$search_bin" "$history_bin" "$checkpoint_bin" "$cloud_api_bin"; do
   if [[ ! -x "$binary" ]]; then
     echo "run.sh: $binary not found; run: cmake --preset release && cmake --build build/release" >&2
     exit 1
@@ -45,8 +46,12 @@ echo "== history search against the same FTS5 query through sqlite3"
 echo
 echo "== checkpoints against git add -A && git commit"
 "$checkpoint_bin" | tee "$log_dir/checkpoint.txt"
+echo
+echo "== joeyd GET /api/me against /healthz (PostgreSQL too when JOEY_BENCH_POSTGRES_URL is set)"
+"$cloud_api_bin" 2>/dev/null | tee "$log_dir/cloud_api.txt"
 
 echo
 echo "== summary (ratios against the reference measured in the same run)"
 grep -h -E ' = [0-9.]+x' "$log_dir/prompt.txt" "$log_dir/startup.txt" "$log_dir/one_turn.txt" \
   "$log_dir/search.txt" "$log_dir/history.txt" "$log_dir/checkpoint.txt" | sed -E 's/^ +/  /; s/^([a-z_]+ +search_files)/  \1/'
+grep -h 'ratio' "$log_dir/cloud_api.txt" | sed -E 's/^/  joeyd /'
