@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "base/json.h"
+#include "base/strings.h"
+#include "base/subprocess.h"
 #include "cloud/route_call.h"
 #include "support/test_database.h"
 
@@ -311,8 +313,22 @@ TEST_P(AuthRoutesTest, TheDevicePageIsStaticAndFramingIsRefused) {
   Reply page = call("GET", "/device");
   EXPECT_EQ(page.status, 200);
   EXPECT_EQ(page.header("X-Frame-Options"), "DENY");
-  EXPECT_NE(page.header("Content-Security-Policy").find("frame-ancestors 'none'"),
-            std::string::npos);
+  const std::string policy = page.header("Content-Security-Policy");
+  EXPECT_NE(policy.find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(policy.find("unsafe-inline"), std::string::npos) << policy;
+
+  // The page's own script is allowed by its hash, computed here by openssl.
+  HttpRequest request;
+  request.method = "GET";
+  const std::string html = router_.handle(request, "/device").body;
+  const size_t start = html.find("<script>") + 8;
+  ProcessOptions openssl;
+  openssl.argv = {"sh", "-c", "openssl dgst -sha256 -binary | base64"};
+  openssl.stdin_data = html.substr(start, html.find("</script>") - start);
+  Result<ProcessResult> digest = run_process(openssl);
+  ASSERT_TRUE(digest.ok() && digest->exit_code == 0);
+  const std::string expected = "'sha256-" + std::string(trim(digest->stdout_text)) + "'";
+  EXPECT_NE(policy.find("script-src " + expected), std::string::npos) << policy << " " << expected;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AuthRoutesTest, ::testing::Values("sqlite", "postgres"),
