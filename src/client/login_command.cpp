@@ -227,6 +227,10 @@ class LoginInvocation {
 
   Result<int> run_login() {
     const std::string url = TRY(server_url());
+    // Before a token exists: a store that cannot keep it is an error now, not after the
+    // user approved the sign-in in the browser.
+    SecretStore store = TRY(SecretStore::open(TRY(home())));
+    TRY(store.check_writable());
     std::string token;
     if (!flags_.token.empty()) {
       token = TRY(token_from_flags());
@@ -240,7 +244,6 @@ class LoginInvocation {
     nlohmann::json who = TRY(me(signed_in));
 
     const std::filesystem::path joey_home_dir = TRY(home());
-    SecretStore store = TRY(SecretStore::open(joey_home_dir));
     TRY(store.set(kCloudSecretName, token));
     Result<ConfigEdit> saved =
         set_config_value(joey_home_dir / "config.toml", ConfigScope::kGlobal, "cloud.url", url);

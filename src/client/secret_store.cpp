@@ -393,6 +393,11 @@ Status SecretStore::set(const std::string& provider, const std::string& key) {
   return write_secrets(file_path_, keys);
 }
 
+Status SecretStore::check_writable() {
+  if (backend_ == Backend::kKeyring) return ok_status();
+  return prepare_private_dir(joey_home_);
+}
+
 Result<std::optional<std::string>> SecretStore::get(const std::string& provider) {
   TRY(check_provider_name(provider));
   if (keyring_active_) {

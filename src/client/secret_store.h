@@ -56,6 +56,10 @@ class SecretStore {
   // keyring holds the key.
   // kInvalidArgument for an empty key or one with spaces or control characters.
   Status set(const std::string& provider, const std::string& key);
+  // Ok when set() can write: with the file backend, $JOEY_HOME exists (made 0700 if
+  // missing) and is private. Lets a caller refuse before it obtains a secret it then
+  // could not keep (`joey login`). The keyring is not probed further here.
+  Status check_writable();
   // The stored key: the keyring's first, then the file's. nullopt when neither has one.
   Result<std::optional<std::string>> get(const std::string& provider);
   // Removes the key from every backend that holds it; false when none did.

@@ -159,6 +159,14 @@ TEST_F(LoginCommandTest, DeviceFlowWaitsThroughPendingAndSlowDownThenKeepsTheTok
   EXPECT_EQ(settings->get_string("cloud.url"), kServer);
 }
 
+TEST_F(LoginCommandTest, AStoreThatCannotKeepTheTokenIsRefusedBeforeSigningIn) {
+  fs::permissions(home_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                             fs::perms::others_read | fs::perms::others_exec);
+  EXPECT_EQ(run({"login", "--server", kServer}), 1);
+  EXPECT_TRUE(script_.requests.empty()) << "no device code is asked for";
+  EXPECT_NE(err_.str().find("chmod 700"), std::string::npos) << err_.str();
+}
+
 TEST_F(LoginCommandTest, AnExpiredCodeFailsAndStoresNothing) {
   script_.answers = {
       {200,
