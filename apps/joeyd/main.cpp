@@ -24,6 +24,7 @@
 #include "cloud/metrics.h"
 #include "cloud/router.h"
 #include "cloud/server_routes.h"
+#include "crypto/key_encryption_key.h"
 #include "store/database.h"
 
 namespace {
@@ -135,7 +136,7 @@ int rotate_kek_command(const ServeFlags& flags) {
   Result<std::unique_ptr<store::Database>> database = store::Database::open(location);
   if (!database.ok()) return fail(database.error().with_context("opening the database"));
   Result<cloud::KekRotation> rotation =
-      cloud::rotate_kek(**database, cloud::kek_file_path(*data_dir));
+      cloud::rotate_kek(**database, crypto::KeyEncryptionKey::file_path(*data_dir));
   if (!rotation.ok()) return fail(rotation.error());
   std::printf("joeyd: re-wrapped %zu data key(s) from key-encryption key %s to %s\n",
               rotation->rewrapped, rotation->old_kek_id.c_str(), rotation->new_kek_id.c_str());

@@ -4,6 +4,7 @@
 #include "cloud/auth_routes.h"
 #include "cloud/kek_rotation.h"
 #include "cloud/org_routes.h"
+#include "crypto/key_encryption_key.h"
 
 namespace joey::cloud {
 
@@ -18,7 +19,8 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
   if (!database.ok()) return database.error().with_context("opening the database");
   app->database_ = std::move(database).value();
   std::error_code missing;
-  if (const std::filesystem::path pending = pending_kek_path(kek_file_path(options.data_dir));
+  if (const std::filesystem::path pending =
+          pending_kek_path(crypto::KeyEncryptionKey::file_path(options.data_dir));
       std::filesystem::exists(pending, missing)) {
     return make_error(ErrorKind::kInvalidArgument,
                       "a key-encryption key rotation was interrupted (" + pending.string() +

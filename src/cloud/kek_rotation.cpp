@@ -1,18 +1,11 @@
 #include "cloud/kek_rotation.h"
 
-#include <cstdlib>
 #include <system_error>
 
 #include "crypto/data_key.h"
 #include "crypto/key_encryption_key.h"
 
 namespace joey::cloud {
-
-std::filesystem::path kek_file_path(const std::filesystem::path& data_dir) {
-  const char* from_env = std::getenv(crypto::kKekFileEnvVar);
-  if (from_env && *from_env) return from_env;
-  return data_dir / crypto::kKekFileName;
-}
 
 std::filesystem::path pending_kek_path(const std::filesystem::path& kek_file) {
   return kek_file.string() + ".new";

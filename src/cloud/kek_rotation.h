@@ -27,10 +27,8 @@ struct KekRotation {
   std::string new_kek_id;
 };
 
-// The KEK file joeyd uses: $JOEY_KEK_FILE, else DATA_DIR/kek.
-std::filesystem::path kek_file_path(const std::filesystem::path& data_dir);
-
-// The pending file of an interrupted rotation of `kek_file`.
+// The pending file of an interrupted rotation of `kek_file` (the file joeyd uses is
+// crypto::KeyEncryptionKey::file_path(data_dir)).
 std::filesystem::path pending_kek_path(const std::filesystem::path& kek_file);
 
 Result<KekRotation> rotate_kek(store::Database& database, const std::filesystem::path& kek_file);

@@ -223,14 +223,20 @@ Result<KeyEncryptionKey> KeyEncryptionKey::create_file(const std::filesystem::pa
   return kek;
 }
 
-Result<KeyEncryptionKey> KeyEncryptionKey::load_or_create(const std::filesystem::path& data_dir) {
+std::filesystem::path KeyEncryptionKey::file_path(const std::filesystem::path& data_dir) {
   const char* from_env = std::getenv(kKekFileEnvVar);
-  if (from_env != nullptr && from_env[0] != '\0') {
-    auto kek = load_file(from_env);
+  if (from_env != nullptr && from_env[0] != '\0') return from_env;
+  return data_dir / kKekFileName;
+}
+
+Result<KeyEncryptionKey> KeyEncryptionKey::load_or_create(const std::filesystem::path& data_dir) {
+  const std::filesystem::path file = file_path(data_dir);
+  if (const char* from_env = std::getenv(kKekFileEnvVar); from_env && from_env[0] != '\0') {
+    // A named key-encryption key must exist: generating one would hide a wrong path.
+    auto kek = load_file(file);
     if (!kek.ok()) return kek.error().with_context(std::string("loading ") + kKekFileEnvVar);
     return kek;
   }
-  const std::filesystem::path file = data_dir / kKekFileName;
   auto loaded = load_file(file);
   if (loaded.ok() || loaded.error().kind != ErrorKind::kNotFound) return loaded;
 

@@ -44,6 +44,9 @@ class KeyEncryptionKey {
   // otherwise generated with mode 0600 (the directory is created 0700 when missing). Two
   // processes starting at once on a fresh directory end up with the same key.
   static Result<KeyEncryptionKey> load_or_create(const std::filesystem::path& data_dir);
+  // The file load_or_create() uses: $JOEY_KEK_FILE when set (non-empty), else
+  // `data_dir`/kek.
+  static std::filesystem::path file_path(const std::filesystem::path& data_dir);
 
   // Loads a KEK file. kNotFound when missing; kPermissionDenied when group or others have
   // any access to it (the message gives the chmod); kInvalidArgument when it is not a
