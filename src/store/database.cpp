@@ -121,4 +121,12 @@ void Transaction::rollback() {
   session_.reset();
 }
 
+Status Database::ping() {
+  Result<std::unique_ptr<detail::Session>> session =
+      start(Access::kRead, StatementContext::kUnscoped, Scope{});
+  if (!session.ok()) return session.error();
+  TRY((*session)->run("SELECT 1", {}));
+  return ok_status();
+}
+
 }  // namespace joey::store

@@ -137,7 +137,7 @@ class Database {
   Result<Transaction> begin_all_tenants(Access access = Access::kWrite);
 
   // Ok when a connection answers a trivial query (for /readyz).
-  virtual Status ping() = 0;
+  Status ping();
   virtual PoolStats stats() const = 0;
   virtual Backend backend() const = 0;
   // "sqlite:PATH" or "postgresql://HOST:PORT/DB": for logs, never with credentials.

@@ -353,13 +353,6 @@ class PostgresDatabase : public Database {
     return ok_status();
   }
 
-  Status ping() override {
-    auto session = start(Access::kRead, StatementContext::kUnscoped, Scope{});
-    if (!session.ok()) return session.error();
-    TRY((*session)->run("SELECT 1", {}));
-    return ok_status();
-  }
-
   PoolStats stats() const override {
     std::lock_guard lock(mutex_);
     PoolStats stats = stats_;

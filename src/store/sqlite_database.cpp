@@ -213,13 +213,6 @@ class SqliteDatabase : public Database {
     return ok_status();
   }
 
-  Status ping() override {
-    auto session = start(Access::kRead, StatementContext::kUnscoped, Scope{});
-    if (!session.ok()) return session.error();
-    TRY((*session)->run("SELECT 1", {}));
-    return ok_status();
-  }
-
   PoolStats stats() const override {
     std::lock_guard lock(pool_mutex_);
     PoolStats stats = stats_;
