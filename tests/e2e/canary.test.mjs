@@ -7,26 +7,13 @@
 
 import assert from 'node:assert/strict';
 import {randomBytes} from 'node:crypto';
-import {readdir, readFile, writeFile} from 'node:fs/promises';
+import {readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {describe, test} from 'node:test';
 
-import {complete, joeyMissing, keyLeaks, makeSandbox, modelRequests, parseJsonLines, runJoey} from './helpers.mjs';
+import {complete, filesUnder, joeyMissing, keyLeaks, makeSandbox, modelRequests, parseJsonLines, runJoey} from './helpers.mjs';
 import {startScriptedProvider} from './scripted_provider.mjs';
 import {startTelemetryServer} from './telemetry_server.mjs';
-
-async function filesUnder(dir) {
-  const found = [];
-  for (const entry of await readdir(dir, {withFileTypes: true})) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      found.push(...await filesUnder(full));
-    } else if (entry.isFile()) {
-      found.push(full);
-    }
-  }
-  return found;
-}
 
 const turns = [
   {text: 'Reading first.', tool_calls: [{name: 'read_file', arguments: {path: 'notes.txt'}}]},

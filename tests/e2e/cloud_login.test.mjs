@@ -5,42 +5,14 @@
 // purpose cloud, and logout revoking the token on the server.
 
 import assert from 'node:assert/strict';
-import {readdir, readFile} from 'node:fs/promises';
+import {readFile} from 'node:fs/promises';
 import path from 'node:path';
 import {describe, test} from 'node:test';
 
-import {joeyMissing, makeSandbox, runJoey} from './helpers.mjs';
-import {joeydMissing, startJoeyd, stopJoeyd} from './joeyd.mjs';
+import {filesUnder, joeyMissing, makeSandbox, runJoey} from './helpers.mjs';
+import {joeydApi as api, joeydMissing, startJoeyd, stopJoeyd} from './joeyd.mjs';
 
 const kPassword = 'correct horse battery';
-
-async function filesUnder(dir) {
-  const found = [];
-  for (const entry of await readdir(dir, {withFileTypes: true})) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...await filesUnder(full));
-    else if (entry.isFile()) found.push(full);
-  }
-  return found;
-}
-
-async function api(server, method, route, {body, cookie, token} = {}) {
-  const headers = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (cookie) headers.cookie = cookie;
-  if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(server.url + route, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    body: text ? JSON.parse(text) : null,
-    cookie: (response.headers.get('set-cookie') ?? '').split(';')[0],
-  };
-}
 
 async function setUp(t) {
   const sandbox = await makeSandbox();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {existsSync} from 'node:fs';
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -318,3 +318,16 @@ export function assertFailed(run) {
   assert.equal(eventsOfType(run.events, 'completion').length, 0, run.result.output());
 }
 
+// Every regular file under `dir`, recursively (full paths).
+export async function filesUnder(dir) {
+  const found = [];
+  for (const entry of await readdir(dir, {withFileTypes: true})) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      found.push(...await filesUnder(full));
+    } else if (entry.isFile()) {
+      found.push(full);
+    }
+  }
+  return found;
+}

@@ -74,3 +74,23 @@ export async function stopJoeyd(server) {
   return result;
 }
 
+// METHOD route on a started joeyd, with a JSON body, a session cookie ("joey_session=…")
+// or a bearer token. Resolves to {status, body (parsed JSON or null), cookie (the
+// Set-Cookie name=value, or "")}.
+export async function joeydApi(server, method, route, {body, cookie, token} = {}) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (cookie) headers.cookie = cookie;
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(server.url + route, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text ? JSON.parse(text) : null,
+    cookie: (response.headers.get('set-cookie') ?? '').split(';')[0],
+  };
+}

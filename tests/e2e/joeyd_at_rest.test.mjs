@@ -7,34 +7,16 @@
 
 import assert from 'node:assert/strict';
 import {randomBytes} from 'node:crypto';
-import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
+import {mkdtemp, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {describe, test} from 'node:test';
 
-import {joeydMissing, runJoeyd, startJoeyd, stopJoeyd} from './joeyd.mjs';
-
-async function api(server, method, route, {body, token} = {}) {
-  const headers = {authorization: token ? `Bearer ${token}` : undefined};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(server.url + route, {
-    method,
-    headers: Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)),
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {status: response.status, body: text ? JSON.parse(text) : null,
-          cookie: (response.headers.get('set-cookie') ?? '').split(';')[0]};
-}
+import {filesUnder} from './helpers.mjs';
+import {joeydApi as api, joeydMissing, runJoeyd, startJoeyd, stopJoeyd} from './joeyd.mjs';
 
 async function bytesUnder(dir) {
-  const chunks = [];
-  for (const entry of await readdir(dir, {withFileTypes: true})) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) chunks.push(await bytesUnder(full));
-    else if (entry.isFile()) chunks.push(await readFile(full));
-  }
-  return Buffer.concat(chunks);
+  return Buffer.concat(await Promise.all((await filesUnder(dir)).map((file) => readFile(file))));
 }
 
 describe('joeyd keeps secrets encrypted at rest', {skip: joeydMissing}, () => {
@@ -52,12 +34,9 @@ describe('joeyd keeps secrets encrypted at rest', {skip: joeydMissing}, () => {
     const signup = await api(server, 'POST', '/api/auth/signup',
                              {body: {email: 'ada@example.com', password, name: 'Ada'}});
     assert.equal(signup.status, 201, JSON.stringify(signup.body));
-    const login = await fetch(server.url + '/api/tokens', {
-      method: 'POST',
-      headers: {'content-type': 'application/json', cookie: signup.cookie},
-      body: JSON.stringify({name: 'cli'}),
-    });
-    const token = (await login.json()).token;
+    const created = await api(server, 'POST', '/api/tokens', {body: {name: 'cli'}, cookie: signup.cookie});
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const token = created.body.token;
     const org = await api(server, 'POST', '/api/orgs', {body: {name: orgName}, token});
     assert.equal(org.status, 201, JSON.stringify(org.body));
     const id = org.body.id;
