@@ -269,8 +269,8 @@ Result<OrgInfo> OrgService::create_org(const User& creator, const std::string& n
       tx.execute("INSERT INTO memberships (org_id, user_id, role, created_at) "
                  "VALUES (:org, :user, 'owner', ?)",
                  {at}));
-  const std::string sealed = TRY(keys_.seal_org_value(tx, org_id, kSettingsTable, kSealedColumn,
-                                                      org_id, default_org_settings().dump()));
+  const std::string sealed = TRY(keys_.seal(tx, Tenant::org(org_id), kSettingsTable, kSealedColumn,
+                                            org_id, default_org_settings().dump()));
   TRY(tx.execute(
       "INSERT INTO org_settings (org_id, version, sealed, updated_at) VALUES (:org, 1, ?, ?)",
       {store::Blob{sealed}, at}));
@@ -444,8 +444,8 @@ Result<nlohmann::json> OrgService::read_settings(store::Transaction& tx, const s
     return make_error(ErrorKind::kInternal, "the organization's settings row is missing");
   }
   *version = TRY(rows[0].integer("version"));
-  const std::string plaintext = TRY(keys_.open_org_value(tx, org_id, kSettingsTable, kSealedColumn,
-                                                         org_id, TRY(rows[0].blob("sealed"))));
+  const std::string plaintext = TRY(keys_.open(tx, Tenant::org(org_id), kSettingsTable,
+                                               kSealedColumn, org_id, TRY(rows[0].blob("sealed"))));
   nlohmann::json settings = parse_json(plaintext);
   if (!settings.is_object()) {
     return make_error(ErrorKind::kInternal, "the organization's settings are not a JSON object");
@@ -484,8 +484,8 @@ Result<nlohmann::json> OrgService::update_settings(const User& caller, const std
                                      " was read (now at version " + std::to_string(version) +
                                      "); read them again and reapply your change");
   if (*expected != version) return stale;
-  const std::string sealed =
-      TRY(keys_.seal_org_value(tx, org_id, kSettingsTable, kSealedColumn, org_id, merged.dump()));
+  const std::string sealed = TRY(
+      keys_.seal(tx, Tenant::org(org_id), kSettingsTable, kSealedColumn, org_id, merged.dump()));
   const int64_t updated =
       TRY(tx.execute("UPDATE org_settings SET version = ?, sealed = ?, updated_at = ? "
                      "WHERE org_id = :org AND version = ?",
@@ -509,8 +509,8 @@ Result<ProviderKeyInfo> OrgService::set_provider_key(const User& caller, const s
   TRY(require_role(tx, Role::kAdmin));
   TRY(check_provider_name(provider));
   TRY(check_api_key(api_key));
-  const std::string sealed =
-      TRY(keys_.seal_org_value(tx, org_id, kProviderKeysTable, kSealedColumn, provider, api_key));
+  const std::string sealed = TRY(
+      keys_.seal(tx, Tenant::org(org_id), kProviderKeysTable, kSealedColumn, provider, api_key));
   ProviderKeyInfo info{provider, api_key.substr(api_key.size() - 4), now()};
   TRY(tx.execute("DELETE FROM org_provider_keys WHERE org_id = :org AND provider = ?", {provider}));
   TRY(
@@ -560,8 +560,8 @@ Result<std::optional<std::string>> OrgService::provider_key(const std::string& o
   store::Rows rows = TRY(tx.query(
       "SELECT sealed FROM org_provider_keys WHERE org_id = :org AND provider = ?", {provider}));
   if (rows.empty()) return std::optional<std::string>();
-  std::string key = TRY(keys_.open_org_value(tx, org_id, kProviderKeysTable, kSealedColumn,
-                                             provider, TRY(rows[0].blob("sealed"))));
+  std::string key = TRY(keys_.open(tx, Tenant::org(org_id), kProviderKeysTable, kSealedColumn,
+                                   provider, TRY(rows[0].blob("sealed"))));
   TRY(tx.commit());
   return std::optional<std::string>(std::move(key));
 }

@@ -1,7 +1,7 @@
-// The per-organization key ring on SQLite and PostgreSQL: one current data key per
-// organization, created on first use and stored only wrapped; sealed values open only
-// in their own organization, table, column and row; destroying an organization's keys
-// (crypto-shredding) makes its values unreadable; a key wrapped by another KEK is refused.
+// The key ring on SQLite and PostgreSQL: one current data key per organization and per
+// user, created on first use and stored only wrapped; sealed values open only in their
+// own tenant, table, column and row; destroying a tenant's keys (crypto-shredding)
+// makes its values unreadable; a key wrapped by another KEK is refused.
 #include "cloud/key_ring.h"
 
 #include <gtest/gtest.h>
@@ -38,7 +38,7 @@ class KeyRingTest : public joey::testing::BackendTest {
                    const std::string& plaintext) {
     store::Transaction tx = begin(org);
     Result<std::string> sealed =
-        ring.seal_org_value(tx, org, "org_settings", "sealed", row, plaintext);
+        ring.seal(tx, Tenant::org(org), "org_settings", "sealed", row, plaintext);
     EXPECT_TRUE(sealed.ok()) << sealed.error().message;
     EXPECT_TRUE(tx.commit().ok());
     return sealed.value_or("");
@@ -47,7 +47,7 @@ class KeyRingTest : public joey::testing::BackendTest {
   Result<std::string> open(KeyRing& ring, const std::string& org, const std::string& row,
                            const std::string& sealed) {
     store::Transaction tx = begin(org);
-    return ring.open_org_value(tx, org, "org_settings", "sealed", row, sealed);
+    return ring.open(tx, Tenant::org(org), "org_settings", "sealed", row, sealed);
   }
 
   int64_t key_rows(const std::string& org) {
@@ -65,10 +65,10 @@ TEST_P(KeyRingTest, AnOrganizationGetsOneWrappedKeyOnFirstUseAndKeepsIt) {
   std::string first_id;
   {
     store::Transaction tx = begin(kOrgA);
-    Result<crypto::DataKey> key = ring.key_for_org(tx, kOrgA);
+    Result<crypto::DataKey> key = ring.key_for(tx, Tenant::org(kOrgA));
     ASSERT_TRUE(key.ok()) << key.error().message;
     first_id = key->id();
-    Result<crypto::DataKey> again = ring.key_for_org(tx, kOrgA);
+    Result<crypto::DataKey> again = ring.key_for(tx, Tenant::org(kOrgA));
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->id(), first_id);
     ASSERT_TRUE(tx.commit().ok());
@@ -81,7 +81,7 @@ TEST_P(KeyRingTest, AnOrganizationGetsOneWrappedKeyOnFirstUseAndKeepsIt) {
     auto rows = tx.query("SELECT wrapped, kek_id FROM data_keys WHERE org_id = :org");
     ASSERT_TRUE(rows.ok());
     EXPECT_EQ((*rows)[0].text("kek_id").value_or(""), kek_.id());
-    auto key = ring.key_for_org(tx, kOrgA);
+    auto key = ring.key_for(tx, Tenant::org(kOrgA));
     ASSERT_TRUE(key.ok());
     EXPECT_EQ((*rows)[0].blob("wrapped").value_or("").find(std::string(key->secret())),
               std::string::npos);
@@ -89,7 +89,7 @@ TEST_P(KeyRingTest, AnOrganizationGetsOneWrappedKeyOnFirstUseAndKeepsIt) {
   // A fresh ring (an empty cache, another replica) finds the same key.
   KeyRing other(*store_, kek_);
   store::Transaction tx = begin(kOrgA);
-  Result<crypto::DataKey> key = other.key_for_org(tx, kOrgA);
+  Result<crypto::DataKey> key = other.key_for(tx, Tenant::org(kOrgA));
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(key->id(), first_id);
 }
@@ -120,7 +120,7 @@ TEST_P(KeyRingTest, DestroyingAnOrganizationsKeysMakesItsValuesUnreadable) {
   ASSERT_TRUE(open(ring, kOrgA, kOrgA, sealed_a).ok());
   {
     store::Transaction tx = begin(kOrgA);
-    ASSERT_TRUE(ring.destroy_org_keys(tx, kOrgA).ok());
+    ASSERT_TRUE(ring.destroy_keys(tx, Tenant::org(kOrgA)).ok());
     ASSERT_TRUE(tx.commit().ok());
   }
   EXPECT_EQ(key_rows(kOrgA), 0);
@@ -142,7 +142,7 @@ TEST_P(KeyRingTest, AKeyDestroyedOnAnotherReplicaIsNotServedFromTheCache) {
   ASSERT_TRUE(open(ring, kOrgA, kOrgA, sealed).ok());
   {
     store::Transaction tx = begin(kOrgA);
-    ASSERT_TRUE(replica.destroy_org_keys(tx, kOrgA).ok());
+    ASSERT_TRUE(replica.destroy_keys(tx, Tenant::org(kOrgA)).ok());
     ASSERT_TRUE(tx.commit().ok());
   }
   EXPECT_FALSE(open(ring, kOrgA, kOrgA, sealed).ok());
@@ -160,7 +160,7 @@ TEST_P(KeyRingTest, KeysWrappedByAnotherKekAreRefused) {
 TEST_P(KeyRingTest, AKeyIsNeverHandedOutInAnotherOrganizationsTransaction) {
   KeyRing ring(*store_, kek_);
   store::Transaction tx = begin(kOrgB);
-  Result<crypto::DataKey> key = ring.key_for_org(tx, kOrgA);
+  Result<crypto::DataKey> key = ring.key_for(tx, Tenant::org(kOrgA));
   ASSERT_FALSE(key.ok());
   EXPECT_EQ(key.error().kind, ErrorKind::kInternal);
 }
@@ -175,6 +175,65 @@ TEST_P(KeyRingTest, TheCacheOfUnwrappedKeysIsBounded) {
   EXPECT_TRUE(open(ring, kOrgA, kOrgA, sealed_a).ok());
   EXPECT_TRUE(open(ring, kOrgB, kOrgB, sealed_b).ok());
   EXPECT_LE(ring.cached_keys_for_testing(), 1u);
+}
+
+TEST_P(KeyRingTest, AUserHasKeysOfItsOwnApartFromItsOrganizations) {
+  constexpr char kUser[] = "cccccccccccccccccccccccc";
+  constexpr char kOtherUser[] = "dddddddddddddddddddddddd";
+  for (const char* user : {kUser, kOtherUser}) {
+    Result<store::Transaction> tx = store_->begin_unscoped();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(tx->execute("INSERT INTO users (id, email, name, password_hash, created_at) "
+                            "VALUES (?, ?, 'u', 'x', 1)",
+                            {std::string(user), std::string(user) + "@example.com"})
+                    .ok());
+    ASSERT_TRUE(tx->commit().ok());
+  }
+  KeyRing ring(*store_, kek_);
+  auto user_tx = [&](const char* user) {
+    Result<store::Transaction> tx = store_->begin(store::Scope::for_user(user));
+    EXPECT_TRUE(tx.ok());
+    return std::move(tx).value();
+  };
+  std::string sealed;
+  std::string user_key_id;
+  {
+    store::Transaction tx = user_tx(kUser);
+    Result<std::string> value = ring.seal(tx, Tenant::user(kUser), "tasks", "title", "t1", "mine");
+    ASSERT_TRUE(value.ok()) << value.error().message;
+    sealed = *value;
+    user_key_id = crypto::sealed_key_id(sealed).value_or("");
+    ASSERT_TRUE(tx.commit().ok());
+  }
+  {
+    // The organization's key is another key; the user's value does not open as the
+    // organization's, nor as another user's.
+    store::Transaction org_tx = begin(kOrgA);
+    Result<crypto::DataKey> org_key = ring.key_for(org_tx, Tenant::org(kOrgA));
+    ASSERT_TRUE(org_key.ok());
+    EXPECT_NE(org_key->id(), user_key_id);
+    EXPECT_FALSE(ring.open(org_tx, Tenant::org(kOrgA), "tasks", "title", "t1", sealed).ok());
+    ASSERT_TRUE(org_tx.commit().ok());
+    store::Transaction other = user_tx(kOtherUser);
+    EXPECT_FALSE(ring.open(other, Tenant::user(kOtherUser), "tasks", "title", "t1", sealed).ok());
+    // And a user's key is never handed out in another user's transaction.
+    Result<crypto::DataKey> refused = ring.key_for(other, Tenant::user(kUser));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().kind, ErrorKind::kInternal);
+  }
+  {
+    store::Transaction tx = user_tx(kUser);
+    Result<std::string> opened = ring.open(tx, Tenant::user(kUser), "tasks", "title", "t1", sealed);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    EXPECT_EQ(*opened, "mine");
+    ASSERT_TRUE(ring.destroy_keys(tx, Tenant::user(kUser)).ok());
+    ASSERT_TRUE(tx.commit().ok());
+  }
+  {
+    store::Transaction tx = user_tx(kUser);
+    EXPECT_FALSE(ring.open(tx, Tenant::user(kUser), "tasks", "title", "t1", sealed).ok());
+  }
+  EXPECT_EQ(key_rows(kOrgA), 1);  // the organization's key is untouched
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyRingTest, ::testing::Values("sqlite", "postgres"),

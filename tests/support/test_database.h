@@ -9,6 +9,8 @@
 #include <libpq-fe.h>
 #include <stdlib.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -109,6 +111,46 @@ class TestDatabase {
   // The directory a SQLite database lives in (its file, WAL and journal), or "".
   const std::string& directory() const { return directory_; }
 
+  // Every byte the database keeps on disk, for scans that prove a plaintext is not
+  // there. SQLite: the files in directory() (database, WAL, journal). PostgreSQL: after
+  // a CHECKPOINT, the files of this test's database under the cluster's base/ and the
+  // WAL segments written since the test started (the cluster is shared by every test).
+  // Needs read access to the cluster's files (the test runs as root, or as the owner).
+  std::string stored_bytes() const {
+    std::string bytes;
+    auto read_into = [&bytes](const std::filesystem::path& path) {
+      std::FILE* file = std::fopen(path.c_str(), "rb");
+      if (file == nullptr) {
+        ADD_FAILURE() << "cannot read " << path;
+        return;
+      }
+      char buffer[1 << 16];
+      size_t n = 0;
+      while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) bytes.append(buffer, n);
+      std::fclose(file);
+    };
+    std::error_code error;
+    if (!postgres()) {
+      for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
+        if (entry.is_regular_file()) read_into(entry.path());
+      }
+      return bytes;
+    }
+    pg_admin(admin_url_, "CHECKPOINT");
+    const std::filesystem::path data = pg_admin(admin_url_, "SHOW data_directory");
+    const std::string oid =
+        pg_admin(admin_url_, "SELECT oid FROM pg_database WHERE datname = '" + database_ + "'");
+    size_t files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(data / "base" / oid, error)) {
+      if (entry.is_regular_file()) read_into(entry.path()), ++files;
+    }
+    EXPECT_GT(files, 0u) << "no files under " << (data / "base" / oid);
+    for (const auto& entry : std::filesystem::directory_iterator(data / "pg_wal", error)) {
+      if (entry.is_regular_file() && entry.last_write_time() >= started_) read_into(entry.path());
+    }
+    return bytes;
+  }
+
   store::OpenOptions options() const {
     store::OpenOptions options;
     options.owner_location = owner_url_;
@@ -131,6 +173,8 @@ class TestDatabase {
   std::string database_;
   std::string app_role_;
   std::string login_role_;
+  std::filesystem::file_time_type started_ =
+      std::filesystem::file_time_type::clock::now() - std::chrono::seconds(2);
 };
 
 // A value-parameterised fixture ("sqlite", "postgres") with a fresh, migrated database in
