@@ -4,6 +4,7 @@
 #include "cloud/auth_routes.h"
 #include "cloud/kek_rotation.h"
 #include "cloud/org_routes.h"
+#include "cloud/task_routes.h"
 #include "crypto/key_encryption_key.h"
 
 namespace joey::cloud {
@@ -32,6 +33,11 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
   app->identity_ = std::make_unique<IdentityService>(*app->database_, IdentityOptions{});
   app->key_ring_ = std::make_unique<KeyRing>(*app->database_, std::move(kek).value());
   app->orgs_ = std::make_unique<OrgService>(*app->database_, *app->key_ring_);
+  TaskServiceOptions task_options;
+  if (!options.public_url.empty())
+    task_options.settings_url = options.public_url + "/api/agent/settings";
+  app->tasks_ = std::make_unique<TaskService>(*app->database_, *app->key_ring_, *app->orgs_,
+                                              std::move(task_options));
   log::info("database_opened", {log::field("database", app->database_->description()),
                                 log::field("schema_version", app->database_->schema_version()),
                                 log::field("kek_id", kek_id)});
@@ -42,6 +48,7 @@ void CloudApp::register_routes(Router& router) {
   const AuthRouteOptions auth{options_.public_url};
   register_auth_routes(router, *identity_, auth);
   register_org_routes(router, *identity_, *orgs_, auth);
+  register_task_routes(router, *identity_, *tasks_, auth);
 }
 
 void CloudApp::register_metrics(MetricsRegistry& registry) {

@@ -16,6 +16,7 @@
 #include "cloud/metrics.h"
 #include "cloud/org_service.h"
 #include "cloud/router.h"
+#include "cloud/task_service.h"
 #include "store/database.h"
 
 namespace joey::cloud {
@@ -52,6 +53,7 @@ class CloudApp {
   std::unique_ptr<IdentityService> identity_;
   std::unique_ptr<KeyRing> key_ring_;  // holds the key-encryption key
   std::unique_ptr<OrgService> orgs_;
+  std::unique_ptr<TaskService> tasks_;
 };
 
 }  // namespace joey::cloud

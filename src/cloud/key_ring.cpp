@@ -67,16 +67,20 @@ Result<crypto::DataKey> KeyRing::unwrap_row(const Tenant& tenant, const std::str
   return key;
 }
 
-Result<crypto::DataKey> KeyRing::key_for(store::Transaction& tx, const Tenant& tenant) {
+Result<std::optional<crypto::DataKey>> KeyRing::current_key(store::Transaction& tx,
+                                                            const Tenant& tenant) {
   TRY(check_scope(tx, tenant));
   store::Rows rows =
       TRY(tx.query(std::string("SELECT key_id, wrapped, kek_id FROM data_keys "
                                "WHERE ") +
                    tenant_predicate(tenant) + " ORDER BY created_at DESC, key_id DESC LIMIT 1"));
-  if (!rows.empty()) {
-    return unwrap_row(tenant, TRY(rows[0].text("key_id")), TRY(rows[0].blob("wrapped")),
-                      TRY(rows[0].text("kek_id")));
-  }
+  if (rows.empty()) return std::optional<crypto::DataKey>();
+  return std::optional(TRY(unwrap_row(tenant, TRY(rows[0].text("key_id")),
+                                      TRY(rows[0].blob("wrapped")), TRY(rows[0].text("kek_id")))));
+}
+
+Result<crypto::DataKey> KeyRing::key_for(store::Transaction& tx, const Tenant& tenant) {
+  if (std::optional<crypto::DataKey> current = TRY(current_key(tx, tenant))) return *current;
   crypto::DataKey key = crypto::DataKey::generate();
   crypto::WrappedKey wrapped = TRY(kek_.wrap(key));
   const std::string insert =

@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -66,6 +67,9 @@ class KeyRing {
 
   // The tenant's current data key, generated, wrapped and stored on first use.
   Result<crypto::DataKey> key_for(store::Transaction& tx, const Tenant& tenant);
+  // The tenant's current data key if it has one; never creates one (for read-only
+  // transactions).
+  Result<std::optional<crypto::DataKey>> current_key(store::Transaction& tx, const Tenant& tenant);
   // The tenant's key called `key_id` (from crypto::sealed_key_id). kNotFound when the
   // tenant has no such key (never had it, or destroyed it).
   Result<crypto::DataKey> key_by_id(store::Transaction& tx, const Tenant& tenant,

@@ -10,7 +10,7 @@ namespace {
 
 // Tenant columns: identity tables carry user_id (users: id); organization tables carry
 // org_id (organizations: id); data_keys carry one of the two.
-constexpr std::array<TableRule, 12> kTableRules = {{
+constexpr std::array<TableRule, 23> kTableRules = {{
     {"users", false, true, true, false},
     {"sessions", false, true, true, false},
     {"access_tokens", false, true, true, false},
@@ -23,6 +23,20 @@ constexpr std::array<TableRule, 12> kTableRules = {{
     {"audit_log", true, false, false, false},
     {"data_keys", true, true, false, true},
     {"org_provider_keys", true, false, false, false},
+    // Task history (migration 2): a task belongs to its user and, when it was recorded
+    // for an organization, to that organization too; either id reaches it.
+    {"tasks", true, true, false, false},
+    {"task_messages", true, true, false, false},
+    {"task_batches", true, true, false, false},
+    {"task_search", true, true, false, false},
+    {"task_usage", true, true, false, false},
+    {"task_search_data", false, false, false, false, true},
+    {"task_search_idx", false, false, false, false, true},
+    {"task_search_content", false, false, false, false, true},
+    {"task_search_docsize", false, false, false, false, true},
+    {"task_search_config", false, false, false, false, true},
+    // Shared links are found by their token's digest before the tenant is known.
+    {"shares", true, true, true, false},
 }};
 
 // Migration 1, SQLite: the identity schema. Times are Unix seconds; digests are
@@ -320,9 +334,141 @@ CREATE POLICY tenant ON org_provider_keys
   USING (org_id = current_setting('joey.org_id', true));
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+
+// Migration 2: task history. Times are Unix milliseconds. Message text and titles are
+// sealed under the owning tenant's data key (the organization's when org_id is set,
+// else the user's); task_search holds only blinded terms (cloud/blind_index.h).
+constexpr std::string_view kTasksCommon = R"sql(
+CREATE TABLE tasks (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+  mode TEXT NOT NULL DEFAULT '',
+  model TEXT NOT NULL DEFAULT '',
+  title BLOB_TYPE,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  message_count BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX tasks_user ON tasks(user_id, updated_at);
+CREATE INDEX tasks_org ON tasks(org_id, updated_at);
+CREATE TABLE task_messages (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  seq BIGINT NOT NULL,
+  user_id TEXT NOT NULL,
+  org_id TEXT,
+  ts BIGINT NOT NULL,
+  role TEXT NOT NULL,
+  sealed BLOB_TYPE NOT NULL,
+  PRIMARY KEY (task_id, seq)
+);
+CREATE TABLE task_batches (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  batch_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  org_id TEXT,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (task_id, batch_id)
+);
+CREATE TABLE task_usage (
+  task_id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+  ts BIGINT NOT NULL,
+  model TEXT NOT NULL,
+  input_tokens BIGINT NOT NULL,
+  output_tokens BIGINT NOT NULL,
+  cache_read_tokens BIGINT NOT NULL,
+  cache_write_tokens BIGINT NOT NULL,
+  cost_usd DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (task_id, request_id)
+);
+CREATE INDEX task_usage_user ON task_usage(user_id, ts);
+CREATE INDEX task_usage_org ON task_usage(org_id, ts);
+CREATE TABLE shares (
+  id TEXT PRIMARY KEY,
+  token_digest TEXT NOT NULL UNIQUE,
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL,
+  org_id TEXT,
+  visibility TEXT NOT NULL CHECK (visibility IN ('organization', 'public')),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX shares_task ON shares(task_id);
+)sql";
+
+constexpr std::string_view kTasksSqliteSearch = R"sql(
+CREATE VIRTUAL TABLE task_search USING fts5(
+  terms, task_id UNINDEXED, seq UNINDEXED, user_id UNINDEXED, org_id UNINDEXED,
+  tokenize = 'ascii', detail = column);
+)sql";
+
+constexpr std::string_view kTasksPostgresSearch = R"sql(
+CREATE TABLE task_search (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  seq BIGINT NOT NULL,
+  user_id TEXT NOT NULL,
+  org_id TEXT,
+  terms TSVECTOR NOT NULL,
+  PRIMARY KEY (task_id, seq)
+);
+CREATE INDEX task_search_terms ON task_search USING GIN (terms);
+)sql";
+
+constexpr std::string_view kTasksPostgresPolicies = R"sql(
+ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tasks FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON tasks
+  USING (org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+ALTER TABLE task_messages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task_messages FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON task_messages
+  USING (org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+ALTER TABLE task_batches ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task_batches FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON task_batches
+  USING (org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+ALTER TABLE task_search ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task_search FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON task_search
+  USING (org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+ALTER TABLE task_usage ENABLE ROW LEVEL SECURITY;
+ALTER TABLE task_usage FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON task_usage
+  USING (org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+ALTER TABLE shares ENABLE ROW LEVEL SECURITY;
+ALTER TABLE shares FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON shares
+  USING (current_setting('joey.scope', true) = 'unscoped'
+         OR org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+)sql";
+
+// Migration SQL is assembled once, at first use, from the shared table definitions.
+std::string replace_all(std::string text, std::string_view from, std::string_view to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+const std::string kTasksSqlite =
+    replace_all(std::string(kTasksCommon), "BLOB_TYPE", "BLOB") + std::string(kTasksSqliteSearch);
+const std::string kTasksPostgres = replace_all(std::string(kTasksCommon), "BLOB_TYPE", "BYTEA") +
+                                   std::string(kTasksPostgresSearch) +
+                                   std::string(kTasksPostgresPolicies);
+
+const std::array<Migration, 2> kMigrations = {{
     {1, "identity schema: users, sessions, tokens, device login, organizations, keys",
      kIdentitySqlite, kIdentityPostgres},
+    {2, "task history: tasks, messages, blind search index, usage, shares", kTasksSqlite,
+     kTasksPostgres},
 }};
 
 }  // namespace

@@ -23,6 +23,9 @@ struct TableRule {
   bool accepts_user_marker = false;  // rows carry a user id
   bool unscoped = false;             // identity lookups: reachable from begin_unscoped()
   bool all_tenants = false;          // reachable from begin_all_tenants() (key rotation)
+  // SQLite's own tables behind an FTS5 index (task_search_data, ...): listed so that
+  // no statement may name them (they accept no marker); they do not exist on PostgreSQL.
+  bool sqlite_internal = false;
 };
 
 // Every table joey creates, in one list.

@@ -83,6 +83,9 @@ class Scanner {
         ++pos_;
       } else if (c == ':') {
         TRY(colon(out));
+      } else if (c == '@' && sql_.substr(pos_, 2) == "@@") {
+        out.sql.append("@@");  // PostgreSQL's text-search match operator
+        pos_ += 2;
       } else if (c == '$' || c == '@') {
         return malformed(std::string("'") + c + "' parameters are not supported; use ?");
       } else if (c == ';') {

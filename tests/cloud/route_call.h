@@ -31,8 +31,8 @@ struct Reply {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// METHOD `path` with `body` as JSON (unless null), from `address`, to a server reached
-// at 127.0.0.1:8420.
+// METHOD `path` (with an optional "?query") with `body` as JSON (unless null), from
+// `address`, to a server reached at 127.0.0.1:8420.
 inline Reply call_route(const Router& router, const std::string& method, const std::string& path,
                         const nlohmann::json& body = nullptr, Headers headers = {},
                         const std::string& address = "127.0.0.1") {
@@ -45,7 +45,9 @@ inline Reply call_route(const Router& router, const std::string& method, const s
     request.body = body.dump();
     request.headers.emplace_back("content-type", "application/json");
   }
-  HttpResponse response = router.handle(request, path);
+  const size_t question = path.find('?');
+  if (question != std::string::npos) request.query = path.substr(question + 1);
+  HttpResponse response = router.handle(request, path.substr(0, question));
   Reply reply{response.status, parse_json(response.body), response.headers};
   if (response.body.empty() || reply.body.is_discarded()) reply.body = nullptr;
   return reply;

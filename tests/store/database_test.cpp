@@ -162,6 +162,7 @@ TEST_P(StoreTest, MigrationsCreateTheSchemaAndRerunningIsANoOp) {
   }
   std::vector<std::string> tables = table_names();
   for (const TableRule& rule : table_rules()) {
+    if (rule.sqlite_internal && GetParam() == "postgres") continue;
     EXPECT_NE(std::find(tables.begin(), tables.end(), rule.name), tables.end()) << rule.name;
   }
   std::string applied = admin("SELECT MAX(applied_at) FROM schema_migrations");

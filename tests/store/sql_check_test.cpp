@@ -71,6 +71,35 @@ TEST(SqlCheck, UserMarkerDoesNotCoverAnOrganizationOnlyTable) {
   EXPECT_EQ(checked.error().kind, ErrorKind::kPermissionDenied);
 }
 
+TEST(SqlCheck, SearchIndexShadowTablesAreNeverReachable) {
+  // SQLite keeps an FTS5 index's text in tables of its own; naming them would bypass
+  // the tenant predicate, so no context may.
+  for (const char* sql : {"SELECT * FROM task_search_content WHERE org_id = :org",
+                          "SELECT * FROM task_search_data"}) {
+    for (const CheckOptions& options : {scoped(), CheckOptions{StatementContext::kUnscoped},
+                                        CheckOptions{StatementContext::kAllTenants}}) {
+      auto checked = check_statement(sql, {}, kOrgA, options);
+      ASSERT_FALSE(checked.ok()) << sql;
+      EXPECT_EQ(checked.error().kind, ErrorKind::kPermissionDenied) << sql;
+    }
+  }
+  auto search = check_statement(
+      "SELECT s.task_id FROM task_search s WHERE s.terms MATCH ? AND s.org_id = :org",
+      std::vector<Value>{Value("ab")}, kOrgA, scoped());
+  EXPECT_TRUE(search.ok()) << search.error().message;
+}
+
+TEST(SqlCheck, TextSearchMatchIsAnOperatorNotAParameter) {
+  auto checked = check_statement(
+      "SELECT s.task_id FROM task_search s WHERE s.terms @@ to_tsquery('simple', ?) "
+      "AND s.org_id = :org",
+      std::vector<Value>{Value("ab")}, kOrgA, scoped());
+  ASSERT_TRUE(checked.ok()) << checked.error().message;
+  EXPECT_NE(checked->sql.find("s.terms @@ to_tsquery"), std::string::npos);
+  EXPECT_FALSE(
+      check_statement("SELECT @name FROM users WHERE id = :user", {}, kOrgA, scoped()).ok());
+}
+
 TEST(SqlCheck, MarkerTheScopeLacksIsRefused) {
   auto checked = check_statement("SELECT * FROM org_settings WHERE org_id = :org", {},
                                  Scope::for_user("user-1"), scoped());
@@ -195,7 +224,9 @@ TEST(Schema, MigrationsAreNumberedFromOneWithoutGaps) {
 
 TEST(Schema, EveryTenantTableAcceptsAMarkerOrIsIdentityOnly) {
   for (const TableRule& rule : table_rules()) {
-    EXPECT_TRUE(rule.accepts_org_marker || rule.accepts_user_marker || rule.unscoped) << rule.name;
+    EXPECT_TRUE(rule.accepts_org_marker || rule.accepts_user_marker || rule.unscoped ||
+                rule.sqlite_internal)
+        << rule.name;
   }
 }
 

@@ -1,0 +1,537 @@
+#include "cloud/task_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "base/strings.h"
+#include "cloud/blind_index.h"
+
+namespace joey::cloud {
+namespace {
+
+constexpr const char* kTasksTable = "tasks";
+constexpr const char* kMessagesTable = "task_messages";
+constexpr size_t kSnippetContext = 80;
+
+bool is_org(const Tenant& tenant) { return tenant.kind == Tenant::Kind::kOrg; }
+
+std::string message_row(const std::string& task_id, int64_t seq) {
+  return task_id + ":" + std::to_string(seq);
+}
+
+// user_id and org_id values of a row a tenant writes: an organization's rows carry the
+// writer's id and :org; a user's rows carry :user and NULL.
+std::string tenant_values(const Tenant& tenant) {
+  return is_org(tenant) ? "?, :org" : ":user, NULL";
+}
+std::vector<store::Value> tenant_params(const Tenant& tenant, const User& user) {
+  if (is_org(tenant)) return {user.id};
+  return {};
+}
+
+// The predicate on a tenant table aliased `alias` (or not aliased: "") that keeps the
+// tenant's rows. The checker counts every mention of a table's name, so an unaliased
+// table's columns are named bare.
+std::string tenant_predicate(const Tenant& tenant, const std::string& alias) {
+  const std::string prefix = alias.empty() ? "" : alias + ".";
+  return is_org(tenant) ? prefix + "org_id = :org"
+                        : prefix + "user_id = :user AND " + prefix + "org_id IS NULL";
+}
+
+store::Scope scope_for(const Tenant& tenant, const User& user) {
+  return is_org(tenant) ? store::Scope::for_org(tenant.id, user.id)
+                        : store::Scope::for_user(user.id);
+}
+
+bool setting(const nlohmann::json& settings, const char* section, const char* key, bool fallback) {
+  const auto s = settings.find(section);
+  if (s == settings.end() || !s->is_object()) return fallback;
+  const auto v = s->find(key);
+  return v != s->end() && v->is_boolean() ? v->get<bool>() : fallback;
+}
+
+bool task_sync_enabled(const nlohmann::json& user_settings) {
+  const auto v = user_settings.find("task_sync_enabled");
+  return v == user_settings.end() || !v->is_boolean() || v->get<bool>();
+}
+
+// A piece of `content` around the first query word found (ASCII case-insensitive),
+// cut at UTF-8 character boundaries, "…" marking cuts.
+std::string make_snippet(const std::string& content, const std::vector<std::string>& words) {
+  const std::string lower = ascii_lower(content);
+  size_t hit = std::string::npos;
+  for (const std::string& word : words) hit = std::min(hit, lower.find(word));
+  if (hit == std::string::npos) hit = 0;
+  auto boundary = [&content](size_t at) {
+    while (at > 0 && at < content.size() &&
+           (static_cast<unsigned char>(content[at]) & 0xC0) == 0x80)
+      --at;
+    return std::min(at, content.size());
+  };
+  const size_t begin = boundary(hit > kSnippetContext ? hit - kSnippetContext : 0);
+  const size_t end = boundary(std::min(content.size(), hit + 2 * kSnippetContext));
+  std::string snippet = content.substr(begin, end - begin);
+  for (char& c : snippet) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  return (begin > 0 ? "…" : "") + snippet + (end < content.size() ? "…" : "");
+}
+
+const char* kSummaryColumns =
+    "t.id AS id, t.user_id AS user_id, t.org_id AS org_id, t.mode AS mode, t.model AS model, "
+    "t.title AS title, t.created_at AS created_at, t.updated_at AS updated_at, "
+    "t.message_count AS message_count";
+
+Result<int> parse_cursor(const std::optional<std::string>& cursor, int max_depth) {
+  if (!cursor) return 0;
+  int offset = 0;
+  for (char c : *cursor) {
+    if (c < '0' || c > '9' || offset > max_depth) {
+      return make_error(ErrorKind::kInvalidArgument, "the cursor is not one this server gave");
+    }
+    offset = offset * 10 + (c - '0');
+  }
+  if (cursor->empty() || offset > max_depth) {
+    return make_error(ErrorKind::kInvalidArgument, "the cursor is not one this server gave");
+  }
+  return offset;
+}
+
+}  // namespace
+
+nlohmann::json TaskSummary::to_json() const {
+  nlohmann::json json = {{"id", id},
+                         {"user_id", user_id},
+                         {"organization_id", org_id ? nlohmann::json(*org_id) : nullptr},
+                         {"title", title},
+                         {"mode", mode},
+                         {"model", model},
+                         {"created_at", created_at},
+                         {"updated_at", updated_at},
+                         {"message_count", message_count},
+                         {"snippet", snippet ? nlohmann::json(*snippet) : nullptr}};
+  return json;
+}
+
+TaskService::TaskService(store::Database& database, KeyRing& keys, OrgService& orgs,
+                         TaskServiceOptions options)
+    : database_(database), keys_(keys), orgs_(orgs), options_(std::move(options)) {}
+
+int64_t TaskService::now_ms() const {
+  if (options_.clock_ms) return options_.clock_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<TaskService::Gate> TaskService::gate(const User& user) {
+  Gate gate;
+  std::optional<std::string> org_id;
+  {
+    store::Transaction tx =
+        TRY(database_.begin(store::Scope::for_user(user.id), store::Access::kRead));
+    store::Rows settings = TRY(tx.query("SELECT settings FROM users WHERE id = :user"));
+    gate.user_settings = nlohmann::json::object();
+    if (!settings.empty()) {
+      nlohmann::json parsed =
+          nlohmann::json::parse(TRY(settings[0].text("settings")), nullptr, false);
+      if (parsed.is_object()) gate.user_settings = std::move(parsed);
+    }
+    store::Rows oldest =
+        TRY(tx.query("SELECT org_id FROM memberships WHERE user_id = :user ORDER BY created_at, "
+                     "org_id LIMIT 1"));
+    if (!oldest.empty()) org_id = TRY(oldest[0].text("org_id"));
+  }
+  gate.user_settings["task_sync_enabled"] = task_sync_enabled(gate.user_settings);
+  if (org_id) {
+    ActiveOrg org{TRY(orgs_.get_org(user, *org_id)), TRY(orgs_.get_settings(user, *org_id))};
+    gate.enabled = setting(org.settings, "cloud", "record_task_messages", true);
+    gate.org = std::move(org);
+  } else {
+    gate.enabled = gate.user_settings["task_sync_enabled"].get<bool>();
+  }
+  return gate;
+}
+
+Result<nlohmann::json> TaskService::agent_settings(const User& user) {
+  Gate current = TRY(gate(user));
+  nlohmann::json organization = nullptr;
+  int64_t version = 0;
+  if (current.org) {
+    nlohmann::json settings = current.org->settings;
+    version = settings.value("version", int64_t{0});
+    settings.erase("version");
+    organization = current.org->info.to_json();
+    organization["settings"] = std::move(settings);
+    organization["version"] = version;
+  }
+  return nlohmann::json{
+      {"organization", std::move(organization)},
+      {"user", {{"id", user.id}, {"settings", current.user_settings}}},
+      {"policy", {{"version", version}, {"url", options_.settings_url}}},
+      {"collection",
+       {{"enabled", current.enabled}, {"source", current.org ? "organization" : "user"}}}};
+}
+
+Result<nlohmann::json> TaskService::update_user_settings(const User& user,
+                                                         const nlohmann::json& patch) {
+  for (const auto& [key, value] : patch.items()) {
+    if (key != "task_sync_enabled") {
+      return make_error(ErrorKind::kInvalidArgument, "unknown setting \"" + key + "\"");
+    }
+    if (!value.is_boolean()) {
+      return make_error(ErrorKind::kInvalidArgument, "task_sync_enabled must be true or false");
+    }
+  }
+  store::Transaction tx = TRY(database_.begin(store::Scope::for_user(user.id)));
+  store::Rows rows = TRY(tx.query("SELECT settings FROM users WHERE id = :user"));
+  if (rows.empty()) return make_error(ErrorKind::kNotFound, "no such user");
+  nlohmann::json settings = nlohmann::json::parse(TRY(rows[0].text("settings")), nullptr, false);
+  if (!settings.is_object()) settings = nlohmann::json::object();
+  for (const auto& [key, value] : patch.items()) settings[key] = value;
+  TRY(tx.execute("UPDATE users SET settings = ? WHERE id = :user", {settings.dump()}));
+  TRY(tx.commit());
+  settings["task_sync_enabled"] = task_sync_enabled(settings);
+  return nlohmann::json{{"settings", settings}};
+}
+
+Result<UploadResult> TaskService::append_messages(const User& user, const std::string& task_id,
+                                                  const MessageBatch& batch) {
+  const Gate current = TRY(gate(user));
+  if (!current.enabled) return UploadResult{UploadOutcome::kCollectionDisabled, 0};
+  const Tenant tenant = current.org ? Tenant::org(current.org->info.id) : Tenant::user(user.id);
+  const std::string mine = tenant_predicate(tenant, "t");
+  store::Transaction tx = TRY(database_.begin(scope_for(tenant, user)));
+
+  store::Rows existing = TRY(tx.query(
+      "SELECT t.user_id AS user_id, t.message_count AS message_count FROM tasks t WHERE t.id = ? "
+      "AND " +
+          mine,
+      {task_id}));
+  const int64_t now = now_ms();
+  int64_t next_seq = 0;
+  if (!existing.empty()) {
+    if (TRY(existing[0].text("user_id")) != user.id) {
+      return make_error(ErrorKind::kAlreadyExists, "another user's task has this id");
+    }
+    next_seq = TRY(existing[0].integer("message_count"));
+    store::Rows seen = TRY(tx.query(
+        "SELECT 1 AS seen FROM task_batches b WHERE b.task_id = ? AND b.batch_id = ? AND " +
+            tenant_predicate(tenant, "b"),
+        {task_id, batch.batch_id}));
+    if (!seen.empty()) return UploadResult{UploadOutcome::kDuplicate, 0};
+  } else {
+    std::vector<store::Value> params = {task_id};
+    for (store::Value& value : tenant_params(tenant, user)) params.push_back(std::move(value));
+    params.push_back(batch.mode.value_or(""));
+    params.push_back(batch.model.value_or(""));
+    params.push_back(batch.title ? store::Value(store::Blob{TRY(keys_.seal(
+                                       tx, tenant, kTasksTable, "title", task_id, *batch.title))})
+                                 : store::Value());
+    params.push_back(now);
+    params.push_back(now);
+    Result<int64_t> inserted = tx.execute(
+        "INSERT INTO tasks (id, user_id, org_id, mode, model, title, created_at, updated_at, "
+        "message_count) VALUES (?, " +
+            tenant_values(tenant) + ", ?, ?, ?, ?, ?, 0)",
+        params);
+    if (!inserted.ok()) {
+      if (inserted.error().kind == ErrorKind::kAlreadyExists) {
+        return make_error(ErrorKind::kAlreadyExists,
+                          "a task with this id belongs to someone else or another organization");
+      }
+      return inserted.error();
+    }
+  }
+
+  const crypto::DataKey key = TRY(keys_.key_for(tx, tenant));
+  const BlindIndexKey index = BlindIndexKey::derive(key);
+  const bool postgres = database_.backend() == store::Backend::kPostgres;
+  const std::string insert_message =
+      "INSERT INTO task_messages (task_id, seq, user_id, org_id, ts, role, sealed) VALUES (?, ?, " +
+      tenant_values(tenant) + ", ?, ?, ?)";
+  const std::string insert_terms =
+      postgres ? "INSERT INTO task_search (task_id, seq, user_id, org_id, terms) VALUES (?, ?, " +
+                     tenant_values(tenant) + ", to_tsvector('simple', ?))"
+               : "INSERT INTO task_search (task_id, seq, user_id, org_id, terms) VALUES (?, ?, " +
+                     tenant_values(tenant) + ", ?)";
+  int64_t last_ts = 0;
+  for (const TaskMessage& message : batch.messages) {
+    const int64_t seq = next_seq++;
+    const std::string sealed = TRY(keys_.seal(tx, tenant, kMessagesTable, "sealed",
+                                              message_row(task_id, seq), message.content));
+    std::vector<store::Value> params = {task_id, seq};
+    for (store::Value& value : tenant_params(tenant, user)) params.push_back(std::move(value));
+    std::vector<store::Value> terms_params = params;
+    params.insert(params.end(), {message.ts_ms, message.role, store::Blob{sealed}});
+    TRY(tx.execute(insert_message, params));
+    terms_params.push_back(index.blind_text(message.content));
+    TRY(tx.execute(insert_terms, terms_params));
+    last_ts = std::max(last_ts, message.ts_ms);
+  }
+  TRY(
+      tx.execute("UPDATE tasks SET message_count = ?, updated_at = ?, "
+                 "mode = CASE WHEN mode = '' THEN ? ELSE mode END, "
+                 "model = CASE WHEN model = '' THEN ? ELSE model END "
+                 "WHERE id = ? AND " +
+                     tenant_predicate(tenant, ""),
+                 {next_seq, std::max(now, last_ts), batch.mode.value_or(""),
+                  batch.model.value_or(""), task_id}));
+  std::vector<store::Value> batch_params = {task_id, batch.batch_id};
+  for (store::Value& value : tenant_params(tenant, user)) batch_params.push_back(std::move(value));
+  batch_params.push_back(now);
+  TRY(
+      tx.execute("INSERT INTO task_batches (task_id, batch_id, user_id, org_id, created_at) "
+                 "VALUES (?, ?, " +
+                     tenant_values(tenant) + ", ?)",
+                 batch_params));
+  TRY(tx.commit());
+  return UploadResult{UploadOutcome::kStored, static_cast<int64_t>(batch.messages.size())};
+}
+
+Result<UploadOutcome> TaskService::record_usage(const User& user, const std::string& task_id,
+                                                const UsageRecord& usage) {
+  const Gate current = TRY(gate(user));
+  if (!current.enabled) return UploadOutcome::kCollectionDisabled;
+  const Tenant tenant = current.org ? Tenant::org(current.org->info.id) : Tenant::user(user.id);
+  store::Transaction tx = TRY(database_.begin(scope_for(tenant, user)));
+  std::vector<store::Value> params = {task_id, usage.request_id};
+  for (store::Value& value : tenant_params(tenant, user)) params.push_back(std::move(value));
+  params.insert(params.end(), {usage.ts_ms, usage.model, usage.input_tokens, usage.output_tokens,
+                               usage.cache_read_tokens, usage.cache_write_tokens, usage.cost_usd});
+  const int64_t inserted =
+      TRY(tx.execute("INSERT INTO task_usage (task_id, request_id, user_id, org_id, ts, model, "
+                     "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+                     "cost_usd) VALUES (?, ?, " +
+                         tenant_values(tenant) +
+                         ", ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, request_id) DO NOTHING",
+                     params));
+  TRY(tx.commit());
+  return inserted == 0 ? UploadOutcome::kDuplicate : UploadOutcome::kStored;
+}
+
+Result<std::vector<TaskService::Source>> TaskService::view(
+    const User& user, const std::optional<ActiveOrg>& org,
+    const std::optional<std::string>& narrow_to_user) {
+  std::vector<Source> sources;
+  if (!narrow_to_user || *narrow_to_user == user.id) {
+    const Tenant tenant = Tenant::user(user.id);
+    sources.push_back(Source{tenant, scope_for(tenant, user), tenant_predicate(tenant, "t"), {}});
+  }
+  if (org) {
+    const Tenant tenant = Tenant::org(org->info.id);
+    Source source{tenant, scope_for(tenant, user), tenant_predicate(tenant, "t"), {}};
+    const bool sees_all = org->info.role != Role::kMember ||
+                          setting(org->settings, "cloud", "allow_members_view_all", false);
+    if (!sees_all || narrow_to_user) {
+      source.predicate += " AND t.user_id = ?";
+      source.predicate_params.push_back(sees_all ? *narrow_to_user : user.id);
+    }
+    if (sees_all || !narrow_to_user || *narrow_to_user == user.id) {
+      sources.push_back(std::move(source));
+    }
+  }
+  return sources;
+}
+
+Result<TaskSummary> TaskService::summary_from(store::Transaction& tx, const Tenant& tenant,
+                                              const store::Row& row) {
+  TaskSummary summary;
+  summary.id = TRY(row.text("id"));
+  summary.user_id = TRY(row.text("user_id"));
+  summary.org_id = TRY(row.optional_text("org_id"));
+  summary.mode = TRY(row.text("mode"));
+  summary.model = TRY(row.text("model"));
+  summary.created_at = TRY(row.integer("created_at"));
+  summary.updated_at = TRY(row.integer("updated_at"));
+  summary.message_count = TRY(row.integer("message_count"));
+  if (std::optional<std::string> title = TRY(row.optional_blob("title"))) {
+    summary.title = TRY(keys_.open(tx, tenant, kTasksTable, "title", summary.id, *title));
+  }
+  return summary;
+}
+
+Result<std::vector<TaskSummary>> TaskService::list_source(const Source& source,
+                                                          const TaskQuery& query, int depth) {
+  std::string filters;
+  std::vector<store::Value> params;
+  if (query.mode) filters += " AND t.mode = ?", params.push_back(*query.mode);
+  if (query.from_ms) filters += " AND t.updated_at >= ?", params.push_back(*query.from_ms);
+  if (query.to_ms) filters += " AND t.updated_at <= ?", params.push_back(*query.to_ms);
+
+  store::Transaction tx = TRY(database_.begin(source.scope, store::Access::kRead));
+  std::vector<store::Value> all;
+  std::string sql;
+  const std::vector<std::string> words = query_words(query.q);
+  if (words.empty()) {
+    sql = std::string("SELECT ") + kSummaryColumns + " FROM tasks t WHERE " + source.predicate +
+          filters + " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?";
+    all = source.predicate_params;
+  } else {
+    // A tenant without a key has stored nothing yet.
+    const std::optional<crypto::DataKey> key = TRY(keys_.current_key(tx, source.tenant));
+    if (!key) return std::vector<TaskSummary>();
+    const std::vector<std::string> blinded = BlindIndexKey::derive(*key).blind_query(query.q);
+    const bool postgres = database_.backend() == store::Backend::kPostgres;
+    std::string match;
+    for (const std::string& term : blinded) {
+      if (!match.empty()) match += postgres ? " & " : " AND ";
+      match += postgres ? term : "\"" + term + "\"";
+    }
+    const std::string search_tenant =
+        source.tenant.kind == Tenant::Kind::kOrg ? "s.org_id = :org" : "s.user_id = :user";
+    sql = std::string("SELECT ") + kSummaryColumns +
+          (postgres ? ", -MAX(ts_rank(s.terms, to_tsquery('simple', ?))) AS score"
+                    : ", MIN(s.rank) AS score") +
+          ", MIN(s.seq) AS hit_seq FROM task_search s JOIN tasks t ON t.id = s.task_id AND " +
+          source.predicate + " WHERE " +
+          (postgres ? "s.terms @@ to_tsquery('simple', ?)" : "s.terms MATCH ?") + " AND " +
+          search_tenant + filters +
+          " GROUP BY t.id ORDER BY score, t.updated_at DESC, t.id DESC LIMIT ?";
+    if (postgres) all.push_back(match);
+    all.insert(all.end(), source.predicate_params.begin(), source.predicate_params.end());
+    all.push_back(match);
+  }
+  all.insert(all.end(), params.begin(), params.end());
+  all.push_back(static_cast<int64_t>(depth));
+  store::Rows rows = TRY(tx.query(sql, all));
+  std::vector<TaskSummary> tasks;
+  for (const store::Row& row : rows) {
+    TaskSummary summary = TRY(summary_from(tx, source.tenant, row));
+    if (!words.empty()) {
+      const int64_t seq = TRY(row.integer("hit_seq"));
+      store::Rows hit = TRY(tx.query(
+          "SELECT m.sealed AS sealed FROM task_messages m WHERE m.task_id = ? AND m.seq = ? AND " +
+              tenant_predicate(source.tenant, "m"),
+          {summary.id, seq}));
+      if (!hit.empty()) {
+        const std::string content =
+            TRY(keys_.open(tx, source.tenant, kMessagesTable, "sealed",
+                           message_row(summary.id, seq), TRY(hit[0].blob("sealed"))));
+        summary.snippet = make_snippet(content, words);
+      }
+      summary.message_count = TRY(row.integer("message_count"));
+    }
+    tasks.push_back(std::move(summary));
+  }
+  return tasks;
+}
+
+Result<TaskPage> TaskService::list(const User& user, const TaskQuery& query) {
+  const int offset = TRY(parse_cursor(query.cursor, options_.max_listing_depth));
+  const int depth = std::min(offset + query.limit + 1, options_.max_listing_depth + 1);
+  const Gate current = TRY(gate(user));
+  std::vector<TaskSummary> merged;
+  // Keep each source's rank order; sources interleave by recency (search: best first
+  // within each source, sources by their best).
+  for (const Source& source : TRY(view(user, current.org, query.user_id))) {
+    for (TaskSummary& task : TRY(list_source(source, query, depth))) {
+      merged.push_back(std::move(task));
+    }
+  }
+  if (query.q.empty()) {
+    std::stable_sort(merged.begin(), merged.end(), [](const TaskSummary& a, const TaskSummary& b) {
+      return a.updated_at != b.updated_at ? a.updated_at > b.updated_at : a.id > b.id;
+    });
+  }
+  TaskPage page;
+  for (size_t i = offset; i < merged.size() && page.tasks.size() < size_t(query.limit); ++i) {
+    page.tasks.push_back(std::move(merged[i]));
+  }
+  if (merged.size() > size_t(offset + query.limit) &&
+      offset + query.limit < options_.max_listing_depth) {
+    page.next_cursor = std::to_string(offset + query.limit);
+  }
+  return page;
+}
+
+Result<std::optional<std::pair<TaskService::Source, TaskSummary>>> TaskService::find(
+    const User& user, const std::string& task_id) {
+  const Gate current = TRY(gate(user));
+  for (const Source& source : TRY(view(user, current.org, std::nullopt))) {
+    store::Transaction tx = TRY(database_.begin(source.scope, store::Access::kRead));
+    std::vector<store::Value> params = {task_id};
+    params.insert(params.end(), source.predicate_params.begin(), source.predicate_params.end());
+    store::Rows rows = TRY(tx.query(std::string("SELECT ") + kSummaryColumns +
+                                        " FROM tasks t WHERE t.id = ? AND " + source.predicate,
+                                    params));
+    if (!rows.empty()) {
+      TaskSummary summary = TRY(summary_from(tx, source.tenant, rows[0]));
+      return std::optional(std::pair(source, std::move(summary)));
+    }
+  }
+  return std::optional<std::pair<Source, TaskSummary>>();
+}
+
+Result<TaskTranscript> TaskService::get(const User& user, const std::string& task_id) {
+  auto found = TRY(find(user, task_id));
+  if (!found) return make_error(ErrorKind::kNotFound, "no such task");
+  auto& [source, summary] = *found;
+  TaskTranscript transcript{std::move(summary), {}};
+  store::Transaction tx = TRY(database_.begin(source.scope, store::Access::kRead));
+  store::Rows rows = TRY(tx.query(
+      "SELECT m.seq AS seq, m.ts AS ts, m.role AS role, m.sealed AS sealed FROM task_messages m "
+      "WHERE m.task_id = ? AND " +
+          tenant_predicate(source.tenant, "m") + " ORDER BY m.seq",
+      {task_id}));
+  for (const store::Row& row : rows) {
+    StoredMessage message;
+    message.seq = TRY(row.integer("seq"));
+    message.ts = TRY(row.integer("ts"));
+    message.role = TRY(row.text("role"));
+    message.content = TRY(keys_.open(tx, source.tenant, kMessagesTable, "sealed",
+                                     message_row(task_id, message.seq), TRY(row.blob("sealed"))));
+    transcript.messages.push_back(std::move(message));
+  }
+  return transcript;
+}
+
+Status TaskService::delete_task_rows(store::Transaction& tx, const Source& source,
+                                     const std::string& task_id) {
+  // task_search has no foreign key on SQLite (a virtual table): delete it by hand; the
+  // rest cascade from tasks, but say so explicitly for both backends.
+  for (const char* table : {"task_search", "task_messages", "task_batches", "shares"}) {
+    TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE task_id = ? AND " +
+                       tenant_predicate(source.tenant, ""),
+                   {task_id}));
+  }
+  TRY(tx.execute("DELETE FROM tasks WHERE id = ? AND " + tenant_predicate(source.tenant, ""),
+                 {task_id}));
+  return ok_status();
+}
+
+Status TaskService::remove(const User& user, const std::string& task_id) {
+  auto found = TRY(find(user, task_id));
+  if (!found) return make_error(ErrorKind::kNotFound, "no such task");
+  auto& [source, summary] = *found;
+  if (summary.user_id != user.id) {
+    // Visible to a member through allow_members_view_all, but only admins delete.
+    const OrgInfo org = TRY(orgs_.get_org(user, source.tenant.id));
+    if (org.role == Role::kMember) {
+      return make_error(ErrorKind::kPermissionDenied,
+                        "only the task's owner or an organization admin can delete it");
+    }
+  }
+  store::Transaction tx = TRY(database_.begin(source.scope));
+  TRY(delete_task_rows(tx, source, task_id));
+  return tx.commit();
+}
+
+Result<int64_t> TaskService::purge_org_tasks(const User& user, const std::string& org_id) {
+  const OrgInfo org = TRY(orgs_.get_org(user, org_id));
+  if (org.role == Role::kMember) {
+    return make_error(ErrorKind::kPermissionDenied,
+                      "only an organization's admins can delete its tasks");
+  }
+  const Tenant tenant = Tenant::org(org_id);
+  store::Transaction tx = TRY(database_.begin(scope_for(tenant, user)));
+  for (const char* table : {"task_search", "task_messages", "task_batches", "shares"}) {
+    TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE org_id = :org"));
+  }
+  const int64_t deleted = TRY(tx.execute("DELETE FROM tasks WHERE org_id = :org"));
+  TRY(tx.commit());
+  return deleted;
+}
+
+}  // namespace joey::cloud

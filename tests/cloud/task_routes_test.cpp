@@ -1,0 +1,368 @@
+// The task history routes through the router's boundary (no sockets), on SQLite and
+// PostgreSQL: every combination of the collection gate, idempotent uploads, search over
+// the blind index (words, prefixes, ranking, snippets), who sees which task, deletion
+// and purging, usage records, bad input, and at rest: a canary found by search is in
+// none of the database's bytes.
+#include "cloud/task_routes.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "cloud/org_routes.h"
+#include "cloud/route_call.h"
+#include "support/test_database.h"
+
+namespace joey::cloud {
+namespace {
+
+constexpr char kPassword[] = "correct horse battery";
+constexpr char kTaskA[] = "20261126T010203-00112233445566778899aabbccddeeff";
+constexpr char kTaskB[] = "20261126T010204-ffeeddccbbaa99887766554433221100";
+
+using testing::Reply;
+
+struct Person {
+  std::string id;
+  std::string cookie;
+};
+
+nlohmann::json batch(const std::string& batch_id, const std::vector<std::string>& texts,
+                     const std::string& mode = "code") {
+  nlohmann::json messages = nlohmann::json::array();
+  int64_t ts = 1'795'000'000'000;
+  for (const std::string& text : texts) {
+    messages.push_back({{"ts", ts++}, {"role", "user"}, {"content", text}});
+  }
+  return {{"batch_id", batch_id},
+          {"mode", mode},
+          {"model", "gpt-4o"},
+          {"title", "title " + batch_id},
+          {"messages", messages}};
+}
+
+class TaskRoutesTest : public joey::testing::BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (stopped()) return;
+    IdentityOptions identity_options;
+    identity_options.password_cost = crypto::PasswordCost::kTesting;
+    identity_ = std::make_unique<IdentityService>(*store_, identity_options);
+    keys_ = std::make_unique<KeyRing>(*store_, crypto::KeyEncryptionKey::generate());
+    orgs_ = std::make_unique<OrgService>(*store_, *keys_);
+    TaskServiceOptions task_options;
+    task_options.clock_ms = [this] { return now_ms_.fetch_add(1); };
+    tasks_ = std::make_unique<TaskService>(*store_, *keys_, *orgs_, task_options);
+    register_org_routes(router_, *identity_, *orgs_, AuthRouteOptions{});
+    register_task_routes(router_, *identity_, *tasks_, AuthRouteOptions{});
+  }
+  void TearDown() override {
+    router_ = Router();
+    tasks_.reset();
+    orgs_.reset();
+    keys_.reset();
+    identity_.reset();
+    BackendTest::TearDown();
+  }
+
+  Reply call(const Person& who, const std::string& method, const std::string& path,
+             const nlohmann::json& body = nullptr, testing::Headers headers = {}) {
+    if (!who.cookie.empty()) headers.emplace_back("cookie", who.cookie);
+    return testing::call_route(router_, method, path, body, std::move(headers));
+  }
+
+  Person sign_up(const std::string& email) {
+    Result<NewSession> session = identity_->signup(email, kPassword, "Name of " + email);
+    EXPECT_TRUE(session.ok()) << session.error().message;
+    if (!session.ok()) return {};
+    return Person{session->user.id, std::string(kSessionCookie) + "=" + session->cookie_value};
+  }
+
+  std::string create_org(const Person& owner, const std::string& name) {
+    Reply reply = call(owner, "POST", "/api/orgs", {{"name", name}});
+    EXPECT_EQ(reply.status, 201) << reply.body.dump();
+    return reply.body.value("id", "");
+  }
+
+  void join(const Person& admin, const std::string& org, const Person& person,
+            const std::string& email, const std::string& role) {
+    Reply invite =
+        call(admin, "POST", "/api/orgs/" + org + "/invites", {{"email", email}, {"role", role}});
+    ASSERT_EQ(invite.status, 201) << invite.body.dump();
+    ASSERT_EQ(
+        call(person, "POST", "/api/invites/" + invite.body.value("token", "") + "/accept").status,
+        200);
+  }
+
+  void set_cloud(const Person& admin, const std::string& org, const nlohmann::json& cloud) {
+    Reply current = call(admin, "GET", "/api/orgs/" + org + "/settings");
+    ASSERT_EQ(current.status, 200);
+    Reply patched = call(admin, "PATCH", "/api/orgs/" + org + "/settings",
+                         {{"version", current.body["version"]}, {"cloud", cloud}});
+    ASSERT_EQ(patched.status, 200) << patched.body.dump();
+  }
+
+  Reply upload(const Person& who, const std::string& task, const nlohmann::json& body) {
+    return call(who, "POST", "/api/tasks/" + task + "/messages", body);
+  }
+
+  std::vector<std::string> task_ids(const Person& who, const std::string& query = "") {
+    Reply reply = call(who, "GET", "/api/tasks" + query);
+    EXPECT_EQ(reply.status, 200) << reply.body.dump();
+    std::vector<std::string> ids;
+    if (reply.body.is_object()) {
+      for (const auto& task : reply.body["tasks"]) ids.push_back(task["id"]);
+    }
+    return ids;
+  }
+
+  // Rows of `table` across every tenant, read as the test's administrator would.
+  int64_t stored_rows(const std::string& table, const Person& who) {
+    Result<store::Transaction> tx =
+        store_->begin(store::Scope::for_user(who.id), store::Access::kRead);
+    EXPECT_TRUE(tx.ok());
+    auto rows = tx->query("SELECT COUNT(*) AS n FROM " + table + " WHERE user_id = :user");
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    return rows.ok() ? (*rows)[0].integer("n").value_or(-1) : -1;
+  }
+
+  std::unique_ptr<IdentityService> identity_;
+  std::unique_ptr<KeyRing> keys_;
+  std::unique_ptr<OrgService> orgs_;
+  std::unique_ptr<TaskService> tasks_;
+  Router router_;
+  std::atomic<int64_t> now_ms_{1'800'000'000'000};
+};
+
+TEST_P(TaskRoutesTest, TheGateFollowsTheOrganizationElseTheUser) {
+  const Person ada = sign_up("ada@example.com");
+  // No organization, user setting unset: on by default.
+  Reply settings = call(ada, "GET", "/api/agent/settings");
+  ASSERT_EQ(settings.status, 200) << settings.body.dump();
+  EXPECT_TRUE(settings.body["organization"].is_null());
+  EXPECT_EQ(settings.body["user"]["id"], ada.id);
+  EXPECT_EQ(settings.body["collection"]["enabled"], true);
+  EXPECT_EQ(settings.body["collection"]["source"], "user");
+  EXPECT_EQ(upload(ada, kTaskA, batch("b1", {"one"})).status, 200);
+
+  // The user turns it off: refused, nothing stored.
+  ASSERT_EQ(call(ada, "PATCH", "/api/me/settings", {{"task_sync_enabled", false}}).status, 200);
+  EXPECT_EQ(call(ada, "GET", "/api/agent/settings").body["collection"]["enabled"], false);
+  Reply refused = upload(ada, kTaskB, batch("b1", {"two"}));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.body["error"]["code"], "collection_disabled");
+  Reply usage = call(ada, "POST", std::string("/api/tasks/") + kTaskB + "/usage",
+                     {{"request_id", "r1"},
+                      {"ts", 1},
+                      {"model", "gpt-4o"},
+                      {"input_tokens", 10},
+                      {"output_tokens", 5}});
+  EXPECT_EQ(usage.status, 403);
+  EXPECT_EQ(stored_rows("task_messages", ada), 1);
+  EXPECT_EQ(stored_rows("task_usage", ada), 0);
+
+  // In an organization the organization decides, whatever the user's own setting.
+  const std::string org = create_org(ada, "Engines");
+  settings = call(ada, "GET", "/api/agent/settings");
+  EXPECT_EQ(settings.body["organization"]["id"], org);
+  EXPECT_EQ(settings.body["collection"]["source"], "organization");
+  EXPECT_EQ(settings.body["collection"]["enabled"], true);
+  EXPECT_EQ(upload(ada, kTaskB, batch("b1", {"two"})).status, 200);
+  set_cloud(ada, org, {{"record_task_messages", false}});
+  ASSERT_EQ(call(ada, "PATCH", "/api/me/settings", {{"task_sync_enabled", true}}).status, 200);
+  EXPECT_EQ(call(ada, "GET", "/api/agent/settings").body["collection"]["enabled"], false);
+  refused = upload(ada, kTaskB, batch("b2", {"three"}));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.body["error"]["code"], "collection_disabled");
+  EXPECT_EQ(stored_rows("task_messages", ada), 2);
+
+  // Signed out: 401, nothing stored.
+  EXPECT_EQ(upload(Person{}, kTaskB, batch("b3", {"four"})).status, 401);
+  EXPECT_EQ(stored_rows("task_messages", ada), 2);
+}
+
+TEST_P(TaskRoutesTest, SettingsCarryAnETagThatAnswers304) {
+  const Person ada = sign_up("ada@example.com");
+  Reply first = call(ada, "GET", "/api/agent/settings");
+  const std::string etag = first.header("ETag");
+  ASSERT_FALSE(etag.empty());
+  Reply again = call(ada, "GET", "/api/agent/settings", nullptr, {{"if-none-match", etag}});
+  EXPECT_EQ(again.status, 304);
+  ASSERT_EQ(call(ada, "PATCH", "/api/me/settings", {{"task_sync_enabled", false}}).status, 200);
+  Reply changed = call(ada, "GET", "/api/agent/settings", nullptr, {{"if-none-match", etag}});
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_NE(changed.header("ETag"), etag);
+  EXPECT_EQ(call(ada, "PATCH", "/api/me/settings", {{"task_sync_enabled", "no"}}).status, 400);
+  EXPECT_EQ(call(ada, "PATCH", "/api/me/settings", {{"telemetry", true}}).status, 400);
+}
+
+TEST_P(TaskRoutesTest, UploadsAppendInOrderAndABatchCountsOnce) {
+  const Person ada = sign_up("ada@example.com");
+  Reply first = upload(ada, kTaskA, batch("b1", {"alpha", "beta"}));
+  ASSERT_EQ(first.status, 200) << first.body.dump();
+  EXPECT_EQ(first.body["accepted"], 2);
+  EXPECT_EQ(first.body["duplicate"], false);
+  Reply repeated = upload(ada, kTaskA, batch("b1", {"alpha", "beta"}));
+  EXPECT_EQ(repeated.status, 200);
+  EXPECT_EQ(repeated.body["duplicate"], true);
+  EXPECT_EQ(upload(ada, kTaskA, batch("b2", {"gamma"})).status, 200);
+  Reply transcript = call(ada, "GET", std::string("/api/tasks/") + kTaskA);
+  ASSERT_EQ(transcript.status, 200) << transcript.body.dump();
+  EXPECT_EQ(transcript.header("Cache-Control"), "no-store");
+  ASSERT_EQ(transcript.body["messages"].size(), 3u);
+  EXPECT_EQ(transcript.body["messages"][0]["content"], "alpha");
+  EXPECT_EQ(transcript.body["messages"][2]["content"], "gamma");
+  EXPECT_EQ(transcript.body["messages"][2]["seq"], 2);
+  EXPECT_EQ(transcript.body["task"]["title"], "title b1");
+  EXPECT_EQ(transcript.body["task"]["message_count"], 3);
+  EXPECT_EQ(transcript.body["task"]["mode"], "code");
+}
+
+TEST_P(TaskRoutesTest, SearchMatchesWordsAndPrefixesBestFirstWithSnippets) {
+  const Person ada = sign_up("ada@example.com");
+  ASSERT_EQ(upload(ada, kTaskA,
+                   batch("b1", {"The checkpoint restore lost zebrafish.txt",
+                                "zebrafish zebrafish zebrafish everywhere"}))
+                .status,
+            200);
+  ASSERT_EQ(upload(ada, kTaskB, batch("b1", {"a note about zebrafish once"}, "ask")).status, 200);
+  EXPECT_EQ(task_ids(ada, "?q=zebrafish"), (std::vector<std::string>{kTaskA, kTaskB}));
+  EXPECT_EQ(task_ids(ada, "?q=ZEBRA"), (std::vector<std::string>{kTaskA, kTaskB}));
+  EXPECT_EQ(task_ids(ada, "?q=checkpoint+restore"), (std::vector<std::string>{kTaskA}));
+  EXPECT_EQ(task_ids(ada, "?q=checkpoint%20note"), (std::vector<std::string>{}));
+  EXPECT_EQ(task_ids(ada, "?q=zebrafish&mode=ask"), (std::vector<std::string>{kTaskB}));
+  EXPECT_EQ(task_ids(ada, "?q=absent"), (std::vector<std::string>{}));
+  Reply reply = call(ada, "GET", "/api/tasks?q=restore");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_NE(reply.body["tasks"][0]["snippet"].get<std::string>().find("restore"),
+            std::string::npos);
+  // Without a query, newest first, paged.
+  EXPECT_EQ(task_ids(ada), (std::vector<std::string>{kTaskB, kTaskA}));
+  Reply page = call(ada, "GET", "/api/tasks?limit=1");
+  ASSERT_EQ(page.body["tasks"].size(), 1u);
+  ASSERT_TRUE(page.body["next_cursor"].is_string());
+  EXPECT_EQ(task_ids(ada, "?limit=1&cursor=" + page.body["next_cursor"].get<std::string>()),
+            (std::vector<std::string>{kTaskA}));
+  EXPECT_EQ(call(ada, "GET", "/api/tasks?cursor=xyz").status, 400);
+  EXPECT_EQ(call(ada, "GET", "/api/tasks?colour=red").status, 400);
+}
+
+TEST_P(TaskRoutesTest, ACanaryFoundBySearchIsInNoStoredByte) {
+  const Person ada = sign_up("ada@example.com");
+  const std::string org = create_org(ada, "Engines");
+  ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"remember canaryphrase7c1e9 please"})).status, 200);
+  const Person bob = sign_up("bob@example.com");  // no organization: a user-key task
+  ASSERT_EQ(upload(bob, kTaskB, batch("b1", {"bob says canaryphrase7c1e9 too"})).status, 200);
+  EXPECT_EQ(task_ids(ada, "?q=canaryphrase7c1e9"), (std::vector<std::string>{kTaskA}));
+  EXPECT_EQ(task_ids(bob, "?q=canaryphrase7c1e9"), (std::vector<std::string>{kTaskB}));
+  EXPECT_EQ(task_ids(bob, "?q=canaryph"), (std::vector<std::string>{kTaskB}));
+  const std::string bytes = database_->stored_bytes();
+  EXPECT_NE(bytes.find("Engines"), std::string::npos);  // the scan sees plain columns
+  EXPECT_EQ(bytes.find("canaryphrase"), std::string::npos);
+  EXPECT_EQ(bytes.find("remember"), std::string::npos);
+  EXPECT_EQ(bytes.find("title b1"), std::string::npos);
+}
+
+TEST_P(TaskRoutesTest, MembersSeeTheirOwnTasksAdminsSeeTheOrganizations) {
+  const Person ada = sign_up("ada@example.com");
+  const Person bob = sign_up("bob@example.com");
+  const Person eve = sign_up("eve@example.com");
+  const std::string org = create_org(ada, "Engines");
+  join(ada, org, bob, "bob@example.com", "member");
+  ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"ada's shared word"})).status, 200);
+  ASSERT_EQ(upload(bob, kTaskB, batch("b1", {"bob's shared word"})).status, 200);
+
+  EXPECT_EQ(task_ids(bob), (std::vector<std::string>{kTaskB}));
+  EXPECT_EQ(task_ids(bob, "?q=shared"), (std::vector<std::string>{kTaskB}));
+  EXPECT_EQ(call(bob, "GET", std::string("/api/tasks/") + kTaskA).status, 404);
+  EXPECT_EQ(task_ids(ada), (std::vector<std::string>{kTaskB, kTaskA}));
+  EXPECT_EQ(task_ids(ada, "?user=" + bob.id), (std::vector<std::string>{kTaskB}));
+  EXPECT_EQ(call(ada, "GET", std::string("/api/tasks/") + kTaskB).status, 200);
+  // allow_members_view_all opens the organization's tasks to members.
+  set_cloud(ada, org, {{"allow_members_view_all", true}});
+  EXPECT_EQ(task_ids(bob, "?q=shared").size(), 2u);
+  EXPECT_EQ(call(bob, "GET", std::string("/api/tasks/") + kTaskA).status, 200);
+  // ...but only admins delete others' tasks.
+  EXPECT_EQ(call(bob, "DELETE", std::string("/api/tasks/") + kTaskA).status, 403);
+  // Outsiders see nothing, and cannot take a task id that exists.
+  EXPECT_TRUE(task_ids(eve).empty());
+  EXPECT_EQ(call(eve, "GET", std::string("/api/tasks/") + kTaskA).status, 404);
+  EXPECT_EQ(call(eve, "DELETE", std::string("/api/tasks/") + kTaskA).status, 404);
+  Reply taken = upload(eve, kTaskA, batch("b9", {"mine now"}));
+  EXPECT_EQ(taken.status, 409);
+  EXPECT_EQ(taken.body["error"]["code"], "task_id_taken");
+  EXPECT_EQ(call(ada, "GET", std::string("/api/tasks/") + kTaskA).body["messages"].size(), 1u);
+}
+
+TEST_P(TaskRoutesTest, DeletingATaskOrPurgingAnOrganizationRemovesEveryRow) {
+  const Person ada = sign_up("ada@example.com");
+  const Person bob = sign_up("bob@example.com");
+  const std::string org = create_org(ada, "Engines");
+  join(ada, org, bob, "bob@example.com", "member");
+  ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"first words"})).status, 200);
+  ASSERT_EQ(upload(bob, kTaskB, batch("b1", {"second words"})).status, 200);
+
+  EXPECT_EQ(call(bob, "DELETE", std::string("/api/tasks/") + kTaskB).status, 204);
+  EXPECT_EQ(call(bob, "GET", std::string("/api/tasks/") + kTaskB).status, 404);
+  EXPECT_TRUE(task_ids(ada, "?q=second").empty());
+  EXPECT_EQ(stored_rows("task_messages", bob), 0);
+  EXPECT_EQ(stored_rows("task_search", bob), 0);
+  EXPECT_EQ(stored_rows("task_batches", bob), 0);
+  // The id is free again once its task is gone.
+  EXPECT_EQ(upload(bob, kTaskB, batch("b1", {"again"})).status, 200);
+
+  EXPECT_EQ(call(bob, "DELETE", "/api/orgs/" + org + "/tasks").status, 403);
+  Reply purged = call(ada, "DELETE", "/api/orgs/" + org + "/tasks");
+  ASSERT_EQ(purged.status, 200) << purged.body.dump();
+  EXPECT_EQ(purged.body["deleted"], 2);
+  EXPECT_TRUE(task_ids(ada).empty());
+  EXPECT_EQ(stored_rows("task_messages", ada) + stored_rows("task_messages", bob), 0);
+  EXPECT_EQ(stored_rows("task_search", ada) + stored_rows("task_search", bob), 0);
+  const Person eve = sign_up("eve@example.com");
+  EXPECT_EQ(call(eve, "DELETE", "/api/orgs/" + org + "/tasks").status, 404);
+}
+
+TEST_P(TaskRoutesTest, UsageIsRecordedOncePerRequest) {
+  const Person ada = sign_up("ada@example.com");
+  const nlohmann::json usage = {{"request_id", "r1"},   {"ts", 1795000000000},
+                                {"model", "gpt-4o"},    {"input_tokens", 1200},
+                                {"output_tokens", 300}, {"cache_read_tokens", 800},
+                                {"cost_usd", 0.0123}};
+  const std::string path = std::string("/api/tasks/") + kTaskA + "/usage";
+  Reply first = call(ada, "POST", path, usage);
+  ASSERT_EQ(first.status, 200) << first.body.dump();
+  EXPECT_EQ(first.body["duplicate"], false);
+  EXPECT_EQ(call(ada, "POST", path, usage).body["duplicate"], true);
+  EXPECT_EQ(stored_rows("task_usage", ada), 1);
+  nlohmann::json negative = usage;
+  negative["input_tokens"] = -1;
+  EXPECT_EQ(call(ada, "POST", path, negative).status, 400);
+}
+
+TEST_P(TaskRoutesTest, BadUploadsAreRefusedWholeWithAReason) {
+  const Person ada = sign_up("ada@example.com");
+  EXPECT_EQ(upload(ada, "bad id with spaces", batch("b1", {"x"})).status, 400);
+  EXPECT_EQ(upload(ada, "../etc", batch("b1", {"x"})).status, 404);  // not a route
+  nlohmann::json unknown = batch("b1", {"x"});
+  unknown["extra"] = 1;
+  EXPECT_EQ(upload(ada, kTaskA, unknown).status, 400);
+  nlohmann::json bad_role = batch("b1", {"x"});
+  bad_role["messages"][0]["role"] = "wizard";
+  EXPECT_EQ(upload(ada, kTaskA, bad_role).status, 400);
+  nlohmann::json empty = batch("b1", {});
+  EXPECT_EQ(upload(ada, kTaskA, empty).status, 400);
+  nlohmann::json huge = batch("b1", {std::string(kMaxMessageContentBytes + 1, 'a')});
+  Reply too_big = upload(ada, kTaskA, huge);
+  EXPECT_EQ(too_big.status, 400);
+  EXPECT_EQ(too_big.message().find("aaaa"), std::string::npos);
+  EXPECT_TRUE(task_ids(ada).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, TaskRoutesTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+}  // namespace
+}  // namespace joey::cloud
