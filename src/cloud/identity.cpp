@@ -186,8 +186,10 @@ Status IdentityService::record_failure(const std::vector<std::string>& keys) {
   return tx.commit();
 }
 
-Result<NewSession> IdentityService::login(const std::string& email, const std::string& password,
-                                          const std::string& remote_address, Throttled* throttled) {
+Result<User> IdentityService::check_credentials(const std::string& email,
+                                                const std::string& password,
+                                                const std::string& remote_address,
+                                                Throttled* throttled) {
   Result<std::string> normalized = normalize_email(email);
   if (!normalized.ok()) return wrong_credentials();
   const std::vector<std::string> keys = {"email:" + *normalized, "address:" + remote_address};
@@ -219,9 +221,32 @@ Result<NewSession> IdentityService::login(const std::string& email, const std::s
     const std::string fresh = TRY(crypto::hash_password(password, options_.password_cost));
     TRY(tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", {fresh, user->id}));
   }
-  NewSession session = TRY(open_session(tx, *user));
+  TRY(tx.commit());
+  return *user;
+}
+
+Result<NewSession> IdentityService::login(const std::string& email, const std::string& password,
+                                          const std::string& remote_address, Throttled* throttled) {
+  const User user = TRY(check_credentials(email, password, remote_address, throttled));
+  store::Transaction tx = TRY(database_.begin_unscoped());
+  NewSession session = TRY(open_session(tx, user));
   TRY(tx.commit());
   return session;
+}
+
+Status IdentityService::confirm_password(const User& user, const std::string& password,
+                                         const std::string& remote_address) {
+  const User checked = TRY(check_credentials(user.email, password, remote_address, nullptr));
+  if (checked.id != user.id) return wrong_credentials();
+  return ok_status();
+}
+
+Status IdentityService::delete_user(const User& user) {
+  // Sessions, tokens, device logins, memberships and the user's data keys go with the
+  // row (ON DELETE CASCADE).
+  store::Transaction tx = TRY(database_.begin_unscoped());
+  TRY(tx.execute("DELETE FROM users WHERE id = ?", {user.id}));
+  return tx.commit();
 }
 
 Status IdentityService::logout(const Caller& caller) {

@@ -107,6 +107,14 @@ class IdentityService {
                            const std::string& remote_address, Throttled* throttled = nullptr);
   // Ends the session or revokes the token the caller used.
   Status logout(const Caller& caller);
+  // Ok when `password` is the user's (throttled like sign-in; kAuth otherwise), for
+  // actions that need it again, such as deleting the account.
+  Status confirm_password(const User& user, const std::string& password,
+                          const std::string& remote_address);
+  // Deletes the user's row with their sessions, tokens, device logins, memberships and
+  // data keys. The caller first deletes what lives in tenant tables
+  // (TaskService::delete_account_data).
+  Status delete_user(const User& user);
 
   // From a bearer token ("joey_pat_…") or a session cookie value. kAuth when unknown,
   // revoked or expired.
@@ -130,6 +138,8 @@ class IdentityService {
 
  private:
   Result<NewSession> open_session(store::Transaction& tx, const User& user);
+  Result<User> check_credentials(const std::string& email, const std::string& password,
+                                 const std::string& remote_address, Throttled* throttled);
   Result<NewToken> insert_token(store::Transaction& tx, const User& user, const std::string& name);
   Result<std::optional<Throttled>> check_throttle(store::Transaction& tx,
                                                   const std::vector<std::string>& keys);

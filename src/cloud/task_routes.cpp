@@ -150,6 +150,33 @@ void register_task_routes(Router& router, IdentityService& identity, TaskService
       kSmallBody);
 
   add(
+      "DELETE", "/api/me",
+      [service, identity_service](const HttpRequest& request,
+                                  const Caller& caller) -> Result<HttpResponse> {
+        const nlohmann::json body = TRY(parse_json_body(request, {"password"}));
+        const auto password = body.find("password");
+        if (password == body.end() || !password->is_string()) {
+          return make_error(ErrorKind::kInvalidArgument,
+                            "the field \"password\" (a string) is required to delete an account");
+        }
+        Status confirmed = identity_service->confirm_password(
+            caller.user, password->get<std::string>(), request.remote_address);
+        if (!confirmed.ok()) {
+          if (confirmed.error().kind != ErrorKind::kAuth) return confirmed.error();
+          return HttpResponse::error(403, "wrong_password", "the password is not this account's");
+        }
+        TRY(service->delete_account_data(caller.user));
+        TRY(identity_service->delete_user(caller.user));
+        TRY(service->database().flush_deleted());
+        HttpResponse response = HttpResponse::text(204, "", "text/plain");
+        response.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) +
+                                                        "=; Path=/; Max-Age=0; HttpOnly; "
+                                                        "SameSite=Lax");
+        return response;
+      },
+      kSmallBody);
+
+  add(
       "DELETE", "/api/orgs/{id}/tasks",
       [service](const HttpRequest& request, const Caller& caller) -> Result<HttpResponse> {
         const int64_t deleted =

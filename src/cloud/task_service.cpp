@@ -534,4 +534,59 @@ Result<int64_t> TaskService::purge_org_tasks(const User& user, const std::string
   return deleted;
 }
 
+Status TaskService::delete_account_data(const User& user) {
+  std::vector<std::pair<std::string, std::string>> memberships;  // org id, role
+  {
+    store::Transaction tx =
+        TRY(database_.begin(store::Scope::for_user(user.id), store::Access::kRead));
+    for (const store::Row& row :
+         TRY(tx.query("SELECT org_id, role FROM memberships WHERE user_id = :user"))) {
+      memberships.emplace_back(TRY(row.text("org_id")), TRY(row.text("role")));
+    }
+  }
+  // Check every organization before deleting anything.
+  std::vector<std::string> sole_member_of;
+  for (const auto& [org_id, role] : memberships) {
+    store::Transaction tx =
+        TRY(database_.begin(store::Scope::for_org(org_id, user.id), store::Access::kRead));
+    store::Rows counts =
+        TRY(tx.query("SELECT COUNT(*) AS members, "
+                     "COALESCE(SUM(CASE WHEN role = 'owner' THEN 1 ELSE 0 END), 0) AS owners "
+                     "FROM memberships WHERE org_id = :org"));
+    const int64_t members = TRY(counts[0].integer("members"));
+    const int64_t owners = TRY(counts[0].integer("owners"));
+    if (members <= 1) {
+      sole_member_of.push_back(org_id);
+    } else if (role == "owner" && owners <= 1) {
+      store::Rows name = TRY(tx.query("SELECT name FROM organizations WHERE id = :org"));
+      return make_error(ErrorKind::kAlreadyExists,
+                        "you are the last owner of the organization \"" +
+                            (name.empty() ? org_id : TRY(name[0].text("name"))) +
+                            "\", which has other members: make one of them an owner, or "
+                            "remove them, before deleting your account");
+    }
+  }
+  for (const std::string& org_id : sole_member_of) {
+    const Tenant tenant = Tenant::org(org_id);
+    store::Transaction tx = TRY(database_.begin(scope_for(tenant, user)));
+    for (const char* table :
+         {"task_search", "task_messages", "task_batches", "shares", "task_usage", "tasks"}) {
+      TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE org_id = :org"));
+    }
+    TRY(keys_.destroy_keys(tx, tenant));
+    TRY(tx.execute("DELETE FROM organizations WHERE id = :org"));
+    TRY(tx.commit());
+  }
+  // Everything that names the user, in any tenant (the policies let a user's scope reach
+  // rows with their user id).
+  const Tenant self = Tenant::user(user.id);
+  store::Transaction tx = TRY(database_.begin(scope_for(self, user)));
+  for (const char* table :
+       {"task_search", "task_messages", "task_batches", "shares", "task_usage", "tasks"}) {
+    TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE user_id = :user"));
+  }
+  TRY(keys_.destroy_keys(tx, self));
+  return tx.commit();
+}
+
 }  // namespace joey::cloud

@@ -125,7 +125,15 @@ class TaskService {
   // members). Returns how many tasks were deleted.
   Result<int64_t> purge_org_tasks(const User& user, const std::string& org_id);
 
+  // The first half of deleting an account (P9), before IdentityService::delete_user:
+  // deletes every task, message, search term, share and usage row of the user in every
+  // tenant, destroys the user's data keys, and deletes each organization the user is
+  // the only member of (with its keys). kAlreadyExists, changing nothing, when the user
+  // is the last owner of an organization that has other members.
+  Status delete_account_data(const User& user);
+
   int64_t now_ms() const;
+  store::Database& database() const { return database_; }
 
  private:
   struct ActiveOrg {

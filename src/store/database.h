@@ -138,6 +138,10 @@ class Database {
 
   // Ok when a connection answers a trivial query (for /readyz).
   Status ping();
+  // After deleting user data: SQLite copies the WAL into the database (whose freed pages
+  // secure_delete has zeroed) and truncates it, so no deleted bytes stay in either file;
+  // PostgreSQL does nothing (docs/storage.md says what VACUUM does and does not do).
+  virtual Status flush_deleted() { return ok_status(); }
   virtual PoolStats stats() const = 0;
   virtual Backend backend() const = 0;
   // "sqlite:PATH" or "postgresql://HOST:PORT/DB": for logs, never with credentials.

@@ -195,6 +195,15 @@ class SqliteDatabase : public Database {
     if (writer_ != nullptr) sqlite3_close_v2(writer_);
   }
 
+  Status flush_deleted() override {
+    std::unique_lock lock(writer_mutex_, std::defer_lock);
+    if (!lock.try_lock_for(options_.busy_timeout)) {
+      return make_error(ErrorKind::kTimeout, "database " + path_ + ": the writer stayed busy");
+    }
+    Status status = exec(writer_, "PRAGMA wal_checkpoint(TRUNCATE)");
+    return status.ok() ? status : status.error().with_context(path_);
+  }
+
   Status initialise() {
     TRY(create_private_file());
     writer_ = TRY(connect(false));
@@ -330,6 +339,8 @@ class SqliteDatabase : public Database {
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
     Status setup = exec(db, "PRAGMA foreign_keys=ON");
+    // Deleted rows are overwritten with zeros, not left in free pages (P9).
+    if (setup.ok()) setup = exec(db, "PRAGMA secure_delete=ON");
     if (setup.ok()) setup = exec(db, "SELECT COUNT(*) FROM sqlite_master");  // is it SQLite?
     if (!setup.ok()) {
       sqlite3_close_v2(db);

@@ -359,6 +359,82 @@ TEST_P(TaskRoutesTest, BadUploadsAreRefusedWholeWithAReason) {
   EXPECT_TRUE(task_ids(ada).empty());
 }
 
+TEST_P(TaskRoutesTest, DeletingAnAccountDeletesItsTasksAndShredsItsKey) {
+  const Person ada = sign_up("ada@example.com");
+  const Person bob = sign_up("bob@example.com");
+  const Person cat = sign_up("cat@example.com");
+  const std::string org = create_org(ada, "Engines");
+  join(ada, org, bob, "bob@example.com", "member");
+  ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"ada keeps this"})).status, 200);
+  ASSERT_EQ(upload(bob, kTaskB, batch("b1", {"bob's words"})).status, 200);
+  ASSERT_EQ(call(bob, "POST", std::string("/api/tasks/") + kTaskB + "/usage",
+                 {{"request_id", "r1"},
+                  {"ts", 1},
+                  {"model", "m"},
+                  {"input_tokens", 1},
+                  {"output_tokens", 1}})
+                .status,
+            200);
+  // Cat has no organization: her task is sealed under her own key. Keep a copy of the
+  // sealed bytes, as a backup would.
+  const std::string cat_task = "20261126T010205-0000000000000000000000000000cafe";
+  ASSERT_EQ(upload(cat, cat_task, batch("b1", {"cat's secret shredded7d2"})).status, 200);
+  std::string sealed_copy;
+  {
+    Result<store::Transaction> tx = store_->begin(store::Scope::for_user(cat.id));
+    ASSERT_TRUE(tx.ok());
+    auto rows = tx->query("SELECT sealed FROM task_messages WHERE user_id = :user");
+    ASSERT_TRUE(rows.ok() && rows->size() == 1u);
+    sealed_copy = (*rows)[0].blob("sealed").value_or("");
+  }
+
+  // The last owner of an organization with members cannot leave it ownerless.
+  Reply refused = call(ada, "DELETE", "/api/me", {{"password", kPassword}});
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_NE(refused.message().find("Engines"), std::string::npos) << refused.message();
+  EXPECT_EQ(call(bob, "DELETE", "/api/me", {{"password", "not the password"}}).status, 403);
+  EXPECT_EQ(call(bob, "DELETE", "/api/me", nlohmann::json::object()).status, 400);
+
+  Reply deleted = call(bob, "DELETE", "/api/me", {{"password", kPassword}});
+  ASSERT_EQ(deleted.status, 204) << deleted.body.dump();
+  EXPECT_EQ(call(bob, "GET", "/api/tasks").status, 401);
+  EXPECT_EQ(task_ids(ada), (std::vector<std::string>{kTaskA}));
+  EXPECT_EQ(stored_rows("task_messages", bob) + stored_rows("task_usage", bob) +
+                stored_rows("task_search", bob) + stored_rows("memberships", bob),
+            0);
+
+  ASSERT_EQ(call(cat, "DELETE", "/api/me", {{"password", kPassword}}).status, 204);
+  EXPECT_EQ(stored_rows("data_keys", cat), 0);
+  {
+    // The backup copy no longer opens: its key is gone (crypto-shredding).
+    Result<store::Transaction> tx = store_->begin(store::Scope::for_user(cat.id));
+    ASSERT_TRUE(tx.ok());
+    Result<std::string> opened = keys_->open(*tx, Tenant::user(cat.id), "task_messages", "sealed",
+                                             cat_task + ":0", sealed_copy);
+    EXPECT_FALSE(opened.ok());
+  }
+  if (!database_->postgres()) {
+    // SQLite: secure_delete zeroed the pages and the WAL was checkpointed.
+    EXPECT_EQ(database_->stored_bytes().find(sealed_copy), std::string::npos);
+  }
+}
+
+TEST_P(TaskRoutesTest, AnOrganizationWhoseOnlyMemberLeavesIsDeletedWithItsKeys) {
+  const Person ada = sign_up("ada@example.com");
+  const std::string org = create_org(ada, "Solo");
+  ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"alone"})).status, 200);
+  ASSERT_EQ(call(ada, "DELETE", "/api/me", {{"password", kPassword}}).status, 204);
+  Result<store::Transaction> tx = store_->begin(store::Scope::for_org(org), store::Access::kRead);
+  ASSERT_TRUE(tx.ok());
+  for (const char* sql : {"SELECT COUNT(*) AS n FROM organizations WHERE id = :org",
+                          "SELECT COUNT(*) AS n FROM data_keys WHERE org_id = :org",
+                          "SELECT COUNT(*) AS n FROM tasks WHERE org_id = :org"}) {
+    auto rows = tx->query(sql);
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    EXPECT_EQ((*rows)[0].integer("n").value_or(-1), 0) << sql;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, TaskRoutesTest, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
