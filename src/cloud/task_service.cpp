@@ -78,6 +78,20 @@ std::string make_snippet(const std::string& content, const std::vector<std::stri
   return (begin > 0 ? "…" : "") + snippet + (end < content.size() ? "…" : "");
 }
 
+// Blinded terms as stored: each gets a letter in front, because PostgreSQL's parser
+// would read a hex term such as "12e45abc…" as a number and split it.
+std::string stored_terms(const std::string& blinded) {
+  std::string out;
+  out.reserve(blinded.size() + blinded.size() / 16 + 1);
+  bool at_start = true;
+  for (char c : blinded) {
+    if (at_start && c != ' ') out += 'x';
+    out += c;
+    at_start = c == ' ';
+  }
+  return out;
+}
+
 const char* kSummaryColumns =
     "t.id AS id, t.user_id AS user_id, t.org_id AS org_id, t.mode AS mode, t.model AS model, "
     "t.title AS title, t.created_at AS created_at, t.updated_at AS updated_at, "
@@ -266,7 +280,7 @@ Result<UploadResult> TaskService::append_messages(const User& user, const std::s
     std::vector<store::Value> terms_params = params;
     params.insert(params.end(), {message.ts_ms, message.role, store::Blob{sealed}});
     TRY(tx.execute(insert_message, params));
-    terms_params.push_back(index.blind_text(message.content));
+    terms_params.push_back(stored_terms(index.blind_text(message.content)));
     TRY(tx.execute(insert_terms, terms_params));
     last_ts = std::max(last_ts, message.ts_ms);
   }
@@ -377,7 +391,7 @@ Result<std::vector<TaskSummary>> TaskService::list_source(const Source& source,
     std::string match;
     for (const std::string& term : blinded) {
       if (!match.empty()) match += postgres ? " & " : " AND ";
-      match += postgres ? term : "\"" + term + "\"";
+      match += postgres ? "x" + term : "\"x" + term + "\"";
     }
     const std::string search_tenant =
         source.tenant.kind == Tenant::Kind::kOrg ? "s.org_id = :org" : "s.user_id = :user";
