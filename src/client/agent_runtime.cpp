@@ -94,6 +94,40 @@ Result<RunFlags> apply_settings(RunFlags flags, Settings& settings) {
   return flags;
 }
 
+// The Cloud upload for the signed-in user, or one that does nothing (signed out, or
+// the credentials or the server URL are not usable: said once as a notice).
+std::unique_ptr<CloudSync> open_cloud_sync(const std::filesystem::path& home,
+                                           const Settings& settings, const ProviderFlags& flags,
+                                           agent::EventSink& events) {
+  Result<std::optional<CloudCredentials>> credentials =
+      load_cloud_credentials(home, settings, cloud_environment());
+  std::optional<CloudCredentials> signed_in;
+  if (!credentials.ok()) {
+    events.notice("not uploading to the joey Cloud: " + credentials.error().message);
+  } else if (*credentials) {
+    Result<std::string> url = normalize_cloud_url((*credentials)->url, flags.allow_insecure);
+    if (url.ok()) {
+      signed_in = **credentials;
+      signed_in->url = *url;
+    } else {
+      events.notice("not uploading to the joey Cloud: " + url.error().message);
+    }
+  }
+  CloudSyncOptions options;
+  std::string ca_bundle;
+  if (!flags.ca_cert.empty()) {
+    if (Result<std::string> bundle = llm::build_ca_bundle(flags.ca_cert); bundle.ok()) {
+      ca_bundle = std::move(bundle).value();
+    }
+  }
+  options.make_transport = [ca_bundle](const Cancellation* cancel) {
+    llm::TransportOptions transport;
+    transport.ca_bundle = ca_bundle;
+    return llm::make_curl_transport(cancel, std::move(transport));
+  };
+  return CloudSync::open(home, std::move(signed_in), std::move(options));
+}
+
 }  // namespace
 
 void add_provider_flags(CLI::App& command, ProviderFlags& flags) {
@@ -244,6 +278,11 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::open(RunFlags flags,
 
   for (const std::string& note : self.setup_.notes) events.notice(note);
   self.history_ = make_history_recorder(stderr);
+  // The settings fetch (the collection gate) runs on the upload's own thread, so a slow
+  // or absent Cloud never delays the task; until it answers nothing leaves the machine.
+  self.cloud_sync_ = open_cloud_sync(home, self.settings_, self.flags_.provider, events);
+  self.recorder_ = std::make_unique<TeeRecorder>(
+      std::vector<agent::TaskRecorder*>{self.history_.get(), self.cloud_sync_.get()});
   if (Result<agent::Checkpoints> opened = agent::Checkpoints::open(root); opened.ok()) {
     self.checkpoints_.emplace(std::move(opened).value());
   } else {
@@ -311,7 +350,7 @@ Result<agent::TaskOptions> AgentRuntime::task_options() {
     options.context_window_tokens = llm::context_window_or_default(config_.model);
   }
   if (flags_.max_cost >= 0) options.max_cost_usd = flags_.max_cost;
-  options.recorder = history_.get();
+  options.recorder = recorder_.get();
   // A checkpoint before every write or command, so `joey checkpoints restore` can undo.
   options.before_change = [this](const std::string& task_id, const std::string& label) {
     if (!checkpoints_) return;

@@ -1,9 +1,9 @@
 // What a task needs beyond its own conversation, put together once per command:
 // settings with the flags on top, the provider and model client, the workspace with
 // its modes, rules and system prompts, the approval policy, the sandbox, hooks,
-// checkpoints and the history recorder. `joey run` builds one for its single task;
-// the interactive session builds one and runs many tasks with it, changing the model
-// or the mode between them.
+// checkpoints, the history recorder and the Cloud upload (client/cloud_sync.h). `joey run` builds
+// one for its single task; the interactive session builds one and runs many tasks with it, changing
+// the model or the mode between them.
 //
 // Thread-safety: none; one thread uses a runtime.
 #pragma once
@@ -26,8 +26,10 @@
 #include "agent/task_loop.h"
 #include "agent/workspace.h"
 #include "base/cancel.h"
+#include "client/cloud_sync.h"
 #include "client/history_recorder.h"
 #include "client/settings.h"
+#include "client/tee_recorder.h"
 #include "client/telemetry.h"
 #include "llm/http_transport.h"
 #include "llm/model_client.h"
@@ -141,7 +143,11 @@ class AgentRuntime {
   std::optional<agent::Checkpoints> checkpoints_;
   bool checkpoint_warned_ = false;
   std::unique_ptr<HistoryRecorder> history_;
-  std::shared_ptr<Telemetry> telemetry_;  // after events_: the sink holds it too
+  // Uploads to the joey Cloud while its collection gate is on; drains (at most ~2 s)
+  // when the runtime ends.
+  std::unique_ptr<CloudSync> cloud_sync_;
+  std::unique_ptr<TeeRecorder> recorder_;  // history_ then cloud_sync_
+  std::shared_ptr<Telemetry> telemetry_;   // after events_: the sink holds it too
 };
 
 }  // namespace joey::client

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/events.h"
+#include "client/cloud_history.h"
 #include "client/exit_codes.h"
 #include "client/history_store.h"
 #include "client/message_codec.h"
@@ -27,6 +28,15 @@ struct HistoryFlags {
   bool all = false;
 };
 
+std::string joined(const std::vector<std::string>& terms) {
+  std::string query;
+  for (const std::string& term : terms) {
+    if (!query.empty()) query += ' ';
+    query += term;
+  }
+  return query;
+}
+
 HistoryFlags with_limit(int limit) {
   HistoryFlags flags;
   flags.limit = limit;
@@ -40,7 +50,21 @@ struct CommandState {
   HistoryFlags show;
   HistoryFlags search = with_limit(10);
   HistoryFlags remove;
+  bool cloud = false;  // --cloud: the joey Cloud's copy
 };
+
+// `joey history --cloud ACTION`: sets the exit code and returns true when --cloud was given.
+bool ran_in_cloud(CommandState& state, const char* action, const HistoryFlags& flags) {
+  if (!state.cloud) return false;
+  CloudHistoryRequest request;
+  request.action = action;
+  request.limit = flags.limit > 0 ? flags.limit : 20;
+  request.query = joined(flags.query_terms);
+  request.task_id = flags.task_id;
+  request.json_output = flags.json_output;
+  *state.exit_code = run_cloud_history(request, state.options);
+  return true;
+}
 
 std::string dump(const json& value, int indent = -1) {
   return value.dump(indent, ' ', false, json::error_handler_t::replace);
@@ -192,15 +216,6 @@ int show_task(HistoryStore& store, const HistoryFlags& flags, const CommandState
   return kExitOk;
 }
 
-std::string joined(const std::vector<std::string>& terms) {
-  std::string query;
-  for (const std::string& term : terms) {
-    if (!query.empty()) query += ' ';
-    query += term;
-  }
-  return query;
-}
-
 int search_tasks(HistoryStore& store, const HistoryFlags& flags, const CommandState& state) {
   std::string query = joined(flags.query_terms);
   Result<std::vector<SearchHit>> hits = store.search(query, flags.limit);
@@ -283,6 +298,7 @@ void add_list(CLI::App& history, const std::shared_ptr<CommandState>& state) {
   list->add_option("--limit", state->list.limit, "at most N tasks (default 20)")
       ->check(CLI::Range(1, 1000000));
   list->callback([state] {
+    if (ran_in_cloud(*state, "list", state->list)) return;
     run_with_store(*state,
                    [&](HistoryStore& store) { return list_tasks(store, state->list, *state); });
   });
@@ -293,6 +309,7 @@ void add_show(CLI::App& history, const std::shared_ptr<CommandState>& state) {
   show->add_option("id", state->show.task_id, "task id (see joey history list)")->required();
   show->add_flag("--json", state->show.json_output, "print one JSON object");
   show->callback([state] {
+    if (ran_in_cloud(*state, "show", state->show)) return;
     run_with_store(*state,
                    [&](HistoryStore& store) { return show_task(store, state->show, *state); });
   });
@@ -305,6 +322,7 @@ void add_search(CLI::App& history, const std::shared_ptr<CommandState>& state) {
       ->check(CLI::Range(1, 1000000));
   search->add_flag("--json", state->search.json_output, "print a JSON array");
   search->callback([state] {
+    if (ran_in_cloud(*state, "search", state->search)) return;
     run_with_store(*state,
                    [&](HistoryStore& store) { return search_tasks(store, state->search, *state); });
   });
@@ -323,6 +341,13 @@ void add_delete(CLI::App& history, const std::shared_ptr<CommandState>& state) {
       *state->exit_code = kExitUsage;
       return;
     }
+    if (state->cloud && flags.all) {
+      print_error(state->options.err,
+                  "joey history --cloud delete takes one task id; --all is for the local history");
+      *state->exit_code = kExitUsage;
+      return;
+    }
+    if (ran_in_cloud(*state, "delete", flags)) return;
     run_with_store(*state, [&](HistoryStore& store) { return delete_tasks(store, flags, *state); });
   });
 }
@@ -337,9 +362,11 @@ void register_history_command(CLI::App& app, int& exit_code, const HistoryComman
   auto state = std::make_shared<CommandState>();
   state->options = options;
   state->exit_code = &exit_code;
-  CLI::App* history =
-      app.add_subcommand("history", "List, show, search and delete past tasks (kept locally)");
+  CLI::App* history = app.add_subcommand(
+      "history", "List, show, search and delete past tasks (kept locally, or --cloud)");
   history->require_subcommand(1);
+  history->add_flag("--cloud", state->cloud,
+                    "the joey Cloud's copy of your tasks (signed in with `joey login`)");
   add_list(*history, state);
   add_show(*history, state);
   add_search(*history, state);

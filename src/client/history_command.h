@@ -7,12 +7,21 @@
 //                                              best-matching tasks, with snippets and ids
 //   joey history delete ID | --all             deletes without asking; says what it did
 //
+// With --cloud (`joey history --cloud list|search|show|delete`), the same commands read
+// the joey Cloud's copy of the signed-in user's tasks (GET /api/tasks, GET and DELETE
+// /api/tasks/{id}) through CloudClient instead of the local database; signed out, they
+// say how to sign in. `delete --all` is local only.
+//
 // Errors print "joey: error: ..." on stderr; exit status 0 done, 1 failed (an unknown
 // id, an unreadable database), 2 bad usage.
 #pragma once
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "llm/http_transport.h"
 
 namespace CLI {
 class App;
@@ -25,6 +34,9 @@ struct HistoryCommandOptions {
   std::FILE* err = stderr;
   // Empty: $JOEY_HOME/history.db.
   std::filesystem::path database;
+  // --cloud: joey's home (empty: $JOEY_HOME) and the transport (default: libcurl).
+  std::filesystem::path joey_home;
+  std::function<std::unique_ptr<llm::HttpTransport>()> make_cloud_transport;
 };
 
 void register_history_command(CLI::App& app, int& exit_code);

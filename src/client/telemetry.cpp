@@ -1,9 +1,6 @@
 #include "client/telemetry.h"
 
-#include <signal.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 #include <algorithm>
 #include <cctype>
@@ -15,14 +12,13 @@
 #include "base/ids.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "client/private_files.h"
 #include "client/telemetry_events.h"
 
 namespace joey::client {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr unsigned kPrivateFileMode = 0600;
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
@@ -77,22 +73,6 @@ void add_standard_properties(nlohmann::json& properties) {
   properties["$lib_version"] = JOEY_VERSION;
 }
 
-void make_private(const fs::path& path) {
-  std::error_code ignored;
-  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, ignored);
-}
-
-Status write_private(const fs::path& path, std::string_view content) {
-  TRY(write_file_atomically(path, content, true, kPrivateFileMode));
-  make_private(path);
-  return ok_status();
-}
-
-void remove_quietly(const fs::path& path) {
-  std::error_code ignored;
-  fs::remove(path, ignored);
-}
-
 enum class SendOutcome { kSent, kRejected, kFailed };
 
 // A running joey claims the queue by renaming it to "telemetry_queue.claimed-PID.jsonl":
@@ -109,15 +89,7 @@ fs::path claim_path(const fs::path& home, pid_t pid, int part = 0) {
 
 // The pid a claim file names, or 0 when `name` is not a claim.
 pid_t claim_owner(const std::string& name) {
-  if (!name.starts_with(kClaimPrefix) || !name.ends_with(kClaimSuffix)) return 0;
-  const std::string digits = name.substr(kClaimPrefix.size());
-  long pid = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') break;
-    pid = pid * 10 + (c - '0');
-    if (pid > 1 << 30) return 0;
-  }
-  return static_cast<pid_t>(pid);
+  return client::claim_owner(name, kClaimPrefix, kClaimSuffix);
 }
 
 // Claim files in `home`, whoever owns them.
@@ -129,8 +101,6 @@ std::vector<fs::path> queue_claims(const fs::path& home) {
   }
   return claims;
 }
-
-bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
@@ -338,7 +308,7 @@ std::shared_ptr<Telemetry> Telemetry::open(const TelemetryConfig& config, const 
   std::optional<std::string> machine_id = read_machine_id(home);
   if (!machine_id) {
     machine_id = new_uuid_v4();
-    Status stored = write_private(home / kMachineIdFile, *machine_id + "\n");
+    Status stored = write_private_file(home / kMachineIdFile, *machine_id + "\n");
     if (!stored.ok()) {
       log::warn("telemetry_disabled", {log::field("reason", "machine id not stored")});
       return telemetry;
@@ -387,7 +357,7 @@ bool Telemetry::show_first_run_notice(std::ostream& err) {
   std::error_code error;
   if (fs::exists(marker, error)) return false;
   // Printed even when the marker cannot be written: the notice matters more.
-  Status marked = write_private(marker, "shown " + iso8601_utc_now() + "\n");
+  Status marked = write_private_file(marker, "shown " + iso8601_utc_now() + "\n");
   if (!marked.ok()) log::warn("telemetry_notice_marker_failed");
   err << telemetry_notice_text() << std::flush;
   return true;
@@ -447,7 +417,7 @@ bool Telemetry::send(const std::vector<nlohmann::json>& batch) {
     log::info("telemetry_batch_refused", {log::field("status", status)});
     return true;
   }
-  Status recorded = write_private(home_ / kTelemetryLastFile, batch.back().dump(2) + "\n");
+  Status recorded = write_private_file(home_ / kTelemetryLastFile, batch.back().dump(2) + "\n");
   if (!recorded.ok()) log::info("telemetry_last_not_recorded");
   return true;
 }
@@ -477,7 +447,7 @@ void Telemetry::claim_queue() {
     }
   }
   // One claim file holds them all until shutdown puts the unsent back in the queue.
-  Status kept = write_private(claim_, serialize_telemetry_queue(events));
+  Status kept = write_private_file(claim_, serialize_telemetry_queue(events));
   for (const fs::path& file : claimed) {
     if (file != claim_) remove_quietly(file);
   }
@@ -499,7 +469,7 @@ void Telemetry::persist_unsent(std::vector<nlohmann::json> unsent) {
     remove_quietly(queue);
     return;
   }
-  Status written = write_private(queue, serialize_telemetry_queue(all));
+  Status written = write_private_file(queue, serialize_telemetry_queue(all));
   if (!written.ok()) log::warn("telemetry_queue_not_written");
 }
 
