@@ -22,6 +22,7 @@
 #include "cloud/http_server.h"
 #include "cloud/kek_rotation.h"
 #include "cloud/metrics.h"
+#include "cloud/retention.h"
 #include "cloud/router.h"
 #include "cloud/server_routes.h"
 #include "crypto/key_encryption_key.h"
@@ -143,6 +144,31 @@ int rotate_kek_command(const ServeFlags& flags) {
   return kExitOk;
 }
 
+// `joeyd retention run`: one retention run now (cloud/retention.h), printing what it
+// deleted per organization id — counts only.
+int retention_command(const ServeFlags& flags) {
+  if (Status valid = validate_flags(flags); !valid.ok()) return fail(valid.error());
+  Result<std::filesystem::path> data_dir = data_directory(flags);
+  if (!data_dir.ok()) return fail(data_dir.error());
+  Result<std::unique_ptr<cloud::CloudApp>> app =
+      cloud::CloudApp::open({*data_dir, flags.database, "", flags.database_owner});
+  if (!app.ok()) return fail(Error(ErrorKind::kIo, app.error().message));
+  Result<cloud::RetentionReport> report = (*app)->run_retention();
+  if (!report.ok()) return fail(Error(ErrorKind::kIo, report.error().message));
+  for (const cloud::OrgRetention& org : report->purged) {
+    std::printf("organization %s: retention %lld day(s), deleted %lld task(s)\n",
+                org.org_id.c_str(), static_cast<long long>(org.retention_days),
+                static_cast<long long>(org.tasks_deleted));
+  }
+  for (const std::string& org_id : report->failed) {
+    std::printf("organization %s: failed (see the log)\n", org_id.c_str());
+  }
+  std::printf("joeyd: checked %lld organization(s), deleted %lld task(s)\n",
+              static_cast<long long>(report->organizations_checked),
+              static_cast<long long>(report->tasks_deleted));
+  return report->failed.empty() ? kExitOk : kExitFailed;
+}
+
 int serve(const ServeFlags& flags) {
   if (Status valid = validate_flags(flags); !valid.ok()) return fail(valid.error());
   Result<ListenAddress> listen = parse_listen_address(flags.listen);
@@ -191,7 +217,9 @@ int serve(const ServeFlags& flags) {
   log::info("server_started", {log::field("tls", options.tls.has_value())});
   std::printf("joeyd: listening on %s\n", (*server)->url().c_str());
   std::fflush(stdout);
+  cloud->start_background_jobs();
   (*server)->wait();
+  cloud->stop_background_jobs();
   server_slot->store(nullptr);
   return kExitOk;
 }
@@ -238,6 +266,20 @@ int main(int argc, char** argv) {
   rotate_command->add_option("--database", key_flags.database,
                              "PostgreSQL URL (default: SQLite in the data directory)");
 
+  ServeFlags retention_flags;
+  CLI::App* retention_command_app =
+      app.add_subcommand("retention", "Apply organizations' task retention periods");
+  retention_command_app->require_subcommand(1);
+  CLI::App* retention_run = retention_command_app->add_subcommand(
+      "run", "Delete every organization's tasks older than its retention_days, now");
+  retention_run->add_option(
+      "--data", retention_flags.data_dir,
+      "Data directory (default $XDG_DATA_HOME/joeyd or ~/.local/share/joeyd)");
+  retention_run->add_option("--database", retention_flags.database,
+                            "PostgreSQL URL (default: SQLite in the data directory)");
+  retention_run->add_option("--database-owner", retention_flags.database_owner,
+                            "PostgreSQL URL of the schema owner, for migrations");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -252,5 +294,6 @@ int main(int argc, char** argv) {
   }
   if (serve_command->parsed()) return serve(flags);
   if (rotate_command->parsed()) return rotate_kek_command(key_flags);
+  if (retention_run->parsed()) return retention_command(retention_flags);
   return kExitUsage;
 }

@@ -40,16 +40,6 @@ bool is_loopback_authority(std::string_view authority) {
   return host == "localhost" || host.starts_with("127.") || host == "::1";
 }
 
-// "scheme://host[:port]" people reach the server at.
-std::string public_origin(const AuthRouteOptions& options, const HttpRequest& request) {
-  if (!options.public_url.empty()) {
-    const size_t scheme_end = options.public_url.find("://");
-    const size_t path = options.public_url.find('/', scheme_end + 3);
-    return options.public_url.substr(0, path);
-  }
-  return "http://" + std::string(request.header("host").value_or(""));
-}
-
 // Refuses a request a browser sent from another site: the defence against cross-site
 // request forgery for cookie-authenticated writes and for sign-in itself.
 Status check_same_origin(const AuthRouteOptions& options, const HttpRequest& request) {
@@ -165,6 +155,16 @@ const std::string& device_page_policy() {
 }
 
 }  // namespace
+
+std::string public_origin(const AuthRouteOptions& options, const HttpRequest& request) {
+  if (!options.public_url.empty()) {
+    const size_t scheme_end = options.public_url.find("://");
+    const size_t path =
+        options.public_url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+    return options.public_url.substr(0, path);
+  }
+  return "http://" + std::string(request.header("host").value_or("localhost"));
+}
 
 Result<Caller> authenticate(IdentityService& identity, const AuthRouteOptions& options,
                             const HttpRequest& request) {

@@ -29,6 +29,10 @@ struct AuthRouteOptions {
   std::string public_url;
 };
 
+// "scheme://host[:port]" people reach the server at: the public URL's origin, else
+// http:// and the request's Host header. For links the server hands out.
+std::string public_origin(const AuthRouteOptions& options, const HttpRequest& request);
+
 // The caller of `request` (token or session), recording the user id for the access
 // log. kAuth when there is no valid credential; kPermissionDenied for a cross-site
 // cookie-authenticated write.

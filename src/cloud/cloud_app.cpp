@@ -4,7 +4,9 @@
 #include "cloud/auth_routes.h"
 #include "cloud/kek_rotation.h"
 #include "cloud/org_routes.h"
+#include "cloud/share_routes.h"
 #include "cloud/task_routes.h"
+#include "cloud/usage_routes.h"
 #include "crypto/key_encryption_key.h"
 
 namespace joey::cloud {
@@ -38,6 +40,9 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
     task_options.settings_url = options.public_url + "/api/agent/settings";
   app->tasks_ = std::make_unique<TaskService>(*app->database_, *app->key_ring_, *app->orgs_,
                                               std::move(task_options));
+  app->shares_ = std::make_unique<ShareService>(*app->database_, *app->tasks_, *app->orgs_);
+  app->usage_ = std::make_unique<UsageService>(*app->database_, *app->orgs_);
+  app->retention_ = std::make_unique<RetentionJob>(*app->database_, *app->orgs_);
   log::info("database_opened", {log::field("database", app->database_->description()),
                                 log::field("schema_version", app->database_->schema_version()),
                                 log::field("kek_id", kek_id)});
@@ -49,6 +54,8 @@ void CloudApp::register_routes(Router& router) {
   register_auth_routes(router, *identity_, auth);
   register_org_routes(router, *identity_, *orgs_, auth);
   register_task_routes(router, *identity_, *tasks_, auth);
+  register_share_routes(router, *identity_, *shares_, auth);
+  register_usage_routes(router, *identity_, *usage_, auth);
 }
 
 void CloudApp::register_metrics(MetricsRegistry& registry) {
@@ -70,5 +77,19 @@ void CloudApp::register_metrics(MetricsRegistry& registry) {
 }
 
 Status CloudApp::ready() { return database_->ping(); }
+
+CloudApp::~CloudApp() { stop_background_jobs(); }
+
+void CloudApp::start_background_jobs() {
+  if (retention_) retention_->start();
+}
+
+void CloudApp::stop_background_jobs() {
+  if (retention_) retention_->stop();
+}
+
+Result<RetentionReport> CloudApp::run_retention() {
+  return purge_expired_tasks(*database_, *orgs_, tasks_->now_ms());
+}
 
 }  // namespace joey::cloud

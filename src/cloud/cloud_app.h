@@ -15,8 +15,11 @@
 #include "cloud/key_ring.h"
 #include "cloud/metrics.h"
 #include "cloud/org_service.h"
+#include "cloud/retention.h"
 #include "cloud/router.h"
+#include "cloud/share_service.h"
 #include "cloud/task_service.h"
+#include "cloud/usage_service.h"
 #include "store/database.h"
 
 namespace joey::cloud {
@@ -35,6 +38,8 @@ class CloudApp {
   // Opens (and migrates) the database and loads or creates the key-encryption key.
   // Errors name what failed: the database location (never a password), the KEK file.
   static Result<std::unique_ptr<CloudApp>> open(const CloudAppOptions& options);
+  // Stops the background jobs before anything they use goes away.
+  ~CloudApp();
 
   // Registers every /api route (and the /device page).
   void register_routes(Router& router);
@@ -42,6 +47,14 @@ class CloudApp {
   void register_metrics(MetricsRegistry& registry);
   // Ok when the database answers (for /readyz).
   Status ready();
+
+  // Starts the retention job (cloud/retention.h): a run now, then one every 24 hours,
+  // on a background thread. Call from one thread, after open().
+  void start_background_jobs();
+  // Stops it, waiting for a run in progress (also done by the destructor).
+  void stop_background_jobs();
+  // One retention run now, on the calling thread (`joeyd retention run`).
+  Result<RetentionReport> run_retention();
 
   store::Database& database() { return *database_; }
 
@@ -54,6 +67,9 @@ class CloudApp {
   std::unique_ptr<KeyRing> key_ring_;  // holds the key-encryption key
   std::unique_ptr<OrgService> orgs_;
   std::unique_ptr<TaskService> tasks_;
+  std::unique_ptr<ShareService> shares_;
+  std::unique_ptr<UsageService> usage_;
+  std::unique_ptr<RetentionJob> retention_;  // declared last: stops first
 };
 
 }  // namespace joey::cloud

@@ -11,17 +11,6 @@ namespace {
 constexpr size_t kSmallBody = 16 * 1024;
 constexpr size_t kSettingsBody = 512 * 1024;
 
-// "scheme://host[:port]" people reach the server at, for invite links.
-std::string public_origin(const AuthRouteOptions& options, const HttpRequest& request) {
-  if (!options.public_url.empty()) {
-    const size_t scheme_end = options.public_url.find("://");
-    const size_t path =
-        options.public_url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
-    return options.public_url.substr(0, path);
-  }
-  return "http://" + std::string(request.header("host").value_or("localhost"));
-}
-
 Result<std::string> string_member(const nlohmann::json& body, const char* field) {
   const std::string* value = string_field(body, field);
   if (!value) {

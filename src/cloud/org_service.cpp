@@ -251,10 +251,15 @@ Result<int64_t> OrgService::owner_count(store::Transaction& tx) {
 
 Status OrgService::audit(store::Transaction& tx, const User& actor, const std::string& action,
                          const std::string& target) {
+  return record_audit(tx, actor.id, action, target);
+}
+
+Status OrgService::record_audit(store::Transaction& tx, const std::string& actor,
+                                const std::string& action, const std::string& target) {
   TRY(
       tx.execute("INSERT INTO audit_log (org_id, actor_user_id, action, target, at) "
                  "VALUES (:org, ?, ?, ?, ?)",
-                 {actor.id, action, target, now()}));
+                 {actor, action, target, now()}));
   return ok_status();
 }
 
@@ -564,6 +569,17 @@ Result<std::optional<std::string>> OrgService::provider_key(const std::string& o
                                    provider, TRY(rows[0].blob("sealed"))));
   TRY(tx.commit());
   return std::optional<std::string>(std::move(key));
+}
+
+Result<nlohmann::json> OrgService::settings_for_server(const std::string& org_id) {
+  if (!is_org_id(org_id)) return org_not_found();
+  store::Transaction tx = TRY(database_.begin(store::Scope::for_org(org_id), store::Access::kRead));
+  store::Rows exists = TRY(tx.query("SELECT id FROM organizations WHERE id = :org"));
+  if (exists.empty()) return org_not_found();
+  int64_t version = 0;
+  nlohmann::json settings = TRY(read_settings(tx, org_id, &version));
+  TRY(tx.commit());
+  return settings;
 }
 
 Result<std::vector<AuditEntry>> OrgService::audit_log(const User& caller,

@@ -121,6 +121,16 @@ class OrgService {
   Result<std::optional<std::string>> provider_key(const std::string& org_id,
                                                   const std::string& provider);
 
+  // The organization's settings document (without "version"), for the server's own use
+  // (the retention job); never returned by a route. kNotFound for an unknown id.
+  Result<nlohmann::json> settings_for_server(const std::string& org_id);
+
+  // Appends an entry to the audit log of the organization `tx` is scoped to, inside `tx`,
+  // so it commits (or rolls back) with the change it records. `actor` is a user id, or
+  // "joeyd" for the server's own jobs; `target` must hold no secret or content.
+  Status record_audit(store::Transaction& tx, const std::string& actor, const std::string& action,
+                      const std::string& target);
+
   // Newest first, at most options.audit_page entries. Admins.
   Result<std::vector<AuditEntry>> audit_log(const User& caller, const std::string& org_id);
 

@@ -478,40 +478,75 @@ Result<std::optional<std::pair<TaskService::Source, TaskSummary>>> TaskService::
   return std::optional<std::pair<Source, TaskSummary>>();
 }
 
+Result<std::vector<StoredMessage>> TaskService::read_messages(store::Transaction& tx,
+                                                              const Tenant& tenant,
+                                                              const std::string& task_id) {
+  store::Rows rows = TRY(tx.query(
+      "SELECT m.seq AS seq, m.ts AS ts, m.role AS role, m.sealed AS sealed FROM task_messages m "
+      "WHERE m.task_id = ? AND " +
+          tenant_predicate(tenant, "m") + " ORDER BY m.seq",
+      {task_id}));
+  std::vector<StoredMessage> messages;
+  for (const store::Row& row : rows) {
+    StoredMessage message;
+    message.seq = TRY(row.integer("seq"));
+    message.ts = TRY(row.integer("ts"));
+    message.role = TRY(row.text("role"));
+    message.content = TRY(keys_.open(tx, tenant, kMessagesTable, "sealed",
+                                     message_row(task_id, message.seq), TRY(row.blob("sealed"))));
+    messages.push_back(std::move(message));
+  }
+  return messages;
+}
+
 Result<TaskTranscript> TaskService::get(const User& user, const std::string& task_id) {
   auto found = TRY(find(user, task_id));
   if (!found) return make_error(ErrorKind::kNotFound, "no such task");
   auto& [source, summary] = *found;
   TaskTranscript transcript{std::move(summary), {}};
   store::Transaction tx = TRY(database_.begin(source.scope, store::Access::kRead));
-  store::Rows rows = TRY(tx.query(
-      "SELECT m.seq AS seq, m.ts AS ts, m.role AS role, m.sealed AS sealed FROM task_messages m "
-      "WHERE m.task_id = ? AND " +
-          tenant_predicate(source.tenant, "m") + " ORDER BY m.seq",
-      {task_id}));
-  for (const store::Row& row : rows) {
-    StoredMessage message;
-    message.seq = TRY(row.integer("seq"));
-    message.ts = TRY(row.integer("ts"));
-    message.role = TRY(row.text("role"));
-    message.content = TRY(keys_.open(tx, source.tenant, kMessagesTable, "sealed",
-                                     message_row(task_id, message.seq), TRY(row.blob("sealed"))));
-    transcript.messages.push_back(std::move(message));
-  }
+  transcript.messages = TRY(read_messages(tx, source.tenant, task_id));
   return transcript;
+}
+
+Result<TaskTranscript> TaskService::shared_transcript(const Tenant& tenant,
+                                                      const std::string& task_id) {
+  const store::Scope scope =
+      is_org(tenant) ? store::Scope::for_org(tenant.id) : store::Scope::for_user(tenant.id);
+  store::Transaction tx = TRY(database_.begin(scope, store::Access::kRead));
+  store::Rows rows =
+      TRY(tx.query(std::string("SELECT ") + kSummaryColumns + " FROM tasks t WHERE t.id = ? AND " +
+                       tenant_predicate(tenant, "t"),
+                   {task_id}));
+  if (rows.empty()) return make_error(ErrorKind::kNotFound, "no such task");
+  TaskTranscript transcript{TRY(summary_from(tx, tenant, rows[0])), {}};
+  transcript.messages = TRY(read_messages(tx, tenant, task_id));
+  return transcript;
+}
+
+Result<int64_t> delete_tenant_tasks(store::Transaction& tx, const Tenant& tenant,
+                                    const std::vector<std::string>& task_ids) {
+  if (task_ids.empty()) return int64_t{0};
+  if (task_ids.size() > kMaxTasksPerDelete) {
+    return make_error(ErrorKind::kInvalidArgument, "too many tasks to delete at once");
+  }
+  std::string in = "?";
+  for (size_t i = 1; i < task_ids.size(); ++i) in += ", ?";
+  const std::vector<store::Value> params(task_ids.begin(), task_ids.end());
+  // task_search has no foreign key on SQLite (a virtual table): delete it by hand; the
+  // rest cascade from tasks, but say so explicitly for both backends.
+  for (const char* table : {"task_search", "task_messages", "task_batches", "shares"}) {
+    TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE task_id IN (" + in + ") AND " +
+                       tenant_predicate(tenant, ""),
+                   params));
+  }
+  return tx.execute(
+      "DELETE FROM tasks WHERE id IN (" + in + ") AND " + tenant_predicate(tenant, ""), params);
 }
 
 Status TaskService::delete_task_rows(store::Transaction& tx, const Source& source,
                                      const std::string& task_id) {
-  // task_search has no foreign key on SQLite (a virtual table): delete it by hand; the
-  // rest cascade from tasks, but say so explicitly for both backends.
-  for (const char* table : {"task_search", "task_messages", "task_batches", "shares"}) {
-    TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE task_id = ? AND " +
-                       tenant_predicate(source.tenant, ""),
-                   {task_id}));
-  }
-  TRY(tx.execute("DELETE FROM tasks WHERE id = ? AND " + tenant_predicate(source.tenant, ""),
-                 {task_id}));
+  TRY(delete_tenant_tasks(tx, source.tenant, {task_id}));
   return ok_status();
 }
 
@@ -544,6 +579,7 @@ Result<int64_t> TaskService::purge_org_tasks(const User& user, const std::string
     TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE org_id = :org"));
   }
   const int64_t deleted = TRY(tx.execute("DELETE FROM tasks WHERE org_id = :org"));
+  TRY(orgs_.record_audit(tx, user.id, "tasks.purged", std::to_string(deleted)));
   TRY(tx.commit());
   return deleted;
 }

@@ -94,6 +94,16 @@ struct UploadResult {
   int64_t accepted = 0;
 };
 
+// The most task ids one delete_tenant_tasks() call takes.
+inline constexpr size_t kMaxTasksPerDelete = 500;
+
+// Deletes the tasks `task_ids` (at most kMaxTasksPerDelete) of `tenant` with their
+// messages, search terms, batches and shares, inside `tx` — a transaction in the
+// tenant's scope. Ids the tenant does not hold are left alone. Returns how many tasks
+// were deleted. The one way task rows are deleted by id (a task's deletion, retention).
+Result<int64_t> delete_tenant_tasks(store::Transaction& tx, const Tenant& tenant,
+                                    const std::vector<std::string>& task_ids);
+
 class TaskService {
  public:
   // `database`, `keys` and `orgs` must outlive the service.
@@ -119,6 +129,10 @@ class TaskService {
   Result<TaskPage> list(const User& user, const TaskQuery& query);
   // kNotFound when the task is not in the caller's view.
   Result<TaskTranscript> get(const User& user, const std::string& task_id);
+  // A task's transcript for a shared link (cloud/share_service.h), read in `tenant`'s
+  // scope — the organization's, or the owner's (Tenant::user) for a personal task —
+  // with no viewer. kNotFound when the tenant has no such task.
+  Result<TaskTranscript> shared_transcript(const Tenant& tenant, const std::string& task_id);
   // The owner or an admin of the task's organization; kNotFound otherwise.
   Status remove(const User& user, const std::string& task_id);
   // Every stored task of the organization (admins; 404 for non-members, 403 for
@@ -162,6 +176,8 @@ class TaskService {
                                                              const std::string& task_id);
   Result<TaskSummary> summary_from(store::Transaction& tx, const Tenant& tenant,
                                    const store::Row& row);
+  Result<std::vector<StoredMessage>> read_messages(store::Transaction& tx, const Tenant& tenant,
+                                                   const std::string& task_id);
   Status delete_task_rows(store::Transaction& tx, const Source& source, const std::string& task_id);
 
   store::Database& database_;

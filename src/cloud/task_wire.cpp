@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cloud/query_params.h"
 #include "cloud/router.h"
 
 namespace joey::cloud {
@@ -163,30 +164,6 @@ Status check_body_size(const HttpRequest& request) {
   return ok_status();
 }
 
-// One query-string component: '+' is a space, then percent escapes are decoded
-// (so "%2B" is a literal '+'). Nullopt when an escape is malformed or the result holds
-// NUL or invalid UTF-8.
-std::optional<std::string> decode_query_component(std::string_view raw) {
-  if (raw.find('+') == std::string_view::npos) return percent_decode(raw);
-  std::string spaced(raw);
-  for (char& c : spaced) {
-    if (c == '+') c = ' ';
-  }
-  return percent_decode(spaced);
-}
-
-// Digits only (no sign, no spaces), at most `max`.
-std::optional<int64_t> parse_decimal(std::string_view text, int64_t max) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  int64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');  // 19 digits cannot overflow before the check below
-    if (value > max) return std::nullopt;
-  }
-  return value;
-}
-
 enum class QueryParam { kQ, kMode, kFrom, kTo, kCursor, kLimit, kUser, kCount };
 
 constexpr std::array<std::string_view, static_cast<size_t>(QueryParam::kCount)> kQueryParamNames = {
@@ -298,35 +275,10 @@ Result<UsageRecord> parse_usage_record(const HttpRequest& request) {
 
 Result<TaskQuery> parse_task_query(std::string_view raw_query) {
   TaskQuery query;
-  std::array<bool, static_cast<size_t>(QueryParam::kCount)> seen{};
-  // Every pair holds at least one byte, so the loop ends after at most size + 1 rounds.
-  size_t start = 0;
-  while (start <= raw_query.size()) {
-    size_t end = raw_query.find('&', start);
-    if (end == std::string_view::npos) end = raw_query.size();
-    const std::string_view pair = raw_query.substr(start, end - start);
-    start = end + 1;
-    if (pair.empty()) continue;  // "a=1&&b=2", a trailing '&'
-
-    const size_t equals = pair.find('=');
-    const std::optional<std::string> name = decode_query_component(pair.substr(0, equals));
-    if (!name) return invalid("the query string has a malformed name");
-    size_t index = 0;
-    while (index < kQueryParamNames.size() && kQueryParamNames[index] != *name) ++index;
-    if (index == kQueryParamNames.size()) {
-      return invalid("unknown query parameter (allowed: q, mode, from, to, cursor, limit, user)");
-    }
-    const std::string_view param_name = kQueryParamNames[index];
-    if (seen[index]) return invalid(std::string(param_name) + " is given more than once");
-    seen[index] = true;
-
-    const std::string_view raw_value =
-        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
-    std::optional<std::string> value = decode_query_component(raw_value);
-    if (!value) return invalid(std::string(param_name) + " has a malformed percent-escape");
-    // An empty value is an empty form field: the parameter is absent.
-    if (value->empty()) continue;
-    TRY(apply_query_param(query, static_cast<QueryParam>(index), std::move(*value)));
+  std::vector<std::optional<std::string>> values = TRY(split_query(raw_query, kQueryParamNames));
+  for (size_t index = 0; index < values.size(); ++index) {
+    if (!values[index]) continue;
+    TRY(apply_query_param(query, static_cast<QueryParam>(index), std::move(*values[index])));
   }
   if (query.from_ms && query.to_ms && *query.from_ms > *query.to_ms) {
     return invalid("from must not be after to");

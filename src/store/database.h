@@ -133,7 +133,8 @@ class Database {
   // tables schema.h marks unscoped.
   Result<Transaction> begin_unscoped(Access access = Access::kWrite);
   // A transaction across every tenant's data keys, for key rotation (`joeyd keys
-  // rotate-kek`) only; reaches only data_keys.
+  // rotate-kek`) and the retention job only; reaches only data_keys and reads the list of
+  // organizations.
   Result<Transaction> begin_all_tenants(Access access = Access::kWrite);
 
   // Ok when a connection answers a trivial query (for /readyz).

@@ -16,7 +16,8 @@ constexpr std::array<TableRule, 23> kTableRules = {{
     {"access_tokens", false, true, true, false},
     {"device_authorizations", false, true, true, false},
     {"login_attempts", false, false, true, false},
-    {"organizations", true, true, false, false},
+    // Read across tenants by the retention job (cloud/retention.h) to list organizations.
+    {"organizations", true, true, false, true},
     {"memberships", true, true, false, false},
     {"invites", true, false, true, false},
     {"org_settings", true, false, false, false},
@@ -451,6 +452,15 @@ CREATE POLICY tenant ON shares
          OR user_id = current_setting('joey.user_id', true));
 )sql";
 
+// Migration 3: the retention job lists every organization from an all-tenants
+// transaction (the catalog allows it; on PostgreSQL this read-only policy does too).
+// Nothing changes on SQLite.
+constexpr std::string_view kRetentionSqlite = "SELECT 1;";
+constexpr std::string_view kRetentionPostgres = R"sql(
+CREATE POLICY all_tenants_read ON organizations FOR SELECT
+  USING (current_setting('joey.scope', true) = 'all_tenants');
+)sql";
+
 // Migration SQL is assembled once, at first use, from the shared table definitions.
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
@@ -464,11 +474,13 @@ const std::string kTasksPostgres = replace_all(std::string(kTasksCommon), "BLOB_
                                    std::string(kTasksPostgresSearch) +
                                    std::string(kTasksPostgresPolicies);
 
-const std::array<Migration, 2> kMigrations = {{
+const std::array<Migration, 3> kMigrations = {{
     {1, "identity schema: users, sessions, tokens, device login, organizations, keys",
      kIdentitySqlite, kIdentityPostgres},
     {2, "task history: tasks, messages, blind search index, usage, shares", kTasksSqlite,
      kTasksPostgres},
+    {3, "organizations readable by all-tenant jobs (retention)", kRetentionSqlite,
+     kRetentionPostgres},
 }};
 
 }  // namespace

@@ -22,7 +22,7 @@ struct TableRule {
   bool accepts_org_marker = false;   // rows carry an organization id
   bool accepts_user_marker = false;  // rows carry a user id
   bool unscoped = false;             // identity lookups: reachable from begin_unscoped()
-  bool all_tenants = false;          // reachable from begin_all_tenants() (key rotation)
+  bool all_tenants = false;  // reachable from begin_all_tenants() (key rotation, retention)
   // SQLite's own tables behind an FTS5 index (task_search_data, ...): listed so that
   // no statement may name them (they accept no marker); they do not exist on PostgreSQL.
   bool sqlite_internal = false;

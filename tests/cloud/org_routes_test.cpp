@@ -6,84 +6,21 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-
 #include "base/json.h"
-#include "cloud/route_call.h"
-#include "support/test_database.h"
+#include "cloud/cloud_routes_fixture.h"
 
 namespace joey::cloud {
 namespace {
 
-constexpr char kPassword[] = "correct horse battery";
 constexpr char kCanaryRules[] = "canary-rules-6d1f0c2a always answer in Latin";
 constexpr char kCanaryKey[] = "sk-canary-key-91c7e4b2f0a8";
 
+using testing::kPassword;
+using testing::Person;
 using testing::Reply;
 
-struct Person {
-  std::string id;
-  std::string cookie;
-};
-
-class OrgRoutesTest : public joey::testing::BackendTest {
+class OrgRoutesTest : public testing::CloudRoutesTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (stopped()) return;
-    IdentityOptions identity_options;
-    identity_options.clock = [this] { return now_.load(); };
-    identity_options.password_cost = crypto::PasswordCost::kTesting;
-    identity_ = std::make_unique<IdentityService>(*store_, identity_options);
-    KeyRingOptions key_options;
-    key_options.clock = [this] { return now_.load(); };
-    keys_ = std::make_unique<KeyRing>(*store_, crypto::KeyEncryptionKey::generate(), key_options);
-    OrgServiceOptions org_options;
-    org_options.clock = [this] { return now_.load(); };
-    orgs_ = std::make_unique<OrgService>(*store_, *keys_, org_options);
-    register_org_routes(router_, *identity_, *orgs_, AuthRouteOptions{});
-  }
-  void TearDown() override {
-    router_ = Router();
-    orgs_.reset();
-    keys_.reset();
-    identity_.reset();
-    BackendTest::TearDown();
-  }
-
-  Reply call(const Person& who, const std::string& method, const std::string& path,
-             const nlohmann::json& body = nullptr) {
-    testing::Headers headers;
-    if (!who.cookie.empty()) headers.emplace_back("cookie", who.cookie);
-    return testing::call_route(router_, method, path, body, std::move(headers));
-  }
-
-  Person sign_up(const std::string& email) {
-    Result<NewSession> session = identity_->signup(email, kPassword, "Name of " + email);
-    EXPECT_TRUE(session.ok()) << session.error().message;
-    if (!session.ok()) return {};
-    return Person{session->user.id, std::string(kSessionCookie) + "=" + session->cookie_value};
-  }
-
-  std::string create_org(const Person& owner, const std::string& name) {
-    Reply reply = call(owner, "POST", "/api/orgs", {{"name", name}});
-    EXPECT_EQ(reply.status, 201) << reply.body.dump();
-    return reply.body.value("id", "");
-  }
-
-  // Invites `email` as `role` and has `person` accept; returns the accept status.
-  int join(const Person& admin, const std::string& org, const Person& person,
-           const std::string& email, const std::string& role) {
-    Reply invite =
-        call(admin, "POST", "/api/orgs/" + org + "/invites", {{"email", email}, {"role", role}});
-    EXPECT_EQ(invite.status, 201) << invite.body.dump();
-    return call(person, "POST", "/api/invites/" + invite.body.value("token", "") + "/accept")
-        .status;
-  }
-
   std::vector<std::string> audit_actions(const Person& admin, const std::string& org) {
     Reply reply = call(admin, "GET", "/api/orgs/" + org + "/audit");
     EXPECT_EQ(reply.status, 200) << reply.body.dump();
@@ -91,12 +28,6 @@ class OrgRoutesTest : public joey::testing::BackendTest {
     for (const auto& entry : reply.body["entries"]) actions.push_back(entry["action"]);
     return actions;
   }
-
-  std::unique_ptr<IdentityService> identity_;
-  std::unique_ptr<KeyRing> keys_;
-  std::unique_ptr<OrgService> orgs_;
-  Router router_;
-  std::atomic<int64_t> now_{1'800'000'000};
 };
 
 TEST_P(OrgRoutesTest, TheCreatorOfAnOrganizationIsItsOwner) {

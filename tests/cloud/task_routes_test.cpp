@@ -7,133 +7,19 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-
-#include "cloud/org_routes.h"
-#include "cloud/route_call.h"
-#include "support/test_database.h"
+#include "cloud/cloud_routes_fixture.h"
 
 namespace joey::cloud {
 namespace {
 
-constexpr char kPassword[] = "correct horse battery";
-constexpr char kTaskA[] = "20261126T010203-00112233445566778899aabbccddeeff";
-constexpr char kTaskB[] = "20261126T010204-ffeeddccbbaa99887766554433221100";
-
+using testing::batch;
+using testing::kPassword;
+using testing::kTaskA;
+using testing::kTaskB;
+using testing::Person;
 using testing::Reply;
 
-struct Person {
-  std::string id;
-  std::string cookie;
-};
-
-nlohmann::json batch(const std::string& batch_id, const std::vector<std::string>& texts,
-                     const std::string& mode = "code") {
-  nlohmann::json messages = nlohmann::json::array();
-  int64_t ts = 1'795'000'000'000;
-  for (const std::string& text : texts) {
-    messages.push_back({{"ts", ts++}, {"role", "user"}, {"content", text}});
-  }
-  return {{"batch_id", batch_id},
-          {"mode", mode},
-          {"model", "gpt-4o"},
-          {"title", "title " + batch_id},
-          {"messages", messages}};
-}
-
-class TaskRoutesTest : public joey::testing::BackendTest {
- protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (stopped()) return;
-    IdentityOptions identity_options;
-    identity_options.password_cost = crypto::PasswordCost::kTesting;
-    identity_ = std::make_unique<IdentityService>(*store_, identity_options);
-    keys_ = std::make_unique<KeyRing>(*store_, crypto::KeyEncryptionKey::generate());
-    orgs_ = std::make_unique<OrgService>(*store_, *keys_);
-    TaskServiceOptions task_options;
-    task_options.clock_ms = [this] { return now_ms_.fetch_add(1); };
-    tasks_ = std::make_unique<TaskService>(*store_, *keys_, *orgs_, task_options);
-    register_org_routes(router_, *identity_, *orgs_, AuthRouteOptions{});
-    register_task_routes(router_, *identity_, *tasks_, AuthRouteOptions{});
-  }
-  void TearDown() override {
-    router_ = Router();
-    tasks_.reset();
-    orgs_.reset();
-    keys_.reset();
-    identity_.reset();
-    BackendTest::TearDown();
-  }
-
-  Reply call(const Person& who, const std::string& method, const std::string& path,
-             const nlohmann::json& body = nullptr, testing::Headers headers = {}) {
-    if (!who.cookie.empty()) headers.emplace_back("cookie", who.cookie);
-    return testing::call_route(router_, method, path, body, std::move(headers));
-  }
-
-  Person sign_up(const std::string& email) {
-    Result<NewSession> session = identity_->signup(email, kPassword, "Name of " + email);
-    EXPECT_TRUE(session.ok()) << session.error().message;
-    if (!session.ok()) return {};
-    return Person{session->user.id, std::string(kSessionCookie) + "=" + session->cookie_value};
-  }
-
-  std::string create_org(const Person& owner, const std::string& name) {
-    Reply reply = call(owner, "POST", "/api/orgs", {{"name", name}});
-    EXPECT_EQ(reply.status, 201) << reply.body.dump();
-    return reply.body.value("id", "");
-  }
-
-  void join(const Person& admin, const std::string& org, const Person& person,
-            const std::string& email, const std::string& role) {
-    Reply invite =
-        call(admin, "POST", "/api/orgs/" + org + "/invites", {{"email", email}, {"role", role}});
-    ASSERT_EQ(invite.status, 201) << invite.body.dump();
-    ASSERT_EQ(
-        call(person, "POST", "/api/invites/" + invite.body.value("token", "") + "/accept").status,
-        200);
-  }
-
-  void set_cloud(const Person& admin, const std::string& org, const nlohmann::json& cloud) {
-    Reply current = call(admin, "GET", "/api/orgs/" + org + "/settings");
-    ASSERT_EQ(current.status, 200);
-    Reply patched = call(admin, "PATCH", "/api/orgs/" + org + "/settings",
-                         {{"version", current.body["version"]}, {"cloud", cloud}});
-    ASSERT_EQ(patched.status, 200) << patched.body.dump();
-  }
-
-  Reply upload(const Person& who, const std::string& task, const nlohmann::json& body) {
-    return call(who, "POST", "/api/tasks/" + task + "/messages", body);
-  }
-
-  std::vector<std::string> task_ids(const Person& who, const std::string& query = "") {
-    Reply reply = call(who, "GET", "/api/tasks" + query);
-    EXPECT_EQ(reply.status, 200) << reply.body.dump();
-    std::vector<std::string> ids;
-    if (reply.body.is_object()) {
-      for (const auto& task : reply.body["tasks"]) ids.push_back(task["id"]);
-    }
-    return ids;
-  }
-
-  // Rows of `table` across every tenant, read as the test's administrator would.
-  int64_t stored_rows(const std::string& table, const Person& who) {
-    Result<store::Transaction> tx =
-        store_->begin(store::Scope::for_user(who.id), store::Access::kRead);
-    EXPECT_TRUE(tx.ok());
-    auto rows = tx->query("SELECT COUNT(*) AS n FROM " + table + " WHERE user_id = :user");
-    EXPECT_TRUE(rows.ok()) << rows.error().message;
-    return rows.ok() ? (*rows)[0].integer("n").value_or(-1) : -1;
-  }
-
-  std::unique_ptr<IdentityService> identity_;
-  std::unique_ptr<KeyRing> keys_;
-  std::unique_ptr<OrgService> orgs_;
-  std::unique_ptr<TaskService> tasks_;
-  Router router_;
-  std::atomic<int64_t> now_ms_{1'800'000'000'000};
-};
+class TaskRoutesTest : public testing::CloudRoutesTest {};
 
 TEST_P(TaskRoutesTest, TheGateFollowsTheOrganizationElseTheUser) {
   const Person ada = sign_up("ada@example.com");
@@ -269,7 +155,7 @@ TEST_P(TaskRoutesTest, MembersSeeTheirOwnTasksAdminsSeeTheOrganizations) {
   const Person bob = sign_up("bob@example.com");
   const Person eve = sign_up("eve@example.com");
   const std::string org = create_org(ada, "Engines");
-  join(ada, org, bob, "bob@example.com", "member");
+  ASSERT_EQ(join(ada, org, bob, "bob@example.com", "member"), 200);
   ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"ada's shared word"})).status, 200);
   ASSERT_EQ(upload(bob, kTaskB, batch("b1", {"bob's shared word"})).status, 200);
 
@@ -299,7 +185,7 @@ TEST_P(TaskRoutesTest, DeletingATaskOrPurgingAnOrganizationRemovesEveryRow) {
   const Person ada = sign_up("ada@example.com");
   const Person bob = sign_up("bob@example.com");
   const std::string org = create_org(ada, "Engines");
-  join(ada, org, bob, "bob@example.com", "member");
+  ASSERT_EQ(join(ada, org, bob, "bob@example.com", "member"), 200);
   ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"first words"})).status, 200);
   ASSERT_EQ(upload(bob, kTaskB, batch("b1", {"second words"})).status, 200);
 
@@ -364,7 +250,7 @@ TEST_P(TaskRoutesTest, DeletingAnAccountDeletesItsTasksAndShredsItsKey) {
   const Person bob = sign_up("bob@example.com");
   const Person cat = sign_up("cat@example.com");
   const std::string org = create_org(ada, "Engines");
-  join(ada, org, bob, "bob@example.com", "member");
+  ASSERT_EQ(join(ada, org, bob, "bob@example.com", "member"), 200);
   ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"ada keeps this"})).status, 200);
   ASSERT_EQ(upload(bob, kTaskB, batch("b1", {"bob's words"})).status, 200);
   ASSERT_EQ(call(bob, "POST", std::string("/api/tasks/") + kTaskB + "/usage",

@@ -131,6 +131,17 @@ TEST(SqlCheck, AllTenantsReachesOnlyDataKeys) {
   EXPECT_FALSE(check_statement("SELECT * FROM org_provider_keys", {}, Scope{}, options).ok());
 }
 
+TEST(SqlCheck, AllTenantsListsOrganizationsButNotTheirData) {
+  CheckOptions options = context(StatementContext::kAllTenants);
+  EXPECT_TRUE(
+      check_statement("SELECT id FROM organizations ORDER BY id", {}, Scope{}, options).ok());
+  for (const char* sql : {"SELECT * FROM org_settings", "SELECT * FROM tasks",
+                          "SELECT o.id FROM organizations o JOIN memberships m ON m.org_id = o.id",
+                          "SELECT id FROM organizations WHERE id = :org"}) {
+    EXPECT_FALSE(check_statement(sql, {}, Scope{}, options).ok()) << sql;
+  }
+}
+
 TEST(SqlCheck, TableNamesInStringsAndCommentsDoNotCount) {
   auto checked =
       check_statement("SELECT 'org_settings ? :org' AS a -- org_settings\n /* FROM org_settings */",
