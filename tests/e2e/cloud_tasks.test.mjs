@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import {randomBytes} from 'node:crypto';
-import {mkdtemp, readdir, rm} from 'node:fs/promises';
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import {describe, test} from 'node:test';
 import {
   complete,
   eventsOfType,
+  filesUnder,
   fakeKey,
   joeyMissing,
   kKeyVariable,
@@ -106,7 +107,8 @@ async function searchTasks(server, token, word) {
 
 describe('joey uploads task history to joeyd', {skip: joeyMissing || joeydMissing}, () => {
   test('collection on: the task is found by its canary, and joey history --cloud reads it', async (t) => {
-    const {server} = await startCloud(t, await makeDataDir(t));
+    const dataDir = await makeDataDir(t);
+    const {server, stop} = await startCloud(t, dataDir);
     const token = await signUp(server);
     const word = canary();
     const run = await runCanaryTask(t, word, cloudEnv(server, token));
@@ -144,6 +146,15 @@ describe('joey uploads task history to joeyd', {skip: joeyMissing || joeydMissin
     assert.equal(missing.code, 1, missing.output());
     assert.match(missing.stderr, /joey: error: reading task 20200101T000000-00000000/);
     assert.ok(!(list.stdout + list.stderr + show.stderr).includes(token), 'the token is never printed');
+
+    // At rest (P8): the canary the search found is in no byte of joeyd's data directory
+    // (database, WAL, key file) nor its log; the account's email is (so the scan reads them).
+    await stop();
+    const stored = Buffer.concat(await Promise.all((await filesUnder(dataDir)).map((file) => readFile(file))));
+    assert.ok(stored.includes('ada@example.com'), 'the scan reads the database');
+    assert.ok(!stored.includes(word), 'the canary is in the data directory');
+    assert.ok(!stored.includes(`Finished ${word}`));
+    assert.ok(!(server.stdout + server.stderr).includes(word), "the canary is in joeyd's log");
   });
 
   test('organization record_task_messages off: nothing is uploaded, and a direct upload is refused', async (t) => {

@@ -211,7 +211,15 @@ describe('interactive session on a terminal', {skip: joeyMissing || scriptMissin
             }
             if (!quit && promptAfter(output, 'cost unknown')) {
               quit = true;
-              child.stdin.write('\u0004');
+              // A Ctrl-D typed while the line editor switches the terminal's mode can be
+              // flushed away on a loaded machine: send it again until joey exits (bounded).
+              let tries = 0;
+              const send = () => {
+                if (child.exitCode !== null || !child.stdin.writable || tries++ >= 5) return;
+                child.stdin.write('\u0004');
+                setTimeout(send, 2000).unref();
+              };
+              send();
             }
           },
         });
