@@ -189,8 +189,20 @@ TEST_P(TaskRoutesTest, DeletingATaskOrPurgingAnOrganizationRemovesEveryRow) {
   ASSERT_EQ(upload(ada, kTaskA, batch("b1", {"first words"})).status, 200);
   ASSERT_EQ(upload(bob, kTaskB, batch("b1", {"second words"})).status, 200);
 
+  std::string sealed;  // bob's message as stored, to look for after the deletion
+  {
+    Result<store::Transaction> tx = store_->begin(store::Scope::for_user(bob.id));
+    ASSERT_TRUE(tx.ok());
+    auto rows = tx->query("SELECT sealed FROM task_messages WHERE user_id = :user");
+    ASSERT_TRUE(rows.ok() && rows->size() == 1u);
+    sealed = (*rows)[0].blob("sealed").value_or("");
+  }
   EXPECT_EQ(call(bob, "DELETE", std::string("/api/tasks/") + kTaskB).status, 204);
   EXPECT_EQ(call(bob, "GET", std::string("/api/tasks/") + kTaskB).status, 404);
+  if (!database_->postgres()) {
+    // secure_delete zeroed its pages and the WAL was checkpointed (docs/storage.md).
+    EXPECT_EQ(database_->stored_bytes().find(sealed), std::string::npos);
+  }
   EXPECT_TRUE(task_ids(ada, "?q=second").empty());
   EXPECT_EQ(stored_rows("task_messages", bob), 0);
   EXPECT_EQ(stored_rows("task_search", bob), 0);
