@@ -27,17 +27,19 @@
 #include <thread>
 #include <vector>
 
-#include <libpq-fe.h>
-
 #include "base/ids.h"
 #include "base/json.h"
 #include "cloud/cloud_app.h"
 #include "cloud/http_server.h"
 #include "cloud/server_routes.h"
 
+#include "bench_postgres.h"
+
 namespace {
 
 using namespace joey;
+using joey::bench::pg_exec;
+using joey::bench::with_user_and_database;
 using Clock = std::chrono::steady_clock;
 
 // One keep-alive connection to 127.0.0.1:port.
@@ -145,7 +147,8 @@ Figures load(uint16_t port, const std::string& request, double seconds, int conn
           status = connection->exchange(request, &body);
         }
         if (status != 200) {
-          if (failures++ == 0) std::fprintf(stderr, "request failed: %d %s\n", status, body.c_str());
+          if (failures++ == 0)
+            std::fprintf(stderr, "request failed: %d %s\n", status, body.c_str());
           break;
         }
         mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
@@ -163,29 +166,6 @@ Figures load(uint16_t port, const std::string& request, double seconds, int conn
   figures.p50_ms = all[all.size() / 2];
   figures.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
   return figures;
-}
-
-std::string pg_exec(const std::string& url, const std::string& sql) {
-  PGconn* conn = PQconnectdb(url.c_str());
-  std::string error;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    error = PQerrorMessage(conn);
-  } else {
-    PGresult* result = PQexec(conn, sql.c_str());
-    if (PQresultStatus(result) != PGRES_COMMAND_OK) error = PQresultErrorMessage(result);
-    PQclear(result);
-  }
-  PQfinish(conn);
-  return error;
-}
-
-std::string with_user_and_database(const std::string& base, const std::string& user,
-                                   const std::string& database) {
-  const size_t authority = base.find("://") + 3;
-  const size_t at = base.find('@', authority);
-  const size_t host = at == std::string::npos ? authority : at + 1;
-  const size_t path = base.find('/', host);
-  return base.substr(0, authority) + user + "@" + base.substr(host, path - host) + "/" + database;
 }
 
 int run_case(const std::string& label, cloud::CloudAppOptions options, double seconds,

@@ -20,7 +20,9 @@ search_bin="$build_dir/bench/search_files_benchmark"
 history_bin="$build_dir/bench/history_search_benchmark"
 checkpoint_bin="$build_dir/bench/checkpoint_benchmark"
 cloud_api_bin="$build_dir/bench/cloud_api_benchmark"
-for binary in "$joey_bin" "$peak_rss_bin" "$search_bin" "$history_bin" "$checkpoint_bin" "$cloud_api_bin"; do
+task_search_bin="$build_dir/bench/task_search_benchmark"
+for binary in "$joey_bin" "$peak_rss_bin" "$search_bin" "$history_bin" "$checkpoint_bin" "$cloud_api_bin" \
+  "$task_search_bin"; do
   if [[ ! -x "$binary" ]]; then
     echo "run.sh: $binary not found; run: cmake --preset release && cmake --build build/release" >&2
     exit 1
@@ -49,9 +51,14 @@ echo "== checkpoints against git add -A && git commit"
 echo
 echo "== joeyd GET /api/me against /healthz (PostgreSQL too when JOEY_BENCH_POSTGRES_URL is set)"
 "$cloud_api_bin" 2>/dev/null | tee "$log_dir/cloud_api.txt"
+echo
+# 100,000 messages keeps run.sh short; `task_search_benchmark` alone defaults to 1,000,000.
+echo "== joeyd task search (blind index) against plaintext full-text search, 100,000 messages"
+"$task_search_bin" "${JOEY_BENCH_TASK_MESSAGES:-100000}" 2>/dev/null | tee "$log_dir/task_search.txt"
 
 echo
 echo "== summary (ratios against the reference measured in the same run)"
 grep -h -E ' = [0-9.]+x' "$log_dir/prompt.txt" "$log_dir/startup.txt" "$log_dir/one_turn.txt" \
   "$log_dir/search.txt" "$log_dir/history.txt" "$log_dir/checkpoint.txt" | sed -E 's/^ +/  /; s/^([a-z_]+ +search_files)/  \1/'
 grep -h 'ratio' "$log_dir/cloud_api.txt" | sed -E 's/^/  joeyd /'
+grep -h -E 'ratio|upload' "$log_dir/task_search.txt" | sed -E 's/^/  joeyd task search /'
