@@ -186,6 +186,19 @@ Result<Caller> authenticate(IdentityService& identity, const AuthRouteOptions& o
   return caller;
 }
 
+void add_signed_in_route(Router& router, IdentityService& identity, const AuthRouteOptions& options,
+                         std::string method, std::string path, SignedInHandler handler,
+                         size_t max_body_bytes) {
+  router.add(
+      std::move(method), std::move(path),
+      [identity = &identity, options,
+       handler = std::move(handler)](const HttpRequest& request) -> Result<HttpResponse> {
+        const Caller caller = TRY(authenticate(*identity, options, request));
+        return handler(request, caller);
+      },
+      RouteOptions{max_body_bytes, BodyKind::kJson});
+}
+
 void register_auth_routes(Router& router, IdentityService& identity, AuthRouteOptions options) {
   const RouteOptions small{kSmallBody, BodyKind::kJson};
   IdentityService* service = &identity;

@@ -13,6 +13,7 @@
 // router; they may run on any number of threads at once.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "cloud/identity.h"
@@ -38,6 +39,16 @@ std::string public_origin(const AuthRouteOptions& options, const HttpRequest& re
 // cookie-authenticated write.
 Result<Caller> authenticate(IdentityService& identity, const AuthRouteOptions& options,
                             const HttpRequest& request);
+
+// A handler that runs only for a signed-in caller.
+using SignedInHandler = std::function<Result<HttpResponse>(const HttpRequest&, const Caller&)>;
+
+// Registers METHOD `path` so that authenticate() runs first and `handler` gets the
+// caller; the route takes JSON bodies up to `max_body_bytes`. `identity` must outlive
+// the router.
+void add_signed_in_route(Router& router, IdentityService& identity, const AuthRouteOptions& options,
+                         std::string method, std::string path, SignedInHandler handler,
+                         size_t max_body_bytes);
 
 void register_auth_routes(Router& router, IdentityService& identity, AuthRouteOptions options);
 

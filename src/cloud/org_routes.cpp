@@ -30,25 +30,15 @@ nlohmann::json provider_key_json(const ProviderKeyInfo& key) {
   return {{"provider", key.provider}, {"last4", key.last4}, {"updated_at", key.updated_at}};
 }
 
-// Every handler: the caller, then the call. Keeps each route to its own work.
-using OrgHandler = std::function<Result<HttpResponse>(const HttpRequest&, const Caller&)>;
-
 }  // namespace
 
 void register_org_routes(Router& router, IdentityService& identity, OrgService& orgs,
                          AuthRouteOptions options) {
-  IdentityService* identity_service = &identity;
   OrgService* service = &orgs;
-  auto add = [&router, identity_service, options](std::string method, std::string path,
-                                                  OrgHandler handler, size_t max_body) {
-    router.add(
-        std::move(method), std::move(path),
-        [identity_service, options,
-         handler = std::move(handler)](const HttpRequest& request) -> Result<HttpResponse> {
-          const Caller caller = TRY(authenticate(*identity_service, options, request));
-          return handler(request, caller);
-        },
-        RouteOptions{max_body, BodyKind::kJson});
+  auto add = [&router, &identity, &options](std::string method, std::string path,
+                                            SignedInHandler handler, size_t max_body) {
+    add_signed_in_route(router, identity, options, std::move(method), std::move(path),
+                        std::move(handler), max_body);
   };
 
   add(

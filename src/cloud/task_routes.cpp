@@ -12,8 +12,6 @@ namespace {
 
 constexpr size_t kSmallBody = 16 * 1024;
 
-using TaskHandler = std::function<Result<HttpResponse>(const HttpRequest&, const Caller&)>;
-
 HttpResponse private_json(int status, const nlohmann::json& value) {
   HttpResponse response = HttpResponse::json(status, value);
   response.headers.emplace_back("Cache-Control", "no-store");
@@ -57,16 +55,10 @@ void register_task_routes(Router& router, IdentityService& identity, TaskService
                           AuthRouteOptions options) {
   IdentityService* identity_service = &identity;
   TaskService* service = &tasks;
-  auto add = [&router, identity_service, options](std::string method, std::string path,
-                                                  TaskHandler handler, size_t max_body) {
-    router.add(
-        std::move(method), std::move(path),
-        [identity_service, options,
-         handler = std::move(handler)](const HttpRequest& request) -> Result<HttpResponse> {
-          const Caller caller = TRY(authenticate(*identity_service, options, request));
-          return handler(request, caller);
-        },
-        RouteOptions{max_body, BodyKind::kJson});
+  auto add = [&router, &identity, &options](std::string method, std::string path,
+                                            SignedInHandler handler, size_t max_body) {
+    add_signed_in_route(router, identity, options, std::move(method), std::move(path),
+                        std::move(handler), max_body);
   };
 
   add(

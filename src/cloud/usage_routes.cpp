@@ -9,8 +9,6 @@ namespace {
 
 constexpr size_t kSmallBody = 16 * 1024;
 
-using UsageHandler = std::function<Result<HttpResponse>(const HttpRequest&, const Caller&)>;
-
 HttpResponse private_json(int status, const nlohmann::json& value) {
   HttpResponse response = HttpResponse::json(status, value);
   response.headers.emplace_back("Cache-Control", "no-store");
@@ -27,18 +25,11 @@ int64_t system_now_ms() {
 
 void register_usage_routes(Router& router, IdentityService& identity, UsageService& usage,
                            AuthRouteOptions options, std::function<int64_t()> clock_ms) {
-  IdentityService* identity_service = &identity;
   UsageService* service = &usage;
   if (!clock_ms) clock_ms = system_now_ms;
-  auto add = [&router, identity_service, options](std::string path, UsageHandler handler) {
-    router.add(
-        "GET", std::move(path),
-        [identity_service, options,
-         handler = std::move(handler)](const HttpRequest& request) -> Result<HttpResponse> {
-          const Caller caller = TRY(authenticate(*identity_service, options, request));
-          return handler(request, caller);
-        },
-        RouteOptions{kSmallBody, BodyKind::kJson});
+  auto add = [&router, &identity, &options](std::string path, SignedInHandler handler) {
+    add_signed_in_route(router, identity, options, "GET", std::move(path), std::move(handler),
+                        kSmallBody);
   };
 
   add("/api/orgs/{id}/usage",
