@@ -17,7 +17,8 @@
 // grouped by task, best first, 20 tasks); every query runs once untimed first. Prints p50
 // and p95 of both and encrypted/plaintext ratios, per backend. PostgreSQL only when
 // JOEY_BENCH_POSTGRES_URL names a superuser URL (scripts/test-postgres start DIR): a fresh
-// database and login role, dropped at the end. Everything else lives in a temporary
+// database and login role, dropped at the end (kept with JOEY_BENCH_KEEP=1, e.g. to
+// EXPLAIN a query plan afterwards). Everything else lives in a temporary
 // directory that is removed.
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -395,7 +396,12 @@ int run_case(const std::string& label, const std::string& location,
                      stored.ok() ? "not stored" : stored.error().message.c_str());
         return 1;
       }
+      const int64_t before = loaded;
       loaded += int64_t(batch.messages.size());
+      if (loaded / 100'000 != before / 100'000) {
+        std::printf("%-8s ... %lld messages uploaded in %.0f s\n", label.c_str(),
+                    static_cast<long long>(loaded), seconds_since(load_start));
+      }
     }
   }
   const double load_seconds = seconds_since(load_start);
@@ -490,6 +496,8 @@ int main(int argc, char** argv) {
                  "usage: task_search_benchmark [MESSAGES 1-100000000] [QUERIES 4-100000]\n");
     return 2;
   }
+  // Line by line even into a pipe or a file, so a long load shows its progress.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::printf("joeyd task search: %lld messages (tasks of %d), %d queries, limit 20\n\n", messages,
               kMessagesPerTask, query_count);
   std::string pattern =
@@ -524,8 +532,14 @@ int main(int argc, char** argv) {
       status |= run_case("postgres", with_user_and_database(admin, name + "_login", name), options,
                          baseline, messages, query_count);
     }
-    pg_exec(admin, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-    pg_exec(admin, "DROP ROLE IF EXISTS " + name + "_login");
+    const char* keep = std::getenv("JOEY_BENCH_KEEP");
+    if (keep && std::string(keep) == "1") {
+      std::printf("postgres: kept database %s and role %s_login (JOEY_BENCH_KEEP=1)\n",
+                  name.c_str(), name.c_str());
+    } else {
+      pg_exec(admin, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+      pg_exec(admin, "DROP ROLE IF EXISTS " + name + "_login");
+    }
   } else {
     std::printf(
         "postgres: skipped (set JOEY_BENCH_POSTGRES_URL to a superuser URL from "

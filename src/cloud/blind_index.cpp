@@ -6,6 +6,7 @@
 
 #include "base/strings.h"
 #include "crypto/hash.h"
+#include "crypto/wipe.h"
 
 namespace joey::cloud {
 namespace {
@@ -125,11 +126,12 @@ void for_each_term(std::string_view text, OnTerm&& on_term) {
   });
 }
 
-void append_blinded(std::string& out, std::string_view key, std::string_view term) {
-  const std::string mac = crypto::hmac_sha256(key, term);
+void append_blinded(std::string& out, crypto::HmacSha256& hmac, std::string_view term) {
+  unsigned char mac[crypto::kSha256Bytes];
+  hmac.mac(term, mac);
   static constexpr char kHex[] = "0123456789abcdef";
   for (size_t i = 0; i < kBlindedBytes; ++i) {
-    const auto value = static_cast<unsigned char>(mac[i]);
+    const unsigned char value = mac[i];
     out.push_back(kHex[value >> 4]);
     out.push_back(kHex[value & 0x0F]);
   }
@@ -156,6 +158,8 @@ std::vector<std::string> query_words(std::string_view query) {
   return words;
 }
 
+BlindIndexKey::BlindIndexKey(std::string key) : hmac_(key) { crypto::wipe(key); }
+
 BlindIndexKey BlindIndexKey::derive(const crypto::DataKey& data_key) {
   return BlindIndexKey(crypto::derive_key(data_key, kSearchKeyPurpose));
 }
@@ -163,7 +167,7 @@ BlindIndexKey BlindIndexKey::derive(const crypto::DataKey& data_key) {
 std::string BlindIndexKey::blind(std::string_view term) const {
   std::string out;
   out.reserve(kBlindedBytes * 2);
-  append_blinded(out, key_, term);
+  append_blinded(out, hmac_, term);
   return out;
 }
 
@@ -171,7 +175,7 @@ std::string BlindIndexKey::blind_text(std::string_view text) const {
   std::string out;
   for_each_term(text, [&](std::string_view term) {
     if (!out.empty()) out.push_back(' ');
-    append_blinded(out, key_, term);
+    append_blinded(out, hmac_, term);
   });
   return out;
 }

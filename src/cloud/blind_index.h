@@ -21,7 +21,8 @@
 // kMaxTermsPerText terms (the first ones); duplicates are kept, for ranking by
 // frequency.
 //
-// Thread-safety: BlindIndexKey is immutable after construction; functions are pure.
+// Thread-safety: functions are pure; one BlindIndexKey per thread (it reuses one HMAC
+// context, so its methods must not run concurrently).
 #pragma once
 
 #include <cstddef>
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "crypto/data_key.h"
+#include "crypto/hash.h"
 
 namespace joey::cloud {
 
@@ -63,8 +65,10 @@ class BlindIndexKey {
   std::vector<std::string> blind_query(std::string_view query) const;
 
  private:
-  explicit BlindIndexKey(std::string key) : key_(std::move(key)) {}
-  std::string key_;  // 32 bytes
+  explicit BlindIndexKey(std::string key);
+  // Keyed once with the 32-byte search key, which lives nowhere else (OpenSSL wipes the
+  // context when it is freed).
+  mutable crypto::HmacSha256 hmac_;
 };
 
 }  // namespace joey::cloud

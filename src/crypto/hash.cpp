@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <utility>
 
 namespace joey::crypto {
 namespace {
@@ -61,6 +62,57 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     fatal_openssl("HMAC-SHA256");
   }
   return mac;
+}
+
+namespace {
+
+// Fetched once: an EVP_MAC is immutable and may be shared by every thread.
+EVP_MAC* hmac_algorithm() {
+  static EVP_MAC* const algorithm = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+  if (algorithm == nullptr) fatal_openssl("fetching HMAC");
+  return algorithm;
+}
+
+}  // namespace
+
+HmacSha256::HmacSha256(std::string_view key) : context_(EVP_MAC_CTX_new(hmac_algorithm())) {
+  if (context_ == nullptr) fatal_openssl("HMAC context");
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_END};
+  static const unsigned char kEmpty = 0;
+  if (EVP_MAC_init(context_, key.empty() ? &kEmpty : bytes_of(key), key.size(), params) != 1) {
+    fatal_openssl("HMAC-SHA256 key");
+  }
+}
+
+HmacSha256::~HmacSha256() { EVP_MAC_CTX_free(context_); }
+
+HmacSha256::HmacSha256(HmacSha256&& other) noexcept
+    : context_(std::exchange(other.context_, nullptr)) {}
+
+HmacSha256& HmacSha256::operator=(HmacSha256&& other) noexcept {
+  if (this != &other) {
+    EVP_MAC_CTX_free(context_);
+    context_ = std::exchange(other.context_, nullptr);
+  }
+  return *this;
+}
+
+void HmacSha256::mac(std::string_view data, unsigned char (&out)[kSha256Bytes]) {
+  size_t length = 0;
+  // A null key re-initialises with the key given at construction, already processed.
+  if (EVP_MAC_init(context_, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(context_, bytes_of(data), data.size()) != 1 ||
+      EVP_MAC_final(context_, out, &length, kSha256Bytes) != 1 || length != kSha256Bytes) {
+    fatal_openssl("HMAC-SHA256");
+  }
+}
+
+std::string HmacSha256::mac(std::string_view data) {
+  unsigned char out[kSha256Bytes];
+  mac(data, out);
+  return std::string(reinterpret_cast<const char*>(out), kSha256Bytes);
 }
 
 Result<std::string> hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info,

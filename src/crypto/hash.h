@@ -15,6 +15,8 @@
 
 #include "base/result.h"
 
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
+
 namespace joey::crypto {
 
 inline constexpr size_t kSha256Bytes = 32;
@@ -26,6 +28,27 @@ std::string sha256(std::string_view data);
 
 // The 32-byte HMAC-SHA256 of `data` under `key` (any length, empty included).
 std::string hmac_sha256(std::string_view key, std::string_view data);
+
+// HMAC-SHA256 under one key for many messages: the key is processed once, at
+// construction, so each mac() costs only the hashing of its data (what the blind index
+// does for every term of every message). Gives exactly hmac_sha256(key, data).
+// Thread-safety: one object per thread (mac() reuses the object's OpenSSL context).
+class HmacSha256 {
+ public:
+  explicit HmacSha256(std::string_view key);
+  ~HmacSha256();
+  HmacSha256(HmacSha256&& other) noexcept;
+  HmacSha256& operator=(HmacSha256&& other) noexcept;
+  HmacSha256(const HmacSha256&) = delete;
+  HmacSha256& operator=(const HmacSha256&) = delete;
+
+  // Writes the 32-byte MAC of `data` to `out`.
+  void mac(std::string_view data, unsigned char (&out)[kSha256Bytes]);
+  std::string mac(std::string_view data);
+
+ private:
+  evp_mac_ctx_st* context_ = nullptr;
+};
 
 // `length` bytes of HKDF-SHA256 (extract then expand). An empty `salt` means the RFC's
 // default (a block of zeros). kInvalidArgument when `length` is 0 or more than

@@ -22,10 +22,18 @@ struct TableRule {
   bool accepts_org_marker = false;   // rows carry an organization id
   bool accepts_user_marker = false;  // rows carry a user id
   bool unscoped = false;             // identity lookups: reachable from begin_unscoped()
-  bool all_tenants = false;  // reachable from begin_all_tenants() (key rotation, retention)
+  bool all_tenants = false;          // reachable from begin_all_tenants() (key rotation, retention)
   // SQLite's own tables behind an FTS5 index (task_search_data, ...): listed so that
   // no statement may name them (they accept no marker); they do not exist on PostgreSQL.
   bool sqlite_internal = false;
+  // Holds no tenant column, only keyed hashes under a surrogate id of `parent`'s rows
+  // (task_search_terms, PostgreSQL only): a scoped statement may name it only together
+  // with `parent`, whose tenant predicate scopes the statement. It exists because
+  // PostgreSQL cannot use a GIN index for a non-leakproof operator (`@@`) on a table
+  // under row-level security; this table has no policy, and nothing in it names or
+  // reveals a tenant (docs/storage.md).
+  std::string_view parent = {};
+  bool postgres_only = false;
 };
 
 // Every table joey creates, in one list.

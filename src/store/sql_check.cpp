@@ -1,5 +1,6 @@
 #include "store/sql_check.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "base/strings.h"
@@ -254,7 +255,14 @@ Status check_tables(const Scan& scan, StatementContext context) {
         if (!rule->all_tenants) return refused(name + " cannot be read across tenants");
         break;
       case StatementContext::kScoped:
-        if (rule->accepts_org_marker && rule->accepts_user_marker) {
+        if (!rule->parent.empty()) {
+          const bool with_parent =
+              std::any_of(scan.tables.begin(), scan.tables.end(),
+                          [&](const TableRule* other) { return other->name == rule->parent; });
+          if (!with_parent) {
+            return refused(name + " is reached only together with " + std::string(rule->parent));
+          }
+        } else if (rule->accepts_org_marker && rule->accepts_user_marker) {
           ++either;
         } else if (rule->accepts_org_marker) {
           ++org_only;

@@ -54,12 +54,20 @@ TEST(HmacSha256, MatchesRfc4231TestCases) {
   };
   for (const auto& vector : vectors) {
     EXPECT_EQ(hex_encode(hmac_sha256(vector.key, vector.data)), vector.expected_hex) << vector.name;
+    // The keyed object gives the same MAC, also when used again (its key is kept).
+    HmacSha256 keyed(vector.key);
+    EXPECT_EQ(hex_encode(keyed.mac("other data")),
+              hex_encode(hmac_sha256(vector.key, "other data")));
+    EXPECT_EQ(hex_encode(keyed.mac(vector.data)), vector.expected_hex) << vector.name;
+    HmacSha256 moved = std::move(keyed);
+    EXPECT_EQ(hex_encode(moved.mac(vector.data)), vector.expected_hex) << vector.name;
   }
 }
 
 TEST(HmacSha256, AcceptsAnEmptyKey) {
   EXPECT_EQ(hmac_sha256("", "data").size(), kSha256Bytes);
   EXPECT_NE(hmac_sha256("", "data"), hmac_sha256("k", "data"));
+  EXPECT_EQ(HmacSha256("").mac("data"), hmac_sha256("", "data"));
 }
 
 // RFC 5869 Appendix A.1–A.3 (the SHA-256 cases).

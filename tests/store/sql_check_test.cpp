@@ -100,6 +100,31 @@ TEST(SqlCheck, TextSearchMatchIsAnOperatorNotAParameter) {
       check_statement("SELECT @name FROM users WHERE id = :user", {}, kOrgA, scoped()).ok());
 }
 
+TEST(SqlCheck, SearchTermsAreReachedOnlyThroughTheirTenantTable) {
+  // task_search_terms has no tenant column; its rows belong to task_search's, whose
+  // tenant predicate must be in the same statement.
+  auto joined = check_statement(
+      "SELECT s.task_id FROM task_search_terms x JOIN task_search s ON s.id = x.search_id "
+      "AND s.org_id = :org WHERE x.terms @@ to_tsquery('simple', ?)",
+      std::vector<Value>{Value("ab")}, kOrgA, scoped());
+  EXPECT_TRUE(joined.ok()) << joined.error().message;
+  for (const char* sql :
+       {"SELECT x.terms FROM task_search_terms x",
+        "DELETE FROM task_search_terms WHERE search_id IN (SELECT 1 FROM tasks t WHERE t.org_id = "
+        ":org)",
+        "SELECT x.terms FROM task_search_terms x JOIN task_search s ON s.id = x.search_id"}) {
+    auto checked = check_statement(sql, {}, kOrgA, scoped());
+    ASSERT_FALSE(checked.ok()) << sql;
+    EXPECT_EQ(checked.error().kind, ErrorKind::kPermissionDenied) << sql;
+  }
+  for (StatementContext other : {StatementContext::kUnscoped, StatementContext::kAllTenants}) {
+    EXPECT_FALSE(check_statement("SELECT x.terms FROM task_search_terms x JOIN task_search s ON "
+                                 "s.id = x.search_id",
+                                 {}, Scope{}, context(other))
+                     .ok());
+  }
+}
+
 TEST(SqlCheck, MarkerTheScopeLacksIsRefused) {
   auto checked = check_statement("SELECT * FROM org_settings WHERE org_id = :org", {},
                                  Scope::for_user("user-1"), scoped());
@@ -236,7 +261,7 @@ TEST(Schema, MigrationsAreNumberedFromOneWithoutGaps) {
 TEST(Schema, EveryTenantTableAcceptsAMarkerOrIsIdentityOnly) {
   for (const TableRule& rule : table_rules()) {
     EXPECT_TRUE(rule.accepts_org_marker || rule.accepts_user_marker || rule.unscoped ||
-                rule.sqlite_internal)
+                rule.sqlite_internal || !rule.parent.empty())
         << rule.name;
   }
 }
