@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <utility>
 
 #include "base/strings.h"
@@ -13,6 +14,7 @@ namespace {
 constexpr const char* kTasksTable = "tasks";
 constexpr const char* kMessagesTable = "task_messages";
 constexpr size_t kSnippetContext = 80;
+constexpr size_t kRowsPerInsert = 100;
 
 bool is_org(const Tenant& tenant) { return tenant.kind == Tenant::Kind::kOrg; }
 
@@ -152,11 +154,8 @@ Result<TaskService::Gate> TaskService::gate(const User& user) {
           nlohmann::json::parse(TRY(settings[0].text("settings")), nullptr, false);
       if (parsed.is_object()) gate.user_settings = std::move(parsed);
     }
-    store::Rows oldest =
-        TRY(tx.query("SELECT org_id FROM memberships WHERE user_id = :user ORDER BY created_at, "
-                     "org_id LIMIT 1"));
-    if (!oldest.empty()) org_id = TRY(oldest[0].text("org_id"));
   }
+  org_id = TRY(orgs_.active_org_id(user));
   gate.user_settings["task_sync_enabled"] = task_sync_enabled(gate.user_settings);
   if (org_id) {
     ActiveOrg org{TRY(orgs_.get_org(user, *org_id)), TRY(orgs_.get_settings(user, *org_id))};
@@ -262,27 +261,57 @@ Result<UploadResult> TaskService::append_messages(const User& user, const std::s
   const crypto::DataKey key = TRY(keys_.key_for(tx, tenant));
   const BlindIndexKey index = BlindIndexKey::derive(key);
   const bool postgres = database_.backend() == store::Backend::kPostgres;
-  const std::string insert_message =
-      "INSERT INTO task_messages (task_id, seq, user_id, org_id, ts, role, sealed) VALUES (?, ?, " +
-      tenant_values(tenant) + ", ?, ?, ?)";
-  const std::string insert_terms =
-      postgres ? "INSERT INTO task_search (task_id, seq, user_id, org_id, terms) VALUES (?, ?, " +
-                     tenant_values(tenant) + ", to_tsvector('simple', ?))"
-               : "INSERT INTO task_search (task_id, seq, user_id, org_id, terms) VALUES (?, ?, " +
-                     tenant_values(tenant) + ", ?)";
+  const std::vector<store::Value> tenant_row = tenant_params(tenant, user);
   int64_t last_ts = 0;
-  for (const TaskMessage& message : batch.messages) {
-    const int64_t seq = next_seq++;
-    const std::string sealed = TRY(keys_.seal(tx, tenant, kMessagesTable, "sealed",
-                                              message_row(task_id, seq), message.content));
-    std::vector<store::Value> params = {task_id, seq};
-    for (store::Value& value : tenant_params(tenant, user)) params.push_back(std::move(value));
-    std::vector<store::Value> terms_params = params;
-    params.insert(params.end(), {message.ts_ms, message.role, store::Blob{sealed}});
-    TRY(tx.execute(insert_message, params));
-    terms_params.push_back(stored_terms(index.blind_text(message.content)));
-    TRY(tx.execute(insert_terms, terms_params));
-    last_ts = std::max(last_ts, message.ts_ms);
+  // Several rows per statement (one round trip per chunk on PostgreSQL); a chunk stays far
+  // below both engines' limits on bound parameters.
+  for (size_t first = 0; first < batch.messages.size(); first += kRowsPerInsert) {
+    const size_t count = std::min(kRowsPerInsert, batch.messages.size() - first);
+    std::string messages_sql =
+        "INSERT INTO task_messages (task_id, seq, user_id, org_id, ts, role, sealed) VALUES ";
+    std::string search_sql = postgres ? "WITH s AS (INSERT INTO task_search (task_id, seq, "
+                                        "user_id, org_id) VALUES "
+                                      : "INSERT INTO task_search (task_id, seq, user_id, org_id, "
+                                        "terms) VALUES ";
+    std::string terms_rows;
+    std::vector<store::Value> message_params;
+    std::vector<store::Value> search_params;
+    std::vector<store::Value> terms_params;
+    for (size_t i = 0; i < count; ++i) {
+      const TaskMessage& message = batch.messages[first + i];
+      const int64_t seq = next_seq++;
+      const std::string separator = i == 0 ? "" : ", ";
+      messages_sql += separator + "(?, ?, " + tenant_values(tenant) + ", ?, ?, ?)";
+      message_params.insert(message_params.end(), {task_id, seq});
+      message_params.insert(message_params.end(), tenant_row.begin(), tenant_row.end());
+      message_params.insert(
+          message_params.end(),
+          {message.ts_ms, message.role,
+           store::Blob{TRY(keys_.seal(tx, tenant, kMessagesTable, "sealed",
+                                      message_row(task_id, seq), message.content))}});
+      search_params.insert(search_params.end(), {task_id, seq});
+      search_params.insert(search_params.end(), tenant_row.begin(), tenant_row.end());
+      std::string terms = stored_terms(index.blind_text(message.content));
+      if (postgres) {
+        search_sql += separator + "(?, ?, " + tenant_values(tenant) + ")";
+        terms_rows += separator + "(CAST(? AS BIGINT), CAST(? AS TEXT))";
+        terms_params.insert(terms_params.end(), {seq, std::move(terms)});
+      } else {
+        search_sql += separator + "(?, ?, " + tenant_values(tenant) + ", ?)";
+        search_params.push_back(std::move(terms));
+      }
+      last_ts = std::max(last_ts, message.ts_ms);
+    }
+    if (postgres) {
+      // The terms go to their own GIN-indexed table under the id each search row got.
+      search_sql +=
+          " RETURNING id, seq) INSERT INTO task_search_terms (search_id, terms) "
+          "SELECT s.id, to_tsvector('simple', v.terms) FROM s JOIN (VALUES " +
+          terms_rows + ") AS v (seq, terms) ON v.seq = s.seq";
+      search_params.insert(search_params.end(), terms_params.begin(), terms_params.end());
+    }
+    TRY(tx.execute(messages_sql, message_params));
+    TRY(tx.execute(search_sql, search_params));
   }
   TRY(
       tx.execute("UPDATE tasks SET message_count = ?, updated_at = ?, "
@@ -395,13 +424,18 @@ Result<std::vector<TaskSummary>> TaskService::list_source(const Source& source,
     }
     const std::string search_tenant =
         source.tenant.kind == Tenant::Kind::kOrg ? "s.org_id = :org" : "s.user_id = :user";
+    // PostgreSQL: the GIN index on task_search_terms finds the matching rows; the join to
+    // task_search (row-level security and the tenant predicate) keeps the tenant's.
+    const std::string from =
+        postgres ? " FROM task_search_terms x JOIN task_search s ON s.id = x.search_id AND " +
+                       search_tenant + " JOIN tasks t ON t.id = s.task_id AND " + source.predicate +
+                       " WHERE x.terms @@ to_tsquery('simple', ?)"
+                 : " FROM task_search s JOIN tasks t ON t.id = s.task_id AND " + source.predicate +
+                       " WHERE s.terms MATCH ? AND " + search_tenant;
     sql = std::string("SELECT ") + kSummaryColumns +
-          (postgres ? ", -MAX(ts_rank(s.terms, to_tsquery('simple', ?))) AS score"
+          (postgres ? ", -MAX(ts_rank(x.terms, to_tsquery('simple', ?))) AS score"
                     : ", MIN(s.rank) AS score") +
-          ", MIN(s.seq) AS hit_seq FROM task_search s JOIN tasks t ON t.id = s.task_id AND " +
-          source.predicate + " WHERE " +
-          (postgres ? "s.terms @@ to_tsquery('simple', ?)" : "s.terms MATCH ?") + " AND " +
-          search_tenant + filters +
+          ", MIN(s.seq) AS hit_seq" + from + filters +
           " GROUP BY t.id ORDER BY score, t.updated_at DESC, t.id DESC LIMIT ?";
     if (postgres) all.push_back(match);
     all.insert(all.end(), source.predicate_params.begin(), source.predicate_params.end());
@@ -411,23 +445,35 @@ Result<std::vector<TaskSummary>> TaskService::list_source(const Source& source,
   all.push_back(static_cast<int64_t>(depth));
   store::Rows rows = TRY(tx.query(sql, all));
   std::vector<TaskSummary> tasks;
+  std::vector<int64_t> hit_seqs;
   for (const store::Row& row : rows) {
-    TaskSummary summary = TRY(summary_from(tx, source.tenant, row));
-    if (!words.empty()) {
-      const int64_t seq = TRY(row.integer("hit_seq"));
-      store::Rows hit = TRY(tx.query(
-          "SELECT m.sealed AS sealed FROM task_messages m WHERE m.task_id = ? AND m.seq = ? AND " +
-              tenant_predicate(source.tenant, "m"),
-          {summary.id, seq}));
-      if (!hit.empty()) {
-        const std::string content =
-            TRY(keys_.open(tx, source.tenant, kMessagesTable, "sealed",
-                           message_row(summary.id, seq), TRY(hit[0].blob("sealed"))));
-        summary.snippet = make_snippet(content, words);
-      }
-      summary.message_count = TRY(row.integer("message_count"));
-    }
-    tasks.push_back(std::move(summary));
+    tasks.push_back(TRY(summary_from(tx, source.tenant, row)));
+    if (!words.empty()) hit_seqs.push_back(TRY(row.integer("hit_seq")));
+  }
+  if (words.empty() || tasks.empty()) return tasks;
+  // Every snippet's message in one round trip: each task's first matching message.
+  std::string hits;
+  std::vector<store::Value> hit_params;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    hits += (i == 0 ? "(m.task_id = ? AND m.seq = ?)" : " OR (m.task_id = ? AND m.seq = ?)");
+    hit_params.insert(hit_params.end(), {tasks[i].id, hit_seqs[i]});
+  }
+  store::Rows sealed =
+      TRY(tx.query("SELECT m.task_id AS task_id, m.seq AS seq, m.sealed AS sealed "
+                   "FROM task_messages m WHERE (" +
+                       hits + ") AND " + tenant_predicate(source.tenant, "m"),
+                   hit_params));
+  std::map<std::pair<std::string, int64_t>, std::string> sealed_by_hit;
+  for (const store::Row& row : sealed) {
+    sealed_by_hit[{TRY(row.text("task_id")), TRY(row.integer("seq"))}] = TRY(row.blob("sealed"));
+  }
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto found = sealed_by_hit.find({tasks[i].id, hit_seqs[i]});
+    if (found == sealed_by_hit.end()) continue;
+    const std::string content =
+        TRY(keys_.open(tx, source.tenant, kMessagesTable, "sealed",
+                       message_row(tasks[i].id, hit_seqs[i]), found->second));
+    tasks[i].snippet = make_snippet(content, words);
   }
   return tasks;
 }
@@ -619,8 +665,8 @@ Status TaskService::delete_account_data(const User& user) {
   for (const std::string& org_id : sole_member_of) {
     const Tenant tenant = Tenant::org(org_id);
     store::Transaction tx = TRY(database_.begin(scope_for(tenant, user)));
-    for (const char* table :
-         {"task_search", "task_messages", "task_batches", "shares", "task_usage", "tasks"}) {
+    for (const char* table : {"task_search", "task_messages", "task_batches", "shares",
+                              "task_usage", "proxy_requests", "tasks"}) {
       TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE org_id = :org"));
     }
     TRY(keys_.destroy_keys(tx, tenant));
@@ -631,8 +677,8 @@ Status TaskService::delete_account_data(const User& user) {
   // rows with their user id).
   const Tenant self = Tenant::user(user.id);
   store::Transaction tx = TRY(database_.begin(scope_for(self, user)));
-  for (const char* table :
-       {"task_search", "task_messages", "task_batches", "shares", "task_usage", "tasks"}) {
+  for (const char* table : {"task_search", "task_messages", "task_batches", "shares", "task_usage",
+                            "proxy_requests", "tasks"}) {
     TRY(tx.execute(std::string("DELETE FROM ") + table + " WHERE user_id = :user"));
   }
   TRY(keys_.destroy_keys(tx, self));

@@ -10,7 +10,7 @@ namespace {
 
 // Tenant columns: identity tables carry user_id (users: id); organization tables carry
 // org_id (organizations: id); data_keys carry one of the two.
-constexpr std::array<TableRule, 23> kTableRules = {{
+constexpr std::array<TableRule, 25> kTableRules = {{
     {"users", false, true, true, false},
     {"sessions", false, true, true, false},
     {"access_tokens", false, true, true, false},
@@ -36,6 +36,10 @@ constexpr std::array<TableRule, 23> kTableRules = {{
     {"task_search_content", false, false, false, false, true},
     {"task_search_docsize", false, false, false, false, true},
     {"task_search_config", false, false, false, false, true},
+    // PostgreSQL: the GIN-indexed blinded terms of task_search's rows (migration 4).
+    {"task_search_terms", false, false, false, false, false, "task_search", true},
+    // The model proxy's request records (migration 5): metadata only, never a body.
+    {"proxy_requests", true, true, false, false},
     // Shared links are found by their token's digest before the tenant is known.
     {"shares", true, true, true, false},
 }};
@@ -335,7 +339,6 @@ CREATE POLICY tenant ON org_provider_keys
   USING (org_id = current_setting('joey.org_id', true));
 )sql";
 
-
 // Migration 2: task history. Times are Unix milliseconds. Message text and titles are
 // sealed under the owning tenant's data key (the organization's when org_id is set,
 // else the user's); task_search holds only blinded terms (cloud/blind_index.h).
@@ -461,6 +464,60 @@ CREATE POLICY all_tenants_read ON organizations FOR SELECT
   USING (current_setting('joey.scope', true) = 'all_tenants');
 )sql";
 
+// Migration 4, PostgreSQL: the blinded terms move out of task_search into a table of
+// their own without row-level security, so that a search can use their GIN index (under
+// RLS, PostgreSQL evaluates the policy before any non-leakproof operator such as `@@`,
+// which rules the index out and scans the tenant's every row). The new table holds a
+// surrogate id and the terms only; task_search keeps the tenant columns and its policy.
+// Nothing changes on SQLite (FTS5 has no row-level security to work around).
+constexpr std::string_view kSearchTermsSqlite = "SELECT 1;";
+constexpr std::string_view kSearchTermsPostgres = R"sql(
+DROP INDEX task_search_terms;
+ALTER TABLE task_search ADD COLUMN id BIGSERIAL;
+ALTER TABLE task_search ADD CONSTRAINT task_search_id_unique UNIQUE (id);
+CREATE TABLE task_search_terms (
+  search_id BIGINT PRIMARY KEY REFERENCES task_search(id) ON DELETE CASCADE,
+  terms TSVECTOR NOT NULL
+);
+ALTER TABLE task_search NO FORCE ROW LEVEL SECURITY;
+INSERT INTO task_search_terms (search_id, terms) SELECT id, terms FROM task_search;
+ALTER TABLE task_search FORCE ROW LEVEL SECURITY;
+ALTER TABLE task_search DROP COLUMN terms;
+CREATE INDEX task_search_terms_gin ON task_search_terms USING GIN (terms);
+)sql";
+
+// Migration 5: one row per request through the model proxy (cloud/proxy_service.h):
+// who, which model, the outcome and the tokens and cost read from the stream. Never a
+// prompt, a completion or a header (P6). The organization's rows feed its usage
+// reports and its monthly budget.
+constexpr std::string_view kProxyCommon = R"sql(
+CREATE TABLE proxy_requests (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+  ts BIGINT NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  latency_ms BIGINT NOT NULL,
+  streamed INTEGER NOT NULL,
+  input_tokens BIGINT NOT NULL,
+  output_tokens BIGINT NOT NULL,
+  cache_read_tokens BIGINT NOT NULL,
+  cache_write_tokens BIGINT NOT NULL,
+  cost_usd DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX proxy_requests_user ON proxy_requests(user_id, ts);
+CREATE INDEX proxy_requests_org ON proxy_requests(org_id, ts);
+)sql";
+constexpr std::string_view kProxyPolicies = R"sql(
+ALTER TABLE proxy_requests ENABLE ROW LEVEL SECURITY;
+ALTER TABLE proxy_requests FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON proxy_requests
+  USING (org_id = current_setting('joey.org_id', true)
+         OR user_id = current_setting('joey.user_id', true));
+)sql";
+
 // Migration SQL is assembled once, at first use, from the shared table definitions.
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
@@ -474,13 +531,18 @@ const std::string kTasksPostgres = replace_all(std::string(kTasksCommon), "BLOB_
                                    std::string(kTasksPostgresSearch) +
                                    std::string(kTasksPostgresPolicies);
 
-const std::array<Migration, 3> kMigrations = {{
+const std::string kProxyPostgres = std::string(kProxyCommon) + std::string(kProxyPolicies);
+
+const std::array<Migration, 5> kMigrations = {{
     {1, "identity schema: users, sessions, tokens, device login, organizations, keys",
      kIdentitySqlite, kIdentityPostgres},
     {2, "task history: tasks, messages, blind search index, usage, shares", kTasksSqlite,
      kTasksPostgres},
     {3, "organizations readable by all-tenant jobs (retention)", kRetentionSqlite,
      kRetentionPostgres},
+    {4, "blinded search terms in a GIN-indexed table of their own (PostgreSQL)", kSearchTermsSqlite,
+     kSearchTermsPostgres},
+    {5, "model proxy request records", kProxyCommon, kProxyPostgres},
 }};
 
 }  // namespace
