@@ -243,7 +243,9 @@ int main(int argc, char** argv) {
   if (mkdtemp(pattern.data()) == nullptr) return 1;
   const std::filesystem::path root = pattern;
   std::filesystem::create_directories(root / "sqlite");
-  int status = run_case("sqlite", {root / "sqlite", "", "", ""}, seconds, connections);
+  cloud::CloudAppOptions sqlite_options;
+  sqlite_options.data_dir = root / "sqlite";
+  int status = run_case("sqlite", sqlite_options, seconds, connections);
 
   const char* admin = std::getenv("JOEY_BENCH_POSTGRES_URL");
   if (admin && *admin) {
@@ -259,9 +261,10 @@ int main(int argc, char** argv) {
     } else {
       std::filesystem::create_directories(root / "postgres");
       // Migrations as the cluster's superuser (the owner), serving as the login role.
-      cloud::CloudAppOptions options{root / "postgres",
-                                     with_user_and_database(admin, name + "_login", name), "",
-                                     with_user_and_database(admin, "postgres", name)};
+      cloud::CloudAppOptions options;
+      options.data_dir = root / "postgres";
+      options.database_url = with_user_and_database(admin, name + "_login", name);
+      options.database_owner_url = with_user_and_database(admin, "postgres", name);
       status |= run_case("postgres", options, seconds, connections);
     }
     pg_exec(admin, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");

@@ -46,7 +46,33 @@ struct ServeFlags {
   std::string tls_key;
   std::string public_url;
   unsigned threads = 0;
+  std::string upstream_openai = "https://api.openai.com/v1";
+  std::string upstream_anthropic = "https://api.anthropic.com/v1";
+  std::string upstream_openrouter = "https://openrouter.ai/api/v1";
+  std::string upstream_ca;
 };
+
+// The operator's provider key from `variable`, or "" when unset.
+std::string operator_key(const char* variable) {
+  const char* value = std::getenv(variable);
+  return value ? std::string(value) : std::string();
+}
+
+// The database part of the Cloud's options, shared by every subcommand.
+cloud::CloudAppOptions app_options_from(const ServeFlags& flags,
+                                        const std::filesystem::path& data_dir) {
+  cloud::CloudAppOptions options;
+  options.data_dir = data_dir;
+  options.database_url = flags.database;
+  options.database_owner_url = flags.database_owner;
+  return options;
+}
+
+// A base URL as the proxy joins paths to it: without a trailing slash.
+std::string without_trailing_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
 
 struct ListenAddress {
   std::string host;
@@ -94,6 +120,14 @@ Status validate_flags(const ServeFlags& flags) {
   }
   if (flags.tls_cert.empty() != flags.tls_key.empty()) {
     return make_error(ErrorKind::kInvalidArgument, "--tls-cert and --tls-key go together");
+  }
+  for (const auto& [flag, url] : {std::pair{"--upstream-openai", &flags.upstream_openai},
+                                  std::pair{"--upstream-anthropic", &flags.upstream_anthropic},
+                                  std::pair{"--upstream-openrouter", &flags.upstream_openrouter}}) {
+    if (!ascii_istarts_with(*url, "http://") && !ascii_istarts_with(*url, "https://")) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        std::string(flag) + " wants an http:// or https:// base URL");
+    }
   }
   if (flags.threads > kMaxThreads) {
     return make_error(ErrorKind::kInvalidArgument,
@@ -151,7 +185,7 @@ int retention_command(const ServeFlags& flags) {
   Result<std::filesystem::path> data_dir = data_directory(flags);
   if (!data_dir.ok()) return fail(data_dir.error());
   Result<std::unique_ptr<cloud::CloudApp>> app =
-      cloud::CloudApp::open({*data_dir, flags.database, "", flags.database_owner});
+      cloud::CloudApp::open(app_options_from(flags, *data_dir));
   if (!app.ok()) return fail(Error(ErrorKind::kIo, app.error().message));
   Result<cloud::RetentionReport> report = (*app)->run_retention();
   if (!report.ok()) return fail(Error(ErrorKind::kIo, report.error().message));
@@ -177,8 +211,16 @@ int serve(const ServeFlags& flags) {
   Result<std::filesystem::path> data_dir = data_directory(flags);
   if (!data_dir.ok()) return fail(data_dir.error());
 
-  Result<std::unique_ptr<cloud::CloudApp>> app =
-      cloud::CloudApp::open({*data_dir, flags.database, flags.public_url, flags.database_owner});
+  cloud::CloudAppOptions app_options = app_options_from(flags, *data_dir);
+  app_options.public_url = flags.public_url;
+  app_options.proxy.openai = {without_trailing_slash(flags.upstream_openai),
+                              operator_key("JOEYD_OPENAI_API_KEY")};
+  app_options.proxy.anthropic = {without_trailing_slash(flags.upstream_anthropic),
+                                 operator_key("JOEYD_ANTHROPIC_API_KEY")};
+  app_options.proxy.openrouter = {without_trailing_slash(flags.upstream_openrouter),
+                                  operator_key("JOEYD_OPENROUTER_API_KEY")};
+  app_options.upstream_ca_file = flags.upstream_ca;
+  Result<std::unique_ptr<cloud::CloudApp>> app = cloud::CloudApp::open(app_options);
   if (!app.ok()) return fail(Error(ErrorKind::kIo, app.error().message));
 
   auto registry = std::make_shared<cloud::MetricsRegistry>();
@@ -253,6 +295,21 @@ int main(int argc, char** argv) {
                             "URL users reach this server at (links, cookies)");
   serve_command->add_option("--threads", flags.threads, "I/O threads (default: one per core)")
       ->check(CLI::Range(1U, kMaxThreads));
+  serve_command
+      ->add_option("--upstream-openai", flags.upstream_openai,
+                   "Base URL the model proxy sends OpenAI requests to (key: JOEYD_OPENAI_API_KEY "
+                   "or the organization's)")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--upstream-anthropic", flags.upstream_anthropic,
+                   "Base URL for Anthropic requests (key: JOEYD_ANTHROPIC_API_KEY)")
+      ->capture_default_str();
+  serve_command
+      ->add_option("--upstream-openrouter", flags.upstream_openrouter,
+                   "Base URL for OpenRouter requests (key: JOEYD_OPENROUTER_API_KEY)")
+      ->capture_default_str();
+  serve_command->add_option("--upstream-ca", flags.upstream_ca,
+                            "PEM certificates the proxy trusts besides the system store");
 
   ServeFlags key_flags;
   CLI::App* keys_command = app.add_subcommand("keys", "Manage the keys that encrypt data at rest");

@@ -4,6 +4,7 @@
 #include "cloud/auth_routes.h"
 #include "cloud/kek_rotation.h"
 #include "cloud/org_routes.h"
+#include "cloud/proxy_routes.h"
 #include "cloud/share_routes.h"
 #include "cloud/task_routes.h"
 #include "cloud/usage_routes.h"
@@ -43,6 +44,11 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
   app->shares_ = std::make_unique<ShareService>(*app->database_, *app->tasks_, *app->orgs_);
   app->usage_ = std::make_unique<UsageService>(*app->database_, *app->orgs_);
   app->retention_ = std::make_unique<RetentionJob>(*app->database_, *app->orgs_);
+  app->proxy_ =
+      std::make_unique<ProxyService>(*app->database_, *app->identity_, *app->orgs_, options.proxy);
+  Result<std::shared_ptr<UpstreamPool>> pool = make_upstream_pool(options.upstream_ca_file);
+  if (!pool.ok()) return pool.error().with_context("preparing the model proxy's upstream client");
+  app->upstream_pool_ = std::move(pool).value();
   log::info("database_opened", {log::field("database", app->database_->description()),
                                 log::field("schema_version", app->database_->schema_version()),
                                 log::field("kek_id", kek_id)});
@@ -56,6 +62,7 @@ void CloudApp::register_routes(Router& router) {
   register_task_routes(router, *identity_, *tasks_, auth);
   register_share_routes(router, *identity_, *shares_, auth);
   register_usage_routes(router, *identity_, *usage_, auth);
+  register_proxy_routes(router, *proxy_, upstream_pool_);
 }
 
 void CloudApp::register_metrics(MetricsRegistry& registry) {

@@ -15,6 +15,7 @@
 #include "cloud/key_ring.h"
 #include "cloud/metrics.h"
 #include "cloud/org_service.h"
+#include "cloud/proxy_service.h"
 #include "cloud/retention.h"
 #include "cloud/router.h"
 #include "cloud/share_service.h"
@@ -24,6 +25,8 @@
 
 namespace joey::cloud {
 
+class UpstreamPool;
+
 struct CloudAppOptions {
   std::filesystem::path data_dir;  // holds joey.db (SQLite) and the kek file
   std::string database_url;        // postgres://… or empty for SQLite in data_dir
@@ -31,6 +34,10 @@ struct CloudAppOptions {
   // PostgreSQL only: the schema owner's URL, for migrations; database_url is then the
   // server's least-privilege login role (docs/storage.md). Empty: one-URL mode.
   std::string database_owner_url;
+  // The model proxy's upstreams and operator keys (cloud/proxy_service.h).
+  ProxyOptions proxy;
+  // PEM certificates the proxy trusts besides the system store (a private upstream).
+  std::string upstream_ca_file;
 };
 
 class CloudApp {
@@ -41,7 +48,7 @@ class CloudApp {
   // Stops the background jobs before anything they use goes away.
   ~CloudApp();
 
-  // Registers every /api route (and the /device page).
+  // Registers every /api route (and the /device page) and the /proxy routes.
   void register_routes(Router& router);
   // The database pool gauges, on `registry`'s /metrics.
   void register_metrics(MetricsRegistry& registry);
@@ -69,6 +76,8 @@ class CloudApp {
   std::unique_ptr<TaskService> tasks_;
   std::unique_ptr<ShareService> shares_;
   std::unique_ptr<UsageService> usage_;
+  std::unique_ptr<ProxyService> proxy_;
+  std::shared_ptr<UpstreamPool> upstream_pool_;
   std::unique_ptr<RetentionJob> retention_;  // declared last: stops first
 };
 

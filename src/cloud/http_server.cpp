@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "cloud/stream_route.h"
 
 JOEY_COROUTINES_BEGIN
 namespace joey::cloud {
@@ -102,33 +103,6 @@ HttpRequest to_request(Parser& parser, std::string query, std::string remote_add
   request.body = std::move(message.body());
   request.remote_address = std::move(remote_address);
   return request;
-}
-
-bool safe_header_text(std::string_view text) {
-  return std::none_of(text.begin(), text.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-http::response<http::string_body> to_message(HttpResponse response, unsigned version,
-                                             bool keep_alive) {
-  http::response<http::string_body> message{static_cast<http::status>(response.status), version};
-  message.set(http::field::server, "joeyd");
-  message.set(http::field::content_type, safe_header_text(response.content_type)
-                                             ? response.content_type
-                                             : std::string("application/octet-stream"));
-  message.set("X-Content-Type-Options", "nosniff");
-  for (const auto& [name, value] : response.headers) {
-    // A handler echoing client text into a header must not split the response.
-    if (name.empty() || !safe_header_text(name) || !safe_header_text(value)) {
-      log::warn("response_header_dropped", {log::field("name", utf8_prefix(name, 40))});
-      continue;
-    }
-    message.insert(name, value);
-  }
-  message.keep_alive(keep_alive);
-  message.body() = std::move(response.body);
-  message.prepare_payload();
-  return message;
 }
 
 void access_log(const HttpRequest& request, const std::string& method, std::string_view route,
@@ -447,7 +421,8 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
 template <typename Stream>
 asio::awaitable<bool> HttpServer::Impl::write_response(Stream& stream, HttpResponse response,
                                                        unsigned version, bool keep_alive) {
-  http::response<http::string_body> message = to_message(std::move(response), version, keep_alive);
+  http::response<http::string_body> message =
+      to_beast_response(std::move(response), version, keep_alive);
   beast::get_lowest_layer(stream).expires_after(options.write_timeout);
   error_code error;
   co_await http::async_write(stream, message, asio::redirect_error(asio::use_awaitable, error));
@@ -524,10 +499,31 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
       }
     }
     HttpRequest request = to_request(parser, std::move(decision.query), remote_address);
-    HttpResponse response = router->handle(request, decision.raw_path, decision.match);
+    // `stopping` is checked again once the handler is done: a stop during a slow
+    // handler must still answer with Connection: close.
+    bool may_keep_alive = parser.get().keep_alive() && !body_left_unread &&
+                          served + 1 < options.max_requests_per_connection;
+    HttpResponse response;
+    if (decision.match.outcome == RouteMatch::Outcome::kFound && decision.match.stream) {
+      StreamDispatch dispatch = router->dispatch_stream(request, decision.raw_path, decision.match);
+      if (dispatch.route) {
+        StreamServeOptions stream_options;
+        stream_options.version = version;
+        stream_options.keep_alive = may_keep_alive;  // and !stopping, checked at begin()
+        stream_options.write_timeout = options.write_timeout;
+        stream_options.stopping = &stopping;
+        StreamOutcome outcome =
+            co_await serve_stream_route(stream, buffer, *dispatch.route, request, stream_options);
+        finish(request, outcome.status);
+        if (!outcome.keep_alive) co_return;
+        continue;
+      }
+      response = std::move(dispatch.refusal);
+    } else {
+      response = router->handle(request, decision.raw_path, decision.match);
+    }
     int status = response.status;
-    bool keep_alive = parser.get().keep_alive() && !stopping && !body_left_unread &&
-                      served + 1 < options.max_requests_per_connection;
+    bool keep_alive = may_keep_alive && !stopping;
     // Counted before the write, so a client that has read its answer sees it in /metrics.
     finish(request, status);
     bool written = co_await write_response(stream, std::move(response), version, keep_alive);

@@ -18,9 +18,11 @@
 // drain_timeout (answering them with Connection: close), then closes whatever is left
 // and lets wait() return. A second signal closes everything at once.
 //
-// Streaming (later, for the model proxy): see the seam described in http_types.h. The
-// connection coroutine is where a body producer would be driven; it already owns the
-// stream and learns of a client disconnect from a failed write.
+// Streaming: a stream route (Router::add_stream(), cloud/stream_route.h) writes its
+// response piece by piece on the connection's coroutine, each write bounded by
+// write_timeout, while the connection watches for the client closing its side; keep-alive
+// continues after a stream that ended normally. Graceful stop drains streams like any
+// request in flight (closing them at drain_timeout).
 //
 // Thread-safety: port(), url(), stop() and wait() may be called from any thread;
 // start() and stop_on_signals() once, from the thread that created the server.

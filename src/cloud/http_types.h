@@ -53,15 +53,10 @@ struct HttpRequest {
   std::string_view path_param(std::string_view name) const;
 };
 
-// Streaming seam (not implemented yet): the model proxy will need responses written
-// as they arrive (SSE) and to learn when the client goes away. It is meant to grow
-// here as an optional producer member, e.g.
-//   std::function<Status(ChunkSink&)> body_producer;
-// where ChunkSink::write(std::string_view) returns an error once the client has
-// disconnected. The transport would then send the headers with chunked
-// transfer-encoding and run the producer on its own coroutine (it must not block an
-// I/O thread while waiting for upstream bytes), instead of writing `body`. Until then
-// a response is always the complete `body`.
+// A complete response. Responses written piece by piece as they arrive (the model
+// proxy relaying SSE) come from stream routes instead: see cloud/stream_route.h
+// (ResponseStream: begin/write/end, client-disconnect notification) and
+// Router::add_stream(). That header includes Asio; this one stays free of it.
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";

@@ -130,8 +130,9 @@ void register_org_routes(Router& router, IdentityService& identity, OrgService& 
   add(
       "PATCH", "/api/orgs/{id}/settings",
       [service](const HttpRequest& request, const Caller& caller) -> Result<HttpResponse> {
-        const nlohmann::json body = TRY(parse_json_body(
-            request, {"version", "cloud", "allow_list", "rules", "modes", "mcps", "hidden_mcps"}));
+        const nlohmann::json body =
+            TRY(parse_json_body(request, {"version", "cloud", "allow_list", "proxy", "rules",
+                                          "modes", "mcps", "hidden_mcps"}));
         return HttpResponse::json(
             200, TRY(service->update_settings(caller.user, param(request, "id"), body)));
       },

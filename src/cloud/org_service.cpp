@@ -123,6 +123,33 @@ Result<nlohmann::json> merged_cloud(const nlohmann::json& current, const nlohman
   return cloud;
 }
 
+// The `proxy` section: the model proxy's limits (cloud/proxy_service.h). null: no limit.
+Result<nlohmann::json> merged_proxy(const nlohmann::json& current, const nlohmann::json& patch) {
+  if (!patch.is_object()) return bad_setting("proxy", "an object");
+  nlohmann::json proxy = current.is_object() ? current : nlohmann::json::object();
+  for (const auto& [key, value] : patch.items()) {
+    const std::string path = "proxy." + key;
+    if (key == "monthly_budget_usd") {
+      if (!value.is_null() &&
+          (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 1e9)) {
+        return bad_setting(path, "null or a number of US dollars above 0 (at most 1000000000)");
+      }
+    } else if (key == "user_requests_per_minute") {
+      if (!value.is_null() && !bounded_integer(value, 1, 1'000'000)) {
+        return bad_setting(path, "null or an integer from 1 to 1000000");
+      }
+    } else if (key == "user_tokens_per_minute") {
+      if (!value.is_null() && !bounded_integer(value, 1, 1'000'000'000)) {
+        return bad_setting(path, "null or an integer from 1 to 1000000000");
+      }
+    } else {
+      return bad_setting(path, "one of the known settings (unknown key)");
+    }
+    proxy[key] = value;
+  }
+  return proxy;
+}
+
 Result<nlohmann::json> checked_provider_rule(const std::string& name, const nlohmann::json& rule) {
   const std::string path = "allow_list.providers." + name;
   if (!check_provider_name(name).ok()) return bad_setting(path, "a provider name (a-z, 0-9, -_.)");
@@ -571,6 +598,17 @@ Result<std::optional<std::string>> OrgService::provider_key(const std::string& o
   return std::optional<std::string>(std::move(key));
 }
 
+Result<std::optional<std::string>> OrgService::active_org_id(const User& user) {
+  store::Transaction tx =
+      TRY(database_.begin(store::Scope::for_user(user.id), store::Access::kRead));
+  store::Rows oldest =
+      TRY(tx.query("SELECT org_id FROM memberships WHERE user_id = :user ORDER BY created_at, "
+                   "org_id LIMIT 1"));
+  TRY(tx.commit());
+  if (oldest.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(TRY(oldest[0].text("org_id")));
+}
+
 Result<nlohmann::json> OrgService::settings_for_server(const std::string& org_id) {
   if (!is_org_id(org_id)) return org_not_found();
   store::Transaction tx = TRY(database_.begin(store::Scope::for_org(org_id), store::Access::kRead));
@@ -610,6 +648,10 @@ nlohmann::json default_org_settings() {
             {"allow_members_view_all", false},
             {"retention_days", nullptr}}},
           {"allow_list", {{"allow_all", true}, {"providers", nlohmann::json::object()}}},
+          {"proxy",
+           {{"monthly_budget_usd", nullptr},
+            {"user_requests_per_minute", nullptr},
+            {"user_tokens_per_minute", nullptr}}},
           {"rules", ""},
           {"modes", nlohmann::json::array()},
           {"mcps", nlohmann::json::array()},
@@ -628,6 +670,8 @@ Result<nlohmann::json> merge_org_settings(const nlohmann::json& current,
       merged[key] = TRY(merged_cloud(merged[key], value));
     } else if (key == "allow_list") {
       merged[key] = TRY(merged_allow_list(merged[key], value));
+    } else if (key == "proxy") {
+      merged[key] = TRY(merged_proxy(merged[key], value));
     } else if (key == "rules") {
       if (!value.is_string() || value.get_ref<const std::string&>().size() > kMaxRulesBytes) {
         return bad_setting(key, "a string of at most 256 KiB");
@@ -641,7 +685,7 @@ Result<nlohmann::json> merge_org_settings(const nlohmann::json& current,
       merged[key] = value;
     } else {
       return bad_setting(key,
-                         "absent (unknown key; the sections are cloud, allow_list, rules, "
+                         "absent (unknown key; the sections are cloud, allow_list, proxy, rules, "
                          "modes, mcps, hidden_mcps)");
     }
   }

@@ -121,8 +121,13 @@ class OrgService {
   Result<std::optional<std::string>> provider_key(const std::string& org_id,
                                                   const std::string& provider);
 
+  // The organization a user acts in when a request names none (task history, the model
+  // proxy): their oldest membership. nullopt for a user in no organization.
+  Result<std::optional<std::string>> active_org_id(const User& user);
+
   // The organization's settings document (without "version"), for the server's own use
-  // (the retention job); never returned by a route. kNotFound for an unknown id.
+  // (the retention job, the model proxy); never returned by a route. kNotFound for an
+  // unknown id.
   Result<nlohmann::json> settings_for_server(const std::string& org_id);
 
   // Appends an entry to the audit log of the organization `tx` is scoped to, inside `tx`,

@@ -92,18 +92,30 @@ HttpResponse run_handler(const Handler& handler, const HttpRequest& request) {
 
 void Router::add(std::string method, std::string path_template, Handler handler,
                  RouteOptions options) {
+  add_route(std::move(method), std::move(path_template), std::move(handler), nullptr, options);
+}
+
+void Router::add_stream(std::string method, std::string path_template,
+                        std::shared_ptr<const StreamRoute> route, RouteOptions options) {
+  assert(route);
+  add_route(std::move(method), std::move(path_template), nullptr, std::move(route), options);
+}
+
+void Router::add_route(std::string method, std::string path_template, Handler handler,
+                       std::shared_ptr<const StreamRoute> stream, RouteOptions options) {
   assert(!path_template.empty() && path_template.front() == '/');
   std::vector<std::string> segments;
   for (std::string_view segment : split_segments(path_template)) segments.emplace_back(segment);
   for (Route& route : routes_) {
     if (route.method == method && route.path_template == path_template) {
       route.handler = std::move(handler);
+      route.stream = std::move(stream);
       route.options = options;
       return;
     }
   }
   routes_.push_back(Route{std::move(method), std::move(path_template), std::move(segments),
-                          std::move(handler), options});
+                          std::move(handler), std::move(stream), options});
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view raw_path) const {
@@ -128,6 +140,7 @@ RouteMatch Router::match(std::string_view method, std::string_view raw_path) con
       result.route = route.path_template;
       result.max_body_bytes = route.options.max_body_bytes;
       result.route_index = index;
+      result.stream = route.stream != nullptr;
       result.allow.clear();
       return result;
     }
@@ -146,6 +159,33 @@ HttpResponse Router::handle(HttpRequest& request, std::string_view raw_path) con
 
 HttpResponse Router::handle(HttpRequest& request, std::string_view raw_path,
                             const RouteMatch& match) const {
+  if (std::optional<HttpResponse> refusal = check(request, raw_path, match)) return *refusal;
+  const Route& route = routes_.at(match.route_index);
+  if (route.stream) {
+    log::error("stream_route_without_stream", {log::field("route", request.route)});
+    return HttpResponse::error(500, "internal", "the server failed to handle the request");
+  }
+  return run_handler(route.handler, request);
+}
+
+StreamDispatch Router::dispatch_stream(HttpRequest& request, std::string_view raw_path,
+                                       const RouteMatch& match) const {
+  StreamDispatch dispatch;
+  if (std::optional<HttpResponse> refusal = check(request, raw_path, match)) {
+    dispatch.refusal = std::move(*refusal);
+    return dispatch;
+  }
+  dispatch.route = routes_.at(match.route_index).stream;
+  if (!dispatch.route) {
+    log::error("ordinary_route_dispatched_as_stream", {log::field("route", request.route)});
+    dispatch.refusal =
+        HttpResponse::error(500, "internal", "the server failed to handle the request");
+  }
+  return dispatch;
+}
+
+std::optional<HttpResponse> Router::check(HttpRequest& request, std::string_view raw_path,
+                                          const RouteMatch& match) const {
   request.route = match.route;
   switch (match.outcome) {
     case RouteMatch::Outcome::kBadPath:
@@ -161,7 +201,10 @@ HttpResponse Router::handle(HttpRequest& request, std::string_view raw_path,
     case RouteMatch::Outcome::kFound:
       break;
   }
-  const Route& route = routes_.at(match.route_index);
+  if (match.route_index >= routes_.size()) {
+    return HttpResponse::error(500, "internal", "the server failed to handle the request");
+  }
+  const Route& route = routes_[match.route_index];
   std::optional<std::vector<std::string>> segments = decode_segments(raw_path);
   if (!segments || segments->size() != route.segments.size()) {
     return HttpResponse::error(400, "invalid_request", "the request path is not valid");
@@ -184,7 +227,7 @@ HttpResponse Router::handle(HttpRequest& request, std::string_view raw_path,
                                  "send the body as JSON with Content-Type: application/json");
     }
   }
-  return run_handler(route.handler, request);
+  return std::nullopt;
 }
 
 std::vector<std::pair<std::string, std::string>> Router::routes() const {

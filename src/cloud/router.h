@@ -12,12 +12,18 @@
 // a thrown exception becomes a 500. Internal errors are logged with their detail and
 // answered with a generic message, so no internal detail reaches the client.
 //
-// Thread-safety: add() only before serving; afterwards every const method may be
+// Stream routes (add_stream(), cloud/stream_route.h) write their response piece by
+// piece; the transport runs them. Matching, 413, 415, path parameters and the route
+// label are the same as for ordinary routes: dispatch_stream() applies them.
+//
+// Thread-safety: add() and add_stream() only before serving; afterwards every const method may be
 // called from any number of threads at once.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +39,9 @@ inline constexpr size_t kDefaultMaxBodyBytes = 1024 * 1024;
 inline constexpr std::string_view kUnmatchedRoute = "(unmatched)";
 
 using Handler = std::function<Result<HttpResponse>(const HttpRequest&)>;
+
+// Defined in cloud/stream_route.h, which includes Asio; the router only holds it.
+class StreamRoute;
 
 enum class BodyKind {
   kJson,  // a non-empty body must say Content-Type: application/json (else 415)
@@ -52,6 +61,13 @@ struct RouteMatch {
   size_t max_body_bytes = 0;  // the limit to enforce while reading the body
   std::string allow;          // for kMethodNotAllowed: "GET, POST"
   size_t route_index = 0;     // internal: which route matched
+  bool stream = false;        // kFound: a stream route (run it with dispatch_stream())
+};
+
+// What dispatch_stream() decided: the route to run, or (route null) the refusal to send.
+struct StreamDispatch {
+  std::shared_ptr<const StreamRoute> route;
+  HttpResponse refusal;
 };
 
 class Router {
@@ -62,15 +78,28 @@ class Router {
   void add(std::string method, std::string path_template, Handler handler,
            RouteOptions options = {});
 
+  // Registers a stream route, like add() (the same template rules; registering the same
+  // method and template again replaces either kind). `route` must not be null.
+  void add_stream(std::string method, std::string path_template,
+                  std::shared_ptr<const StreamRoute> route, RouteOptions options = {});
+
   // Matches a raw (still percent-encoded) path without its query.
   RouteMatch match(std::string_view method, std::string_view raw_path) const;
 
   // Runs the request through the boundary: fills request.route, request.path and
   // request.path_params from `raw_path`, checks the content type, calls the handler
-  // and maps any error or exception to a JSON error response. Never throws.
+  // and maps any error or exception to a JSON error response. Never throws. A stream
+  // route cannot run here (it needs a connection): after the checks pass it gets a 500
+  // (logged).
   HttpResponse handle(HttpRequest& request, std::string_view raw_path) const;
   HttpResponse handle(HttpRequest& request, std::string_view raw_path,
                       const RouteMatch& match) const;
+
+  // For a match of a stream route (match.stream): fills `request` and runs the checks
+  // exactly as handle() does, then returns the route for the transport to run, or the
+  // refusal (400/404/405/413/415) to send instead. Never throws.
+  StreamDispatch dispatch_stream(HttpRequest& request, std::string_view raw_path,
+                                 const RouteMatch& match) const;
 
   // The largest max_body_bytes of any route; 0 when there are none.
   size_t largest_body_limit() const;
@@ -83,10 +112,18 @@ class Router {
   struct Route {
     std::string method;
     std::string path_template;
-    std::vector<std::string> segments;  // "{name}" for parameters
-    Handler handler;
+    std::vector<std::string> segments;          // "{name}" for parameters
+    Handler handler;                            // ordinary routes
+    std::shared_ptr<const StreamRoute> stream;  // stream routes (then handler is empty)
     RouteOptions options;
   };
+
+  // The checks shared by handle() and dispatch_stream(): fills `request`; nullopt when
+  // the route may run.
+  std::optional<HttpResponse> check(HttpRequest& request, std::string_view raw_path,
+                                    const RouteMatch& match) const;
+  void add_route(std::string method, std::string path_template, Handler handler,
+                 std::shared_ptr<const StreamRoute> stream, RouteOptions options);
 
   std::vector<Route> routes_;
 };

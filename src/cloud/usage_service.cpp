@@ -144,7 +144,7 @@ UsageService::UsageService(store::Database& database, OrgService& orgs)
     : database_(database), orgs_(orgs) {}
 
 Result<UsageReport> UsageService::report(const store::Scope& scope,
-                                         const std::string& tenant_predicate,
+                                         const std::string& tenant_condition,
                                          const UsageQuery& query) {
   UsageReport report;
   report.query = query;
@@ -160,12 +160,23 @@ Result<UsageReport> UsageService::report(const store::Scope& scope,
       key = "u.model";
       break;
   }
+  // Usage the agents report for their tasks, and the model proxy's own records (an agent
+  // that uses the proxy reports none of its own, so nothing is counted twice).
   const std::string where =
-      " FROM task_usage u WHERE " + tenant_predicate + " AND u.ts >= ? AND u.ts <= ?";
+      " FROM (SELECT t.user_id AS user_id, t.ts AS ts, t.model AS model, "
+      "t.input_tokens AS input_tokens, t.output_tokens AS output_tokens, "
+      "t.cache_read_tokens AS cache_read_tokens, t.cache_write_tokens AS cache_write_tokens, "
+      "t.cost_usd AS cost_usd, t.task_id AS task_id FROM task_usage t WHERE t." +
+      tenant_condition +
+      " AND t.ts >= ? AND t.ts <= ? UNION ALL SELECT p.user_id, p.ts, p.model, p.input_tokens, "
+      "p.output_tokens, p.cache_read_tokens, p.cache_write_tokens, p.cost_usd, NULL "
+      "FROM proxy_requests p WHERE p." +
+      tenant_condition + " AND p.ts >= ? AND p.ts <= ?) u";
+  const std::vector<store::Value> range = {query.from_ms, query.to_ms, query.from_ms, query.to_ms};
   store::Transaction tx = TRY(database_.begin(scope, store::Access::kRead));
   store::Rows rows = TRY(tx.query("SELECT " + key + " AS group_key, " + kTotalsColumns + where +
                                       " GROUP BY " + key + " ORDER BY " + key,
-                                  {query.from_ms, query.to_ms}));
+                                  range));
   for (const store::Row& row : rows) {
     UsageGroup group;
     group.key = query.group_by == UsageGrouping::kDay ? utc_date(TRY(row.integer("group_key")))
@@ -173,8 +184,7 @@ Result<UsageReport> UsageService::report(const store::Scope& scope,
     group.totals = TRY(totals_from(row));
     report.groups.push_back(std::move(group));
   }
-  store::Rows total =
-      TRY(tx.query(std::string("SELECT ") + kTotalsColumns + where, {query.from_ms, query.to_ms}));
+  store::Rows total = TRY(tx.query(std::string("SELECT ") + kTotalsColumns + where, range));
   if (!total.empty()) report.total = TRY(totals_from(total[0]));
   TRY(tx.commit());
   return report;
@@ -187,8 +197,7 @@ Result<UsageReport> UsageService::org_usage(const User& caller, const std::strin
     return make_error(ErrorKind::kPermissionDenied,
                       "only an organization's admins and owners can read its usage");
   }
-  UsageReport usage =
-      TRY(report(store::Scope::for_org(org_id, caller.id), "u.org_id = :org", query));
+  UsageReport usage = TRY(report(store::Scope::for_org(org_id, caller.id), "org_id = :org", query));
   if (query.group_by == UsageGrouping::kMember && !usage.groups.empty()) {
     std::map<std::string, std::pair<std::string, std::string>> members;
     for (Member& member : TRY(orgs_.list_members(caller, org_id))) {
@@ -208,7 +217,7 @@ Result<UsageReport> UsageService::user_usage(const User& caller, const UsageQuer
   if (query.group_by == UsageGrouping::kMember) {
     return invalid("group_by must be day or model");
   }
-  return report(store::Scope::for_user(caller.id), "u.user_id = :user", query);
+  return report(store::Scope::for_user(caller.id), "user_id = :user", query);
 }
 
 }  // namespace joey::cloud

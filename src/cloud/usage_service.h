@@ -1,6 +1,7 @@
 // Usage reports of joeyd (issue 7 §6): tokens in and out, cache tokens, cost, request
 // and task counts over the task_usage rows agents upload (cloud/task_service.h
-// record_usage), grouped by day (UTC), member or model. No HTTP here:
+// record_usage) and the model proxy's proxy_requests rows (cloud/proxy_service.h),
+// grouped by day (UTC), member or model. No HTTP here:
 // cloud/usage_routes.h maps these calls to routes.
 //
 // Who sees what. An organization's report covers the rows recorded for it (org_id),
@@ -99,7 +100,9 @@ class UsageService {
   Result<UsageReport> user_usage(const User& caller, const UsageQuery& query);
 
  private:
-  Result<UsageReport> report(const store::Scope& scope, const std::string& tenant_predicate,
+  // `tenant_condition` is an unaliased column condition ("org_id = :org"), applied to
+  // both tables the report reads.
+  Result<UsageReport> report(const store::Scope& scope, const std::string& tenant_condition,
                              const UsageQuery& query);
 
   store::Database& database_;

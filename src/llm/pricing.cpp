@@ -43,7 +43,8 @@ Result<PriceTable> PriceTable::parse(std::string_view json_text) {
   nlohmann::json document = parse_json(json_text);
   if (document.is_discarded() || !document.is_object() || !document.contains("models") ||
       !document["models"].is_object()) {
-    return make_error(ErrorKind::kInvalidArgument, "price data is not a JSON object with \"models\"");
+    return make_error(ErrorKind::kInvalidArgument,
+                      "price data is not a JSON object with \"models\"");
   }
   PriceTable table;
   table.as_of_ = document.value("as_of", "");
@@ -58,11 +59,19 @@ Result<PriceTable> PriceTable::parse(std::string_view json_text) {
   return table;
 }
 
+std::vector<std::string> PriceTable::model_ids() const {
+  std::vector<std::string> ids;
+  ids.reserve(prices_.size());
+  for (const auto& entry : prices_) ids.push_back(entry.first);
+  return ids;
+}
+
 Result<PriceTable> PriceTable::parse_openrouter_models(std::string_view json_text) {
   nlohmann::json document = parse_json(json_text);
   if (document.is_discarded() || !document.is_object() || !document.contains("data") ||
       !document["data"].is_array()) {
-    return make_error(ErrorKind::kProtocol, "the models listing is not a JSON object with \"data\"");
+    return make_error(ErrorKind::kProtocol,
+                      "the models listing is not a JSON object with \"data\"");
   }
   PriceTable table;
   for (const nlohmann::json& model : document["data"]) {
@@ -72,10 +81,9 @@ Result<PriceTable> PriceTable::parse_openrouter_models(std::string_view json_tex
     }
     const nlohmann::json& pricing = model["pricing"];
     if (!pricing.contains("prompt") || !pricing.contains("completion")) continue;
-    table.prices_[model["id"].get<std::string>()] =
-        ModelPrice{number_or_zero(pricing, "prompt"), number_or_zero(pricing, "completion"),
-                   number_or_zero(pricing, "input_cache_read"),
-                   number_or_zero(pricing, "input_cache_write")};
+    table.prices_[model["id"].get<std::string>()] = ModelPrice{
+        number_or_zero(pricing, "prompt"), number_or_zero(pricing, "completion"),
+        number_or_zero(pricing, "input_cache_read"), number_or_zero(pricing, "input_cache_write")};
   }
   return table;
 }
@@ -86,7 +94,8 @@ std::optional<ModelPrice> PriceTable::find(const std::string& model) const {
   }
   for (const char* prefix : {"openai/", "anthropic/"}) {
     std::string_view name(model);
-    if (name.rfind(prefix, 0) == 0) return find(std::string(name.substr(std::string_view(prefix).size())));
+    if (name.rfind(prefix, 0) == 0)
+      return find(std::string(name.substr(std::string_view(prefix).size())));
   }
   return std::nullopt;
 }

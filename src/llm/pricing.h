@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "llm/conversation.h"
@@ -36,6 +37,8 @@ class PriceTable {
   // else the id without an "openai/" or "anthropic/" prefix. nullopt when unknown.
   std::optional<ModelPrice> find(const std::string& model) const;
   const std::string& as_of() const { return as_of_; }
+  // Every model id the table prices, in order.
+  std::vector<std::string> model_ids() const;
   size_t size() const { return prices_.size(); }
 
  private:

@@ -108,7 +108,12 @@ TEST_P(KekRotationTest, AnInterruptedRotationBlocksStartAndFinishesWhenRunAgain)
   }
 
   if (!database_->postgres()) {
-    Result<std::unique_ptr<CloudApp>> app = CloudApp::open({dir_, database_->location(), "", ""});
+    Result<std::unique_ptr<CloudApp>> app = CloudApp::open([&] {
+      CloudAppOptions options;
+      options.data_dir = dir_;
+      options.database_url = database_->location();
+      return options;
+    }());
     ASSERT_FALSE(app.ok());
     EXPECT_NE(app.error().message.find("rotate-kek"), std::string::npos) << app.error().message;
   }

@@ -49,7 +49,9 @@ TEST(OpenApi, DescribesExactlyTheRoutesJoeydRegisters) {
   const std::filesystem::path data_dir = pattern;
   RouteSet registered;
   {
-    Result<std::unique_ptr<CloudApp>> app = CloudApp::open({data_dir, "", "", ""});
+    CloudAppOptions options;
+    options.data_dir = data_dir;
+    Result<std::unique_ptr<CloudApp>> app = CloudApp::open(options);
     ASSERT_TRUE(app.ok()) << app.error().message;
     Router router;
     MetricsRegistry registry;

@@ -188,6 +188,8 @@ TEST_P(OrgRoutesTest, SettingsStartWithDefaultsAndChangeOnlyAtTheCurrentVersion)
               "allow_public_sharing": false, "share_expiration_days": 30,
               "allow_members_view_all": false, "retention_days": null},
     "allow_list": {"allow_all": true, "providers": {}},
+    "proxy": {"monthly_budget_usd": null, "user_requests_per_minute": null,
+              "user_tokens_per_minute": null},
     "rules": "", "modes": [], "mcps": [], "hidden_mcps": []})");
   EXPECT_EQ(defaults.body, expected);
 

@@ -37,9 +37,11 @@ export function runJoeyd(args, {home, timeoutMs = 15_000} = {}) {
 }
 
 // Starts `joeyd serve` and resolves once it printed its listening line.
-export function startJoeyd(args, {home}) {
+// `env` adds variables (e.g. the operator's provider keys).
+export function startJoeyd(args, {home, env = {}}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(joeydBin, ['serve', ...args], {env: baseEnv(home), stdio: ['ignore', 'pipe', 'pipe']});
+    const child = spawn(joeydBin, ['serve', ...args],
+                        {env: {...baseEnv(home), ...env}, stdio: ['ignore', 'pipe', 'pipe']});
     const server = {child, stdout: '', stderr: '', url: null};
     server.exited = new Promise((resolveExit) => {
       child.on('close', (code, signal) => resolveExit({code, signal}));

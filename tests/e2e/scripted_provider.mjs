@@ -41,7 +41,8 @@
 // Every request (model calls, GET /v1/models, unknown paths) is recorded in
 // `requests` as { method, path, headers (lower-case names), body (parsed JSON, or
 // the raw text when it is not JSON), protocol, turn_index, tool_calls (what the
-// answer carried: [{ id, name, arguments (the JSON text sent) }]) }.
+// answer carried: [{ id, name, arguments (the JSON text sent) }]), closed_early (the
+// connection closed before the answer was complete) }.
 
 import {randomBytes} from 'node:crypto';
 import http from 'node:http';
@@ -530,6 +531,12 @@ export async function startScriptedProvider({turns = [], models = ['scripted-mod
       tool_calls: []
     };
     requests.push(record);
+    // Whether the exchange ended before the whole answer was written (the client — or a
+    // proxy in front of this server — went away mid-answer).
+    record.closed_early = false;
+    res.on('close', () => {
+      record.closed_early = !res.writableFinished;
+    });
     const requestId = ids.request();
     const idHeader =
         protocol === 'anthropic' ? {'request-id': requestId} : {'x-request-id': requestId};

@@ -1,0 +1,172 @@
+#include "cloud/stream_route.h"  // first: Asio (cloud/asio.h)
+
+#include "cloud/proxy_routes.h"
+
+#include <stdexcept>
+#include <variant>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "cloud/upstream_client.h"
+
+JOEY_COROUTINES_BEGIN
+namespace joey::cloud {
+namespace {
+
+// Response headers worth passing on from the upstream: request ids (for support
+// requests to the provider) and rate-limit advice. Nothing that names the upstream's
+// account.
+constexpr std::string_view kForwardedHeaders[] = {"retry-after", "x-request-id", "request-id"};
+
+HttpResponse refusal_response(ProxyProtocol protocol, const ProxyRefusal& refusal) {
+  HttpResponse response = HttpResponse::text(
+      refusal.status, error_body(protocol, refusal.status, refusal.message), "application/json");
+  if (refusal.retry_after_seconds) {
+    response.headers.emplace_back("Retry-After", std::to_string(*refusal.retry_after_seconds));
+  }
+  return response;
+}
+
+// Thrown to abandon a response that has begun: the transport then closes the connection,
+// so the client sees a cut stream instead of a clean end.
+struct StreamAbandoned : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtocol protocol,
+                            HttpRequest& request, ResponseStream& response) {
+  std::variant<ProxyTicket, ProxyRefusal> admitted = proxy.admit(request, protocol);
+  if (const auto* refused = std::get_if<ProxyRefusal>(&admitted)) {
+    HttpResponse refusal = refusal_response(protocol, *refused);
+    (void)co_await response.respond(std::move(refusal));
+    co_return;
+  }
+  ProxyTicket& ticket = std::get<ProxyTicket>(admitted);
+  // The prepared body is what goes upstream; the client's copy is no longer needed.
+  std::string().swap(request.body);
+
+  UpstreamRequest upstream{"POST", ticket.upstream_url, ticket.upstream_headers,
+                           std::move(ticket.prepared.body)};
+  Result<std::unique_ptr<UpstreamExchange>> sent = co_await pool.send(std::move(upstream));
+  if (!sent.ok()) {
+    const bool timeout = sent.error().kind == ErrorKind::kTimeout;
+    const int status = timeout ? 504 : 502;
+    log::warn("proxy_upstream_failed",
+              {log::field("provider", upstream_provider_name(ticket.prepared.provider)),
+               log::field("error", sent.error().message)});
+    HttpResponse failure = refusal_response(
+        protocol, ProxyRefusal{status,
+                               std::string(timeout ? "the model provider did not answer in time"
+                                                   : "the joey proxy could not reach the model "
+                                                     "provider") +
+                                   " (" + upstream_provider_name(ticket.prepared.provider) + ")",
+                               std::nullopt});
+    (void)co_await response.respond(std::move(failure));
+    proxy.finish(ticket, status, MeteredUsage{});
+    co_return;
+  }
+  std::unique_ptr<UpstreamExchange> exchange = std::move(*sent);
+  UpstreamExchange* reading = exchange.get();
+  response.on_client_gone([reading] { reading->cancel(); });
+
+  const UpstreamHead& head = exchange->head();
+  const std::string content_type = head.header("content-type");
+  const bool event_stream = ascii_istarts_with(content_type, "text/event-stream");
+  const bool strip = ticket.prepared.strip_usage_chunk && event_stream;
+  StreamMeter meter(protocol, event_stream, strip);
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (std::string_view name : kForwardedHeaders) {
+    std::string value = head.header(name);
+    if (!value.empty()) headers.emplace_back(std::string(name), std::move(value));
+  }
+  const int status = head.status;
+  // Arguments of a co_await are named locals: g++ 12 may destroy a temporary made inside a
+  // co_await expression twice.
+  std::string answer_type = content_type.empty() ? "application/json" : content_type;
+  const std::optional<uint64_t> answer_length = strip ? std::nullopt : head.content_length;
+  Status begun =
+      co_await response.begin(status, std::move(answer_type), std::move(headers), answer_length);
+  if (!begun.ok()) {
+    proxy.finish(ticket, 499, meter.usage());
+    co_return;
+  }
+  std::string out;
+  // Each round reads one piece (at most UpstreamExchange::kPieceBytes) and writes it; the
+  // upstream's idle timeout and the client's write timeout bound every wait, and a body
+  // ends or fails after finitely many pieces.
+  for (;;) {
+    Result<std::optional<std::string>> piece = co_await exchange->read_some();
+    if (!piece.ok()) {
+      const bool client_left = response.client_gone();
+      if (!client_left) {
+        log::warn("proxy_stream_cut",
+                  {log::field("provider", upstream_provider_name(ticket.prepared.provider)),
+                   log::field("error", piece.error().message)});
+      }
+      proxy.finish(ticket, client_left ? 499 : 502, meter.usage());
+      if (client_left) co_return;
+      throw StreamAbandoned("the upstream stream was cut");
+    }
+    out.clear();
+    if (!*piece) {
+      Status finished = meter.finish(out);
+      if (finished.ok() && !out.empty()) finished = co_await response.write(out);
+      if (finished.ok()) finished = co_await response.end();
+      proxy.finish(ticket, finished.ok() ? status : 499, meter.usage());
+      co_return;
+    }
+    Status fed = meter.feed(**piece, out);
+    if (!fed.ok()) {
+      log::warn("proxy_stream_malformed", {log::field("error", fed.error().message)});
+      exchange->cancel();
+      proxy.finish(ticket, 502, meter.usage());
+      throw StreamAbandoned("the upstream stream was malformed");
+    }
+    if (!out.empty()) {
+      Status written = co_await response.write(out);
+      if (!written.ok()) {
+        exchange->cancel();
+        proxy.finish(ticket, 499, meter.usage());
+        co_return;
+      }
+    }
+  }
+}
+
+std::shared_ptr<const StreamRoute> relay_route(ProxyService& proxy,
+                                               std::shared_ptr<UpstreamPool> pool,
+                                               ProxyProtocol protocol) {
+  return std::make_shared<StreamRoute>(
+      [&proxy, pool = std::move(pool), protocol](
+          HttpRequest& request, ResponseStream& response) -> asio::awaitable<void> {
+        return relay(proxy, *pool, protocol, request, response);
+      });
+}
+
+}  // namespace
+
+Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const std::string& extra_ca_file) {
+  UpstreamOptions options;
+  options.extra_ca_file = extra_ca_file;
+  return UpstreamPool::create(std::move(options));
+}
+
+void register_proxy_routes(Router& router, ProxyService& proxy,
+                           std::shared_ptr<UpstreamPool> pool) {
+  const RouteOptions body{kMaxProxyBodyBytes, BodyKind::kJson};
+  router.add_stream("POST", "/proxy/v1/chat/completions",
+                    relay_route(proxy, pool, ProxyProtocol::kOpenAIChat), body);
+  router.add_stream("POST", "/proxy/v1/messages",
+                    relay_route(proxy, pool, ProxyProtocol::kAnthropicMessages), body);
+  router.add("GET", "/proxy/v1/models",
+             [&proxy](const HttpRequest& request) -> Result<HttpResponse> {
+               std::variant<nlohmann::json, ProxyRefusal> listed = proxy.models(request);
+               if (const auto* refused = std::get_if<ProxyRefusal>(&listed)) {
+                 return refusal_response(ProxyProtocol::kOpenAIChat, *refused);
+               }
+               return HttpResponse::json(200, std::get<nlohmann::json>(listed));
+             });
+}
+
+}  // namespace joey::cloud
+JOEY_COROUTINES_END

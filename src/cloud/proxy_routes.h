@@ -1,0 +1,40 @@
+// The model proxy's routes (issue 8 §1, §2): POST /proxy/v1/chat/completions (OpenAI
+// Chat Completions), POST /proxy/v1/messages (Anthropic Messages) and GET
+// /proxy/v1/models. ProxyService (cloud/proxy_service.h) decides and records; these
+// routes relay the bytes: the request goes upstream through the pooled client
+// (cloud/upstream_client.h) and the answer comes back piece by piece as it arrives,
+// SSE events unchanged (cloud/proxy_stream.h meters them), never buffered whole. A
+// client that disconnects cancels the upstream request at once; an upstream that cannot
+// be reached, times out or cuts its stream is answered in the client protocol's error
+// shape (502, 504), or — once streaming began — by closing the connection, so the
+// client sees a truncated stream rather than a clean end.
+//
+// Errors are answered in the client's protocol: OpenAI's {"error": {...}} on the chat
+// route, Anthropic's {"type": "error", ...} on the messages route.
+//
+// Thread-safety: `proxy` and `pool` must outlive the router; handlers run on many
+// connections at once.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "cloud/proxy_service.h"
+#include "cloud/router.h"
+
+namespace joey::cloud {
+
+class UpstreamPool;
+
+// The largest request body the proxy accepts (long conversations with images).
+inline constexpr size_t kMaxProxyBodyBytes = 32 * 1024 * 1024;
+
+// The proxy's pooled upstream client (cloud/upstream_client.h), trusting the system's
+// certificate store plus `extra_ca_file` (PEM; empty: none). Here so that callers need
+// not include Asio.
+Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const std::string& extra_ca_file);
+
+void register_proxy_routes(Router& router, ProxyService& proxy, std::shared_ptr<UpstreamPool> pool);
+
+}  // namespace joey::cloud

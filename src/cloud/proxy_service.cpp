@@ -1,0 +1,344 @@
+#include "cloud/proxy_service.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include "base/ids.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "llm/model_catalog.h"
+#include "llm/model_policy.h"
+#include "llm/pricing.h"
+
+namespace joey::cloud {
+namespace {
+
+// Rate-limit windows of users not seen for this many minutes are forgotten.
+constexpr int64_t kForgetAfterMinutes = 2;
+constexpr size_t kSweepEvery = 1024;
+
+// Months since January 1970, UTC, and the first millisecond of that month.
+int64_t utc_month(int64_t ms) {
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  return (parts.tm_year - 70) * 12 + parts.tm_mon;
+}
+int64_t month_start_ms(int64_t month) {
+  std::tm parts{};
+  parts.tm_year = static_cast<int>(month / 12 + 70);
+  parts.tm_mon = static_cast<int>(month % 12);
+  parts.tm_mday = 1;
+  return static_cast<int64_t>(timegm(&parts)) * 1000;
+}
+
+std::optional<double> number_setting(const nlohmann::json& settings, const char* key) {
+  if (!settings.is_object()) return std::nullopt;
+  const auto proxy = settings.find("proxy");
+  if (proxy == settings.end() || !proxy->is_object()) return std::nullopt;
+  const auto value = proxy->find(key);
+  if (value == proxy->end() || !value->is_number()) return std::nullopt;
+  return value->get<double>();
+}
+
+ProxyRefusal refusal(int status, std::string message) {
+  return ProxyRefusal{status, std::move(message), std::nullopt};
+}
+
+// The joey token of a proxy request: `Authorization: Bearer T`, else `x-api-key: T`.
+std::optional<std::string> token_of(const HttpRequest& request) {
+  if (const auto authorization = request.header("authorization")) {
+    if (!ascii_istarts_with(*authorization, "bearer ")) return std::nullopt;
+    return std::string(trim(authorization->substr(7)));
+  }
+  if (const auto key = request.header("x-api-key")) return std::string(trim(*key));
+  return std::nullopt;
+}
+
+}  // namespace
+
+ProxyService::ProxyService(store::Database& database, IdentityService& identity, OrgService& orgs,
+                           ProxyOptions options)
+    : database_(database), identity_(identity), orgs_(orgs), options_(std::move(options)) {}
+
+int64_t ProxyService::now_ms() const {
+  if (options_.clock_ms) return options_.clock_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const ProxyUpstream& ProxyService::upstream(UpstreamProvider provider) const {
+  switch (provider) {
+    case UpstreamProvider::kAnthropic:
+      return options_.anthropic;
+    case UpstreamProvider::kOpenRouter:
+      return options_.openrouter;
+    case UpstreamProvider::kOpenAI:
+      break;
+  }
+  return options_.openai;
+}
+
+std::variant<ProxyService::Account, ProxyRefusal> ProxyService::account(
+    const HttpRequest& request) {
+  const std::optional<std::string> token = token_of(request);
+  if (!token || token->empty()) {
+    return refusal(401,
+                   "the joey proxy needs a joey access token: Authorization: Bearer joey_pat_… "
+                   "(or x-api-key); create one with `joey login` or POST /api/tokens");
+  }
+  Result<Caller> caller = identity_.authenticate_token(*token);
+  if (!caller.ok()) {
+    if (caller.error().kind == ErrorKind::kAuth) {
+      return refusal(401, "the joey access token is not valid (revoked, expired or mistyped)");
+    }
+    log::error("proxy_auth_failed", {log::field("error", caller.error().message)});
+    return refusal(500, "the joey proxy could not check the token");
+  }
+  request.context.user_id = caller->user.id;
+  Account account{caller->user, std::nullopt, nullptr};
+  Result<std::optional<std::string>> org = orgs_.active_org_id(account.user);
+  if (org.ok() && *org) {
+    Result<nlohmann::json> settings = orgs_.settings_for_server(**org);
+    if (settings.ok()) {
+      account.org_id = *org;
+      account.settings = std::move(*settings);
+      return account;
+    }
+    org = settings.error();
+  }
+  if (!org.ok()) {
+    log::error("proxy_policy_failed", {log::field("error", org.error().message)});
+    return refusal(500, "the joey proxy could not read the organization's policy");
+  }
+  return account;
+}
+
+std::optional<ProxyRefusal> ProxyService::check_limits(const Account& account) {
+  const std::optional<double> requests =
+      number_setting(account.settings, "user_requests_per_minute");
+  const std::optional<double> tokens = number_setting(account.settings, "user_tokens_per_minute");
+  if (!requests && !tokens) return std::nullopt;
+  const int64_t now = now_ms();
+  const int64_t minute = now / 60'000;
+  // Sliding-window estimate: this minute's count plus the share of the previous minute's
+  // that still lies within the last 60 seconds.
+  const double previous_share = 1.0 - static_cast<double>(now % 60'000) / 60'000.0;
+  const int retry_after = static_cast<int>((60'000 - now % 60'000 + 999) / 1000);
+  std::lock_guard lock(mutex_);
+  RateWindow& window = windows_[account.user.id];
+  if (window.minute != minute) {
+    const bool adjacent = window.minute == minute - 1;
+    window.previous_requests = adjacent ? window.requests : 0;
+    window.previous_tokens = adjacent ? window.tokens : 0;
+    window.requests = 0;
+    window.tokens = 0;
+    window.minute = minute;
+  }
+  if (requests && window.requests + previous_share * window.previous_requests + 1 > *requests) {
+    return ProxyRefusal{429,
+                        "rate limit: your organization allows " +
+                            std::to_string(static_cast<int64_t>(*requests)) +
+                            " model requests per minute per member through the joey proxy",
+                        retry_after};
+  }
+  if (tokens && window.tokens + previous_share * window.previous_tokens >= *tokens) {
+    return ProxyRefusal{429,
+                        "rate limit: your organization allows " +
+                            std::to_string(static_cast<int64_t>(*tokens)) +
+                            " tokens per minute per member through the joey proxy",
+                        retry_after};
+  }
+  ++window.requests;
+  if (windows_.size() > kSweepEvery) {
+    std::erase_if(windows_, [minute](const auto& entry) {
+      return entry.second.minute < minute - kForgetAfterMinutes;
+    });
+  }
+  return std::nullopt;
+}
+
+std::optional<ProxyRefusal> ProxyService::check_budget(const Account& account) {
+  const std::optional<double> budget = number_setting(account.settings, "monthly_budget_usd");
+  if (!budget || !account.org_id) return std::nullopt;
+  const int64_t month = utc_month(now_ms());
+  const auto fresh_after = std::chrono::steady_clock::now() - options_.budget_refresh;
+  double spent = 0;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = spend_.find(*account.org_id);
+    if (found != spend_.end() && found->second.month == month &&
+        found->second.read_at > fresh_after) {
+      spent = found->second.usd;
+    } else {
+      spent = -1;
+    }
+  }
+  if (spent < 0) {
+    Result<double> total = [&]() -> Result<double> {
+      store::Transaction tx = TRY(database_.begin(
+          store::Scope::for_org(*account.org_id, account.user.id), store::Access::kRead));
+      store::Rows rows =
+          TRY(tx.query("SELECT COALESCE(SUM(p.cost_usd), 0) AS spent FROM proxy_requests p "
+                       "WHERE p.org_id = :org AND p.ts >= ?",
+                       {month_start_ms(month)}));
+      TRY(tx.commit());
+      return rows.empty() ? 0.0 : TRY(rows[0].real("spent"));
+    }();
+    if (!total.ok()) {
+      log::error("proxy_budget_failed", {log::field("error", total.error().message)});
+      return refusal(500, "the joey proxy could not read the organization's spending");
+    }
+    spent = *total;
+    std::lock_guard lock(mutex_);
+    spend_[*account.org_id] = Spend{month, spent, std::chrono::steady_clock::now()};
+  }
+  if (spent >= *budget) {
+    char amount[64];
+    std::snprintf(amount, sizeof amount, "%.2f", *budget);
+    return refusal(402, std::string("your organization's monthly budget for the joey proxy ($") +
+                            amount + ") is spent; its admin can raise it");
+  }
+  return std::nullopt;
+}
+
+std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& request,
+                                                            ProxyProtocol protocol) {
+  std::variant<Account, ProxyRefusal> found = account(request);
+  if (auto* refused = std::get_if<ProxyRefusal>(&found)) return std::move(*refused);
+  Account& account = std::get<Account>(found);
+
+  Result<PreparedRequest> prepared = prepare_request(protocol, request.body);
+  if (!prepared.ok()) return refusal(400, prepared.error().message);
+  const char* provider = upstream_provider_name(prepared->provider);
+
+  if (account.org_id && account.settings.is_object()) {
+    const auto allow_list = account.settings.find("allow_list");
+    if (allow_list != account.settings.end()) {
+      if (std::optional<std::string> refused =
+              llm::model_refusal(*allow_list, provider, prepared->upstream_model)) {
+        return refusal(403, *refused);
+      }
+    }
+  }
+  if (std::optional<ProxyRefusal> refused = check_budget(account)) return std::move(*refused);
+  if (std::optional<ProxyRefusal> refused = check_limits(account)) return std::move(*refused);
+
+  const ProxyUpstream& target = upstream(prepared->provider);
+  std::string key;
+  if (account.org_id) {
+    Result<std::optional<std::string>> stored = orgs_.provider_key(*account.org_id, provider);
+    if (!stored.ok()) {
+      log::error("proxy_key_failed", {log::field("error", stored.error().message)});
+      return refusal(500, "the joey proxy could not read the organization's provider key");
+    }
+    if (*stored) key = std::move(**stored);
+  }
+  if (key.empty()) key = target.operator_key;
+  if (key.empty()) {
+    return refusal(503, std::string("the joey proxy has no API key for ") + provider +
+                            ": neither your organization nor the server's operator set one");
+  }
+
+  ProxyTicket ticket;
+  ticket.user_id = account.user.id;
+  ticket.org_id = account.org_id;
+  ticket.protocol = protocol;
+  ticket.started = std::chrono::steady_clock::now();
+  const bool messages = protocol == ProxyProtocol::kAnthropicMessages;
+  ticket.upstream_url = target.base_url + (messages ? "/messages" : "/chat/completions");
+  ticket.upstream_headers.emplace_back("content-type", "application/json");
+  if (messages) {
+    ticket.upstream_headers.emplace_back("x-api-key", key);
+    const auto version = request.header("anthropic-version");
+    ticket.upstream_headers.emplace_back("anthropic-version",
+                                         version ? std::string(*version) : "2023-06-01");
+    if (const auto beta = request.header("anthropic-beta")) {
+      ticket.upstream_headers.emplace_back("anthropic-beta", std::string(*beta));
+    }
+  } else {
+    ticket.upstream_headers.emplace_back("authorization", "Bearer " + key);
+  }
+  ticket.upstream_headers.emplace_back("accept",
+                                       prepared->stream ? "text/event-stream" : "application/json");
+  ticket.prepared = std::move(*prepared);
+  return ticket;
+}
+
+void ProxyService::finish(const ProxyTicket& ticket, int status, const MeteredUsage& usage) {
+  const int64_t latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - ticket.started)
+                                 .count();
+  const std::optional<double> cost =
+      request_cost(usage, llm::PriceTable::builtin(), ticket.prepared.upstream_model);
+  const int64_t tokens =
+      usage.input_tokens + usage.output_tokens + usage.cache_read_tokens + usage.cache_write_tokens;
+  {
+    std::lock_guard lock(mutex_);
+    const auto window = windows_.find(ticket.user_id);
+    if (window != windows_.end()) window->second.tokens += tokens;
+    if (ticket.org_id && cost) {
+      const auto spend = spend_.find(*ticket.org_id);
+      if (spend != spend_.end()) spend->second.usd += *cost;
+    }
+  }
+  const store::Scope scope = ticket.org_id ? store::Scope::for_org(*ticket.org_id, ticket.user_id)
+                                           : store::Scope::for_user(ticket.user_id);
+  Status recorded = [&]() -> Status {
+    store::Transaction tx = TRY(database_.begin(scope));
+    TRY(tx.execute(
+        std::string("INSERT INTO proxy_requests (id, user_id, org_id, ts, provider, model, status, "
+                    "latency_ms, streamed, input_tokens, output_tokens, cache_read_tokens, "
+                    "cache_write_tokens, cost_usd) VALUES (?, ") +
+            (ticket.org_id ? "?, :org" : ":user, NULL") + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [&] {
+          std::vector<store::Value> params = {random_hex(16)};
+          if (ticket.org_id) params.emplace_back(ticket.user_id);
+          params.insert(params.end(),
+                        {store::Value(now_ms()),
+                         store::Value(upstream_provider_name(ticket.prepared.provider)),
+                         store::Value(ticket.prepared.model), store::Value(int64_t{status}),
+                         store::Value(latency_ms), store::Value(int64_t{ticket.prepared.stream}),
+                         store::Value(usage.input_tokens), store::Value(usage.output_tokens),
+                         store::Value(usage.cache_read_tokens),
+                         store::Value(usage.cache_write_tokens), store::Value(cost.value_or(0))});
+          return params;
+        }()));
+    return tx.commit();
+  }();
+  if (!recorded.ok()) {
+    log::error("proxy_record_failed", {log::field("error", recorded.error().message)});
+  }
+}
+
+std::variant<nlohmann::json, ProxyRefusal> ProxyService::models(const HttpRequest& request) {
+  std::variant<Account, ProxyRefusal> found = account(request);
+  if (auto* refused = std::get_if<ProxyRefusal>(&found)) return std::move(*refused);
+  const Account& account = std::get<Account>(found);
+  nlohmann::json allow_list;
+  if (account.settings.is_object() && account.settings.contains("allow_list")) {
+    allow_list = account.settings["allow_list"];
+  }
+  // The models joey knows a price for, from the providers the proxy serves directly.
+  nlohmann::json data = nlohmann::json::array();
+  const llm::PriceTable& prices = llm::PriceTable::builtin();
+  for (const std::string& id : prices.model_ids()) {
+    const char* provider = id.starts_with("claude") ? "anthropic" : "openai";
+    if (llm::model_refusal(allow_list, provider, id)) continue;
+    const llm::ModelPrice price = *prices.find(id);
+    data.push_back({{"id", id},
+                    {"object", "model"},
+                    {"owned_by", provider},
+                    {"context_window", llm::context_window_or_default(id)},
+                    {"pricing",
+                     {{"input_per_million_usd", price.input * 1e6},
+                      {"output_per_million_usd", price.output * 1e6},
+                      {"cache_read_per_million_usd", price.cache_read * 1e6},
+                      {"cache_write_per_million_usd", price.cache_write * 1e6}}}});
+  }
+  return nlohmann::json{{"object", "list"}, {"data", std::move(data)}};
+}
+
+}  // namespace joey::cloud

@@ -1,0 +1,653 @@
+#include "cloud/proxy_stream.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/json.h"
+#include "cloud/http_types.h"
+#include "crypto/wipe.h"
+
+namespace joey::cloud {
+namespace {
+
+using nlohmann::json;
+
+// --- Reading the layout of a JSON text already checked by parse_json ---------------
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t skip_space(std::string_view text, size_t pos) {
+  while (pos < text.size() && is_json_space(text[pos])) ++pos;
+  return pos;
+}
+
+// One past the closing quote of the string that starts at text[pos].
+size_t skip_string(std::string_view text, size_t pos) {
+  ++pos;
+  while (pos < text.size()) {
+    if (text[pos] == '\\') {
+      pos += 2;
+    } else if (text[pos] == '"') {
+      return pos + 1;
+    } else {
+      ++pos;
+    }
+  }
+  return text.size();
+}
+
+// One past the end of the value that starts at text[pos].
+size_t skip_value(std::string_view text, size_t pos) {
+  if (pos >= text.size()) return text.size();
+  if (text[pos] == '"') return skip_string(text, pos);
+  if (text[pos] == '{' || text[pos] == '[') {
+    size_t depth = 0;
+    while (pos < text.size()) {
+      const char c = text[pos];
+      if (c == '"') {
+        pos = skip_string(text, pos);
+        continue;
+      }
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return pos + 1;
+      }
+      ++pos;
+    }
+    return text.size();
+  }
+  while (pos < text.size() && !is_json_space(text[pos]) && text[pos] != ',' && text[pos] != '}' &&
+         text[pos] != ']') {
+    ++pos;
+  }
+  return pos;
+}
+
+// A key as JSON decodes it ("mod\u0065l" is "model").
+std::string decode_key(std::string_view quoted) {
+  if (quoted.find('\\') == std::string_view::npos) {
+    return std::string(quoted.substr(1, quoted.size() >= 2 ? quoted.size() - 2 : 0));
+  }
+  const json key = json::parse(quoted, nullptr, /*allow_exceptions=*/false);
+  return key.is_string() ? key.get<std::string>() : std::string();
+}
+
+struct Member {
+  std::string key;
+  size_t value_begin = 0;
+  size_t value_end = 0;
+};
+
+struct ObjectLayout {
+  size_t open = 0;   // position of "{"
+  size_t close = 0;  // position of "}"
+  std::vector<Member> members;
+};
+
+// Where the members of the object starting at text[open] lie. nullopt if the text does
+// not follow JSON's grammar there (callers pass text parse_json accepted).
+std::optional<ObjectLayout> scan_object(std::string_view text, size_t open) {
+  if (open >= text.size() || text[open] != '{') return std::nullopt;
+  ObjectLayout layout;
+  layout.open = open;
+  size_t pos = skip_space(text, open + 1);
+  if (pos < text.size() && text[pos] == '}') {
+    layout.close = pos;
+    return layout;
+  }
+  while (pos < text.size() && text[pos] == '"') {
+    const size_t key_end = skip_string(text, pos);
+    Member member;
+    member.key = decode_key(text.substr(pos, key_end - pos));
+    pos = skip_space(text, key_end);
+    if (pos >= text.size() || text[pos] != ':') return std::nullopt;
+    member.value_begin = skip_space(text, pos + 1);
+    member.value_end = skip_value(text, member.value_begin);
+    pos = skip_space(text, member.value_end);
+    layout.members.push_back(std::move(member));
+    if (pos >= text.size()) return std::nullopt;
+    if (text[pos] == '}') {
+      layout.close = pos;
+      return layout;
+    }
+    if (text[pos] != ',') return std::nullopt;
+    pos = skip_space(text, pos + 1);
+  }
+  return std::nullopt;
+}
+
+const Member* find_member(const ObjectLayout& layout, std::string_view key) {
+  for (const Member& member : layout.members) {
+    if (member.key == key) return &member;
+  }
+  return nullptr;
+}
+
+struct Edit {
+  size_t begin = 0;
+  size_t end = 0;
+  std::string replacement;
+};
+
+std::string apply_edits(std::string_view text, std::vector<Edit> edits) {
+  std::sort(edits.begin(), edits.end(),
+            [](const Edit& left, const Edit& right) { return left.begin < right.begin; });
+  std::string result;
+  result.reserve(text.size() + 64);
+  size_t pos = 0;
+  for (const Edit& edit : edits) {
+    result.append(text.substr(pos, edit.begin - pos));
+    result.append(edit.replacement);
+    pos = edit.end;
+  }
+  result.append(text.substr(pos));
+  return result;
+}
+
+Error invalid(std::string message) {
+  return make_error(ErrorKind::kInvalidArgument, std::move(message));
+}
+
+struct ProviderPrefix {
+  std::string_view prefix;
+  UpstreamProvider provider;
+};
+
+constexpr ProviderPrefix kProviderPrefixes[] = {
+    {"openai/", UpstreamProvider::kOpenAI},
+    {"anthropic/", UpstreamProvider::kAnthropic},
+    {"openrouter/", UpstreamProvider::kOpenRouter},
+};
+
+Status pick_provider(ProxyProtocol protocol, PreparedRequest& request) {
+  request.provider = protocol == ProxyProtocol::kOpenAIChat ? UpstreamProvider::kOpenAI
+                                                            : UpstreamProvider::kAnthropic;
+  request.upstream_model = request.model;
+  for (const ProviderPrefix& prefix : kProviderPrefixes) {
+    if (request.model.starts_with(prefix.prefix)) {
+      request.provider = prefix.provider;
+      request.upstream_model = request.model.substr(prefix.prefix.size());
+      break;
+    }
+  }
+  if (request.upstream_model.empty()) {
+    return invalid("\"model\" names a provider but no model; write it as \"" + request.model +
+                   "MODEL\"");
+  }
+  if (protocol == ProxyProtocol::kAnthropicMessages &&
+      request.provider != UpstreamProvider::kAnthropic) {
+    return invalid(std::string("the model \"") + body_excerpt(request.model, 100) +
+                   "\" is served through " + upstream_provider_name(request.provider) +
+                   ", which does not speak the Anthropic Messages API; send it to "
+                   "/proxy/v1/chat/completions instead");
+  }
+  return ok_status();
+}
+
+// Makes an OpenAI streaming request carry stream_options.include_usage = true.
+Status ask_for_usage_chunk(std::string_view body, const ObjectLayout& root_layout, const json& root,
+                           std::vector<Edit>& edits) {
+  const Member* member = find_member(root_layout, "stream_options");
+  if (member == nullptr) {
+    const size_t at =
+        root_layout.members.empty() ? root_layout.open + 1 : root_layout.members.back().value_end;
+    edits.push_back({at, at,
+                     std::string(root_layout.members.empty() ? "" : ",") +
+                         "\"stream_options\":{\"include_usage\":true}"});
+    return ok_status();
+  }
+  const auto found_options = root.find("stream_options");
+  if (found_options == root.end()) return invalid("could not read \"stream_options\"");
+  const json& options = *found_options;
+  if (options.is_null()) {
+    edits.push_back({member->value_begin, member->value_end, "{\"include_usage\":true}"});
+    return ok_status();
+  }
+  if (!options.is_object()) return invalid("\"stream_options\" must be an object");
+  const std::optional<ObjectLayout> layout = scan_object(body, member->value_begin);
+  if (!layout) return invalid("could not read \"stream_options\" in the request body");
+  bool found = false;
+  for (const Member& option : layout->members) {
+    if (option.key != "include_usage") continue;
+    edits.push_back({option.value_begin, option.value_end, "true"});
+    found = true;
+  }
+  if (!found) {
+    const size_t at = layout->open + 1;
+    edits.push_back(
+        {at, at, std::string("\"include_usage\":true") + (layout->members.empty() ? "" : ",")});
+  }
+  return ok_status();
+}
+
+bool wants_usage_chunk(const json& root) {
+  const json* options = object_field(root, "stream_options");
+  if (options == nullptr) return false;
+  const auto it = options->find("include_usage");
+  return it != options->end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
+// --- Usage ------------------------------------------------------------------------
+
+// A token count: non-negative, zero when absent or malformed; floats truncate.
+int64_t count_field(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it != object.end() && it->is_number_float()) {
+    const double value = it->get<double>();
+    if (!(value > 0)) return 0;
+    if (value >= 9.0e18) return std::numeric_limits<int64_t>::max();
+    return static_cast<int64_t>(value);
+  }
+  return std::max<int64_t>(0, integer_field(object, key).value_or(0));
+}
+
+void read_openai_usage(const json& usage, MeteredUsage& result) {
+  const int64_t prompt = count_field(usage, "prompt_tokens");
+  int64_t cached = 0;
+  if (const json* details = object_field(usage, "prompt_tokens_details")) {
+    cached = count_field(*details, "cached_tokens");
+  } else {
+    cached = count_field(usage, "prompt_cache_hit_tokens");  // DeepSeek's spelling
+  }
+  cached = std::min(cached, prompt);
+  result.input_tokens = prompt - cached;
+  result.cache_read_tokens = cached;
+  result.cache_write_tokens = 0;
+  result.output_tokens = count_field(usage, "completion_tokens");
+  result.seen = true;
+}
+
+// Fields present replace earlier values (message_delta's counts are cumulative).
+void read_anthropic_usage(const json& usage, MeteredUsage& result) {
+  const auto update = [&usage](const char* key, int64_t& count) {
+    if (usage.contains(key)) count = count_field(usage, key);
+  };
+  update("input_tokens", result.input_tokens);
+  update("output_tokens", result.output_tokens);
+  update("cache_read_input_tokens", result.cache_read_tokens);
+  update("cache_creation_input_tokens", result.cache_write_tokens);
+  result.seen = true;
+}
+
+void read_model(const json& object, MeteredUsage& result) {
+  if (const std::string* model = string_field(object, "model"); model && !model->empty()) {
+    result.model = *model;
+  }
+}
+
+bool has_error_member(const json& object) {
+  const auto it = object.find("error");
+  return it != object.end() && !it->is_null();
+}
+
+}  // namespace
+
+const char* upstream_provider_name(UpstreamProvider provider) {
+  switch (provider) {
+    case UpstreamProvider::kOpenAI:
+      return "openai";
+    case UpstreamProvider::kAnthropic:
+      return "anthropic";
+    case UpstreamProvider::kOpenRouter:
+      return "openrouter";
+  }
+  return "unknown";
+}
+
+Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view body) {
+  if (!is_valid_utf8(body)) return invalid("the request body is not valid UTF-8");
+  const json root = parse_json(body);
+  if (root.is_discarded()) return invalid("the request body is not valid JSON");
+  if (!root.is_object()) return invalid("the request body must be a JSON object");
+
+  size_t open = body.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // parse_json skips a BOM too
+  open = skip_space(body, open);
+  const std::optional<ObjectLayout> layout = scan_object(body, open);
+  if (!layout) return invalid("could not read the fields of the request body");
+  for (const char* key : {"model", "stream", "stream_options"}) {
+    const auto count = std::count_if(layout->members.begin(), layout->members.end(),
+                                     [key](const Member& member) { return member.key == key; });
+    if (count > 1) return invalid(std::string("the request body gives \"") + key + "\" twice");
+  }
+
+  PreparedRequest request;
+  const auto model = root.find("model");
+  if (model == root.end()) return invalid("the request body has no \"model\"");
+  if (!model->is_string()) return invalid("\"model\" must be a string");
+  request.model = model->get<std::string>();
+  if (request.model.empty()) return invalid("\"model\" must not be empty");
+  TRY(pick_provider(protocol, request));
+
+  if (const auto stream = root.find("stream"); stream != root.end() && !stream->is_null()) {
+    if (!stream->is_boolean()) return invalid("\"stream\" must be true or false");
+    request.stream = stream->get<bool>();
+  }
+
+  std::vector<Edit> edits;
+  if (request.upstream_model != request.model) {
+    const Member* member = find_member(*layout, "model");
+    if (member == nullptr) return invalid("could not read \"model\" in the request body");
+    edits.push_back({member->value_begin, member->value_end, dump(json(request.upstream_model))});
+  }
+  if (protocol == ProxyProtocol::kOpenAIChat && request.stream && !wants_usage_chunk(root)) {
+    TRY(ask_for_usage_chunk(body, *layout, root, edits));
+    request.strip_usage_chunk = true;
+  }
+  request.body = edits.empty() ? std::string(body) : apply_edits(body, std::move(edits));
+  return request;
+}
+
+llm::Usage MeteredUsage::as_usage() const {
+  llm::Usage usage;
+  usage.input_tokens = input_tokens;
+  usage.output_tokens = output_tokens;
+  usage.cache_read_tokens = cache_read_tokens;
+  usage.cache_write_tokens = cache_write_tokens;
+  return usage;
+}
+
+// --- StreamMeter ------------------------------------------------------------------
+
+StreamMeter::StreamMeter(ProxyProtocol protocol, bool streaming, bool strip_usage_chunk,
+                         size_t max_event_bytes, size_t max_json_bytes)
+    : protocol_(protocol),
+      streaming_(streaming),
+      strip_(streaming && strip_usage_chunk),
+      max_event_bytes_(max_event_bytes),
+      max_json_bytes_(max_json_bytes) {}
+
+StreamMeter::~StreamMeter() { wipe_buffers(); }
+
+void StreamMeter::wipe_buffers() {
+  crypto::wipe(line_);
+  crypto::wipe(held_);
+  crypto::wipe(data_);
+  crypto::wipe(event_type_);
+  crypto::wipe(json_);
+}
+
+Status StreamMeter::feed(std::string_view bytes, std::string& out) {
+  if (error_) return *error_;
+  if (finished_) {
+    return make_error(ErrorKind::kInternal, "the response meter was fed after finish()");
+  }
+  if (!streaming_) {
+    out.append(bytes);
+    if (json_too_long_) return ok_status();
+    if (json_.size() + bytes.size() > max_json_bytes_) {
+      json_too_long_ = true;
+      crypto::wipe(json_);
+    } else {
+      json_.append(bytes);
+    }
+    return ok_status();
+  }
+  if (!strip_) out.append(bytes);
+  Status status = feed_events(bytes, out);
+  if (!status.ok()) {
+    error_ = status.error();
+    wipe_buffers();
+  }
+  return status;
+}
+
+Status StreamMeter::feed_events(std::string_view bytes, std::string& out) {
+  size_t pos = 0;
+  if (pending_cr_ && !bytes.empty()) {
+    pending_cr_ = false;
+    const bool crlf = bytes.front() == '\n';
+    TRY(end_line(crlf ? "\r\n" : "\r", out));
+    pos = crlf ? 1 : 0;
+  }
+  while (pos < bytes.size()) {
+    const size_t line_end = bytes.find_first_of("\r\n", pos);
+    if (line_end == std::string_view::npos) return add_line_text(bytes.substr(pos));
+    TRY(add_line_text(bytes.substr(pos, line_end - pos)));
+    if (bytes[line_end] == '\n') {
+      TRY(end_line("\n", out));
+      pos = line_end + 1;
+    } else if (line_end + 1 == bytes.size()) {
+      pending_cr_ = true;  // the next feed tells "\r" from "\r\n"
+      pos = bytes.size();
+    } else {
+      const bool crlf = bytes[line_end + 1] == '\n';
+      TRY(end_line(crlf ? "\r\n" : "\r", out));
+      pos = line_end + (crlf ? 2 : 1);
+    }
+  }
+  return ok_status();
+}
+
+Status StreamMeter::add_line_text(std::string_view text) {
+  if (text.empty()) return ok_status();
+  event_bytes_ += text.size();
+  if (event_bytes_ > max_event_bytes_) {
+    return make_error(ErrorKind::kProtocol, "the model server sent a stream event longer than " +
+                                                std::to_string(max_event_bytes_) + " bytes");
+  }
+  line_.append(text);
+  if (strip_) held_.append(text);
+  return ok_status();
+}
+
+Status StreamMeter::end_line(std::string_view terminator, std::string& out) {
+  event_bytes_ += terminator.size();
+  if (event_bytes_ > max_event_bytes_) {
+    return make_error(ErrorKind::kProtocol, "the model server sent a stream event longer than " +
+                                                std::to_string(max_event_bytes_) + " bytes");
+  }
+  if (strip_) held_.append(terminator);
+  if (line_.empty()) {
+    dispatch_event(out, /*at_finish=*/false);
+  } else {
+    process_field(line_);
+    line_.clear();
+  }
+  first_line_ = false;
+  return ok_status();
+}
+
+void StreamMeter::process_field(std::string_view line) {
+  if (first_line_ && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+  if (line.empty() || line.front() == ':') return;  // a comment
+  const size_t colon = line.find(':');
+  const std::string_view field = line.substr(0, colon);
+  std::string_view value;
+  if (colon != std::string_view::npos) {
+    value = line.substr(colon + 1);
+    if (value.starts_with(' ')) value.remove_prefix(1);
+  }
+  if (field == "data") {
+    data_.append(value);
+    data_.push_back('\n');
+    has_data_ = true;
+  } else if (field == "event") {
+    event_type_.assign(value);
+  }
+}
+
+// With include_usage, OpenAI puts "usage": null on every chunk before the usage chunk. A
+// client that did not ask for usage must not see it (it would not get it directly), so
+// the member is cut out of the event's raw bytes — the rest stays byte for byte. Outside
+// a JSON string a quote is never escaped, so the pattern cannot match inside one.
+namespace {
+void remove_null_usage(std::string& event) {
+  for (std::string_view pattern :
+       {std::string_view(",\"usage\":null"), std::string_view(", \"usage\": null"),
+        std::string_view("\"usage\":null,"), std::string_view("\"usage\": null, ")}) {
+    const size_t at = event.find(pattern);
+    if (at != std::string::npos) {
+      event.erase(at, pattern.size());
+      return;
+    }
+  }
+}
+}  // namespace
+
+// Ends the current event. At finish the event is cut short: it is metered but never
+// dropped, since a client must see whatever the upstream sent last.
+void StreamMeter::dispatch_event(std::string& out, bool at_finish) {
+  bool drop = false;
+  if (has_data_) {
+    const std::string_view data(data_.data(), data_.size() - 1);  // without the last "\n"
+    drop = meter_event(event_type_, data) && !at_finish;
+  }
+  if (strip_) {
+    if (!drop) {
+      if (null_usage_) remove_null_usage(held_);
+      out.append(held_);
+    }
+    held_.clear();
+  }
+  null_usage_ = false;
+  data_.clear();
+  event_type_.clear();
+  has_data_ = false;
+  event_bytes_ = 0;
+}
+
+bool StreamMeter::meter_event(std::string_view type, std::string_view data) {
+  if (type == "error") saw_error_ = true;
+  if (protocol_ == ProxyProtocol::kOpenAIChat) return meter_openai_chunk(type, data);
+  meter_anthropic_event(type, data);
+  return false;
+}
+
+bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view data) {
+  if (data == "[DONE]") {
+    saw_end_ = true;
+    return false;
+  }
+  const json chunk = parse_json(data);
+  if (!chunk.is_object()) return false;
+  if (has_error_member(chunk)) saw_error_ = true;
+  read_model(chunk, usage_);
+  const auto null_usage = chunk.find("usage");
+  null_usage_ = null_usage != chunk.end() && null_usage->is_null();
+  const json* usage = object_field(chunk, "usage");
+  if (usage == nullptr) return false;
+  read_openai_usage(*usage, usage_);
+  const auto choices = chunk.find("choices");
+  const bool no_choices =
+      choices == chunk.end() || choices->is_null() || (choices->is_array() && choices->empty());
+  return strip_ && no_choices;
+}
+
+void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view data) {
+  const json payload = parse_json(data);
+  if (!payload.is_object()) return;
+  // The data's own type is authoritative; the SSE event name only backs it up.
+  const std::string* payload_type = string_field(payload, "type");
+  const std::string_view kind = payload_type != nullptr ? std::string_view(*payload_type) : type;
+  if (kind == "message_start") {
+    if (const json* message = object_field(payload, "message")) {
+      read_model(*message, usage_);
+      if (const json* usage = object_field(*message, "usage")) read_anthropic_usage(*usage, usage_);
+    }
+  } else if (kind == "message_delta") {
+    if (const json* usage = object_field(payload, "usage")) read_anthropic_usage(*usage, usage_);
+  } else if (kind == "message_stop") {
+    saw_end_ = true;
+  } else if (kind == "error") {
+    saw_error_ = true;
+  }
+}
+
+void StreamMeter::meter_json_body() {
+  if (json_too_long_) return;
+  const json body = parse_json(json_);
+  if (!body.is_object()) return;
+  saw_end_ = true;
+  const std::string* type = string_field(body, "type");
+  if (has_error_member(body) || (type != nullptr && *type == "error")) saw_error_ = true;
+  read_model(body, usage_);
+  if (const json* usage = object_field(body, "usage")) {
+    if (protocol_ == ProxyProtocol::kOpenAIChat) {
+      read_openai_usage(*usage, usage_);
+    } else {
+      read_anthropic_usage(*usage, usage_);
+    }
+  }
+}
+
+Status StreamMeter::finish(std::string& out) {
+  if (error_) return *error_;
+  if (finished_) return ok_status();
+  finished_ = true;
+  if (!streaming_) {
+    meter_json_body();
+    wipe_buffers();
+    return ok_status();
+  }
+  if (pending_cr_) {
+    pending_cr_ = false;
+    Status status = end_line("\r", out);
+    if (!status.ok()) {
+      error_ = status.error();
+      wipe_buffers();
+      return status;
+    }
+  }
+  if (!line_.empty()) {
+    process_field(line_);
+    line_.clear();
+  }
+  if (has_data_ || !held_.empty()) dispatch_event(out, /*at_finish=*/true);
+  wipe_buffers();
+  return ok_status();
+}
+
+// --- Error bodies and cost --------------------------------------------------------
+
+const char* error_type_for_status(int status) {
+  switch (status) {
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 408:
+    case 504:
+      return "timeout_error";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+    case 529:
+      return "overloaded_error";
+    default:
+      return status >= 500 ? "api_error" : "invalid_request_error";
+  }
+}
+
+std::string error_body(ProxyProtocol protocol, int status, std::string_view message) {
+  const char* type = error_type_for_status(status);
+  // The message is never parsed from outside, so invalid UTF-8 only needs replacing.
+  const json text = std::string(message);
+  json body;
+  if (protocol == ProxyProtocol::kOpenAIChat) {
+    body["error"] = {{"message", text}, {"type", type}, {"param", nullptr}, {"code", type}};
+  } else {
+    body = {{"type", "error"}, {"error", {{"type", type}, {"message", text}}}};
+  }
+  return dump(body);
+}
+
+std::optional<double> request_cost(const MeteredUsage& usage, const llm::PriceTable& prices,
+                                   const std::string& model) {
+  if (!usage.seen) return std::nullopt;
+  const std::optional<llm::ModelPrice> price = prices.find(model);
+  if (!price) return std::nullopt;
+  return llm::cost_usd(usage.as_usage(), *price);
+}
+
+}  // namespace joey::cloud

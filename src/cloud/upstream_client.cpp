@@ -1,0 +1,701 @@
+#include "cloud/asio.h"  // first: <utility> before Asio (DESIGN.md §6)
+
+#include "cloud/upstream_client.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <unordered_map>
+
+#include "base/log.h"
+#include "base/strings.h"
+
+JOEY_COROUTINES_BEGIN
+namespace joey::cloud {
+
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+namespace {
+
+constexpr int kMaxInterimResponses = 8;         // 1xx answers skipped before the real head
+constexpr int kMaxReadsPerPiece = 1 << 16;      // reads that may yield no body byte in a row
+constexpr size_t kReadBufferSlack = 16 * 1024;  // beyond the head limit, for body bytes
+
+bool is_token_char(char c) {
+  if (c >= 'a' && c <= 'z') return true;
+  if (c >= 'A' && c <= 'Z') return true;
+  if (c >= '0' && c <= '9') return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
+}
+
+bool is_safe_header_value(std::string_view text) {
+  return std::none_of(text.begin(), text.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+bool is_framing_header(std::string_view name) {
+  for (std::string_view framing : {"host", "content-length", "transfer-encoding", "connection",
+                                   "keep-alive", "te", "upgrade", "proxy-connection"}) {
+    if (ascii_iequals(name, framing)) return true;
+  }
+  return false;
+}
+
+std::string describe(const UpstreamUrl& url) { return url.host + ":" + std::to_string(url.port); }
+
+int tls_ex_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+}  // namespace
+
+namespace detail {
+
+// One pooled (or about to be pooled) connection: the stream and its read buffer, which
+// may hold bytes read past a response head.
+struct UpstreamConnection {
+  UpstreamPoolState* pool = nullptr;  // for the TLS session callback; outlives this
+  std::string origin;
+  std::string host;  // for logs
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<TlsStream> secure;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since;
+  bool reused = false;
+
+  explicit UpstreamConnection(size_t max_header_bytes)
+      : buffer(max_header_bytes + kReadBufferSlack) {}
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  void close() {
+    error_code ignored;
+    lowest().socket().close(ignored);
+  }
+};
+
+struct UpstreamPoolState {
+  explicit UpstreamPoolState(UpstreamOptions pool_options)
+      : options(std::move(pool_options)), tls(asio::ssl::context::tls_client) {}
+  ~UpstreamPoolState() {
+    for (auto& [origin, session] : sessions) SSL_SESSION_free(session);
+  }
+
+  std::unique_ptr<UpstreamConnection> take_idle(const std::string& origin);
+  void release(std::unique_ptr<UpstreamConnection> connection);
+  void remember_session(const std::string& origin, SSL_SESSION* session);
+  void resume_session(const std::string& origin, SSL* ssl);
+
+  const UpstreamOptions options;
+  asio::ssl::context tls;  // declared before the connections that use it
+  std::atomic<size_t> opened{0};
+  std::atomic<size_t> resumed{0};
+  mutable std::mutex mutex;
+  // GUARDED_BY(mutex):
+  std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>> idle;
+  size_t idle_count = 0;
+  std::unordered_map<std::string, SSL_SESSION*> sessions;  // owned references
+};
+
+namespace {
+
+// True when the peer has closed (or sent unasked-for bytes on) an idle connection.
+bool looks_closed(UpstreamConnection& connection) {
+  if (connection.buffer.size() > 0) return true;
+  int fd = connection.lowest().socket().native_handle();
+  char byte = 0;
+  ssize_t got = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (got == 0 || got > 0) return true;
+  return !(errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* connection = static_cast<UpstreamConnection*>(SSL_get_ex_data(ssl, tls_ex_index()));
+  if (connection == nullptr || connection->pool == nullptr) return 0;
+  // A copy: OpenSSL marks the connection's own session not resumable when the
+  // connection is dropped without a TLS shutdown, as pooled connections are.
+  SSL_SESSION* copy = SSL_SESSION_dup(session);
+  if (copy != nullptr) connection->pool->remember_session(connection->origin, copy);
+  return 0;  // OpenSSL keeps its reference to `session`
+}
+
+}  // namespace
+
+std::unique_ptr<UpstreamConnection> UpstreamPoolState::take_idle(const std::string& origin) {
+  std::lock_guard lock(mutex);
+  auto found = idle.find(origin);
+  if (found == idle.end()) return nullptr;
+  auto& queue = found->second;
+  Clock::time_point oldest_allowed = Clock::now() - options.max_idle_age;
+  // Most recently used first; the rest of the queue is older still.
+  while (!queue.empty()) {
+    std::unique_ptr<UpstreamConnection> connection = std::move(queue.back());
+    queue.pop_back();
+    --idle_count;
+    if (connection->idle_since >= oldest_allowed && !looks_closed(*connection)) return connection;
+    connection->close();
+  }
+  return nullptr;
+}
+
+void UpstreamPoolState::release(std::unique_ptr<UpstreamConnection> connection) {
+  connection->buffer.shrink_to_fit();
+  connection->idle_since = Clock::now();
+  connection->reused = true;
+  std::lock_guard lock(mutex);
+  auto& queue = idle[connection->origin];
+  Clock::time_point oldest_allowed = connection->idle_since - options.max_idle_age;
+  while (!queue.empty() && queue.front()->idle_since < oldest_allowed) {
+    queue.pop_front();
+    --idle_count;
+  }
+  if (queue.size() >= options.max_idle_per_host) return;  // closed on destruction
+  queue.push_back(std::move(connection));
+  ++idle_count;
+}
+
+void UpstreamPoolState::remember_session(const std::string& origin, SSL_SESSION* session) {
+  std::lock_guard lock(mutex);
+  SSL_SESSION*& slot = sessions[origin];
+  if (slot != nullptr) SSL_SESSION_free(slot);
+  slot = session;
+}
+
+void UpstreamPoolState::resume_session(const std::string& origin, SSL* ssl) {
+  std::lock_guard lock(mutex);
+  auto found = sessions.find(origin);
+  if (found != sessions.end()) SSL_set_session(ssl, found->second);
+}
+
+}  // namespace detail
+
+using detail::UpstreamConnection;
+using detail::UpstreamPoolState;
+
+// ---- URLs ----
+
+std::string UpstreamUrl::origin() const {
+  return std::string(tls ? "https://" : "http://") +
+         (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
+}
+
+std::string UpstreamUrl::host_header() const {
+  std::string name = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != (tls ? 443 : 80)) name += ":" + std::to_string(port);
+  return name;
+}
+
+Result<UpstreamUrl> parse_upstream_url(std::string_view url) {
+  auto invalid = [](std::string_view why) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "the upstream URL is not valid: " + std::string(why));
+  };
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return invalid("it holds whitespace or a control character");
+    }
+  }
+  UpstreamUrl parsed;
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos)
+    return invalid("it must start with http:// or https://");
+  std::string_view scheme = url.substr(0, scheme_end);
+  if (ascii_iequals(scheme, "https")) {
+    parsed.tls = true;
+  } else if (!ascii_iequals(scheme, "http")) {
+    return invalid("the scheme must be http or https");
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find('#'));
+  size_t authority_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, authority_end);
+  std::string_view target =
+      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  if (authority.find('@') != std::string_view::npos) {
+    return invalid("credentials in the URL are not allowed; send them in a header");
+  }
+  std::string_view host = authority;
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return invalid("an IPv6 address lacks its ']'");
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return invalid("unexpected text after the IPv6 address");
+      port_text = after.substr(1);
+      if (port_text.empty()) return invalid("the port is empty");
+    }
+  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port_text = authority.substr(colon + 1);
+    if (port_text.empty()) return invalid("the port is empty");
+  }
+  if (host.empty()) return invalid("the host is empty");
+  for (char c : host) {
+    if (!(is_token_char(c) || c == ':') || c == '%') return invalid("the host has a bad character");
+  }
+  parsed.port = parsed.tls ? 443 : 80;
+  if (!port_text.empty()) {
+    if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
+                                             [](char c) { return c >= '0' && c <= '9'; })) {
+      return invalid("the port is not a number");
+    }
+    unsigned long port = std::stoul(std::string(port_text));
+    if (port == 0 || port > 65535) return invalid("the port is out of range");
+    parsed.port = static_cast<uint16_t>(port);
+  }
+  parsed.host = ascii_lower(host);
+  if (target.empty()) {
+    parsed.target = "/";
+  } else if (target.front() == '?') {
+    parsed.target = "/" + std::string(target);
+  } else {
+    parsed.target = std::string(target);
+  }
+  return parsed;
+}
+
+std::string UpstreamHead::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (ascii_iequals(key, name)) return value;
+  }
+  return "";
+}
+
+// ---- the exchange ----
+
+struct UpstreamExchange::Reader {
+  ResponseParser parser;
+  std::unique_ptr<char[]> piece = std::make_unique<char[]>(kPieceBytes);
+  bool keep_alive = false;
+};
+
+UpstreamExchange::UpstreamExchange(std::shared_ptr<UpstreamPoolState> pool,
+                                   std::unique_ptr<UpstreamConnection> connection)
+    : pool_(std::move(pool)), connection_(std::move(connection)) {}
+
+UpstreamExchange::~UpstreamExchange() {
+  if (!connection_) return;
+  bool reusable = reader_ && !cancelled_ && !failed_ && reader_->parser.is_done() &&
+                  reader_->keep_alive && connection_->buffer.size() == 0;
+  log::debug("upstream_exchange_done",
+             {log::field("host", connection_->host), log::field("bytes", body_bytes_),
+              log::field("pooled", reusable)});
+  if (reusable) {
+    pool_->release(std::move(connection_));
+  } else {
+    connection_->close();
+  }
+}
+
+void UpstreamExchange::cancel() {
+  if (cancelled_) return;
+  cancelled_ = true;
+  if (connection_) connection_->close();
+}
+
+namespace {
+
+template <typename Stream>
+asio::awaitable<error_code> read_body_some(Stream& stream, beast::flat_buffer& buffer,
+                                           ResponseParser& parser) {
+  error_code error;
+  co_await http::async_read_some(stream, buffer, parser,
+                                 asio::redirect_error(asio::use_awaitable, error));
+  co_return error;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::optional<std::string>>> UpstreamExchange::read_some() {
+  const std::string& host = connection_->host;
+  if (cancelled_) co_return make_error(ErrorKind::kCancelled, "the upstream request was cancelled");
+  if (failed_) {
+    co_return make_error(ErrorKind::kNetwork, "the upstream response from " + host + " failed");
+  }
+  ResponseParser& parser = reader_->parser;
+  for (int reads = 0; reads < kMaxReadsPerPiece; ++reads) {
+    if (parser.is_done()) co_return std::optional<std::string>();
+    auto& body = parser.get().body();
+    body.data = reader_->piece.get();
+    body.size = kPieceBytes;
+    body.more = true;
+    connection_->lowest().expires_after(pool_->options.idle_timeout);
+    error_code error;
+    if (connection_->secure) {
+      error = co_await read_body_some(*connection_->secure, connection_->buffer, parser);
+    } else {
+      error = co_await read_body_some(*connection_->plain, connection_->buffer, parser);
+    }
+    if (error == http::error::need_buffer) error = {};
+    size_t got = kPieceBytes - parser.get().body().size;
+    if (cancelled_) {
+      co_return make_error(ErrorKind::kCancelled, "the upstream request was cancelled");
+    }
+    if (error) {
+      failed_ = true;
+      log::debug("upstream_body_failed",
+                 {log::field("host", host), log::field("bytes", body_bytes_),
+                  log::field("error", error.message())});
+      if (error == beast::error::timeout) {
+        co_return make_error(ErrorKind::kTimeout,
+                             "the upstream " + host + " sent nothing for " +
+                                 std::to_string(pool_->options.idle_timeout.count()) + " ms");
+      }
+      if (error.category() == http::make_error_code(http::error::bad_chunk).category() &&
+          error != http::error::partial_message && error != http::error::end_of_stream) {
+        co_return make_error(ErrorKind::kProtocol,
+                             "the upstream " + host + " sent a malformed body: " + error.message());
+      }
+      co_return make_error(ErrorKind::kNetwork, "the upstream response from " + host +
+                                                    " was cut short: " + error.message());
+    }
+    if (got > 0) {
+      body_bytes_ += got;
+      co_return std::optional<std::string>(std::string(reader_->piece.get(), got));
+    }
+  }
+  failed_ = true;
+  co_return make_error(ErrorKind::kProtocol,
+                       "the upstream " + host + " sent too many pieces without body bytes");
+}
+
+// ---- sending ----
+
+namespace {
+
+using RequestMessage = http::request<http::string_body>;
+
+template <typename Stream>
+asio::awaitable<error_code> write_message(Stream& stream, const RequestMessage& message) {
+  error_code error;
+  co_await http::async_write(stream, message, asio::redirect_error(asio::use_awaitable, error));
+  co_return error;
+}
+
+template <typename Stream>
+asio::awaitable<error_code> read_head(Stream& stream, beast::flat_buffer& buffer,
+                                      ResponseParser& parser) {
+  error_code error;
+  co_await http::async_read_header(stream, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, error));
+  co_return error;
+}
+
+// Errors meaning a kept-alive connection was closed by the server before it answered.
+bool closed_before_answer(const error_code& error) {
+  return error == http::error::end_of_stream || error == asio::error::eof ||
+         error == asio::error::connection_reset || error == asio::error::broken_pipe ||
+         error == asio::ssl::error::stream_truncated;
+}
+
+Result<RequestMessage> build_message(const UpstreamRequest& request, const UpstreamUrl& url) {
+  if (!is_token(request.method)) {
+    return make_error(ErrorKind::kInvalidArgument, "the upstream request method is not valid");
+  }
+  RequestMessage message;
+  http::verb verb = http::string_to_verb(request.method);
+  if (verb == http::verb::unknown) {
+    message.method_string(request.method);
+  } else {
+    message.method(verb);
+  }
+  message.target(url.target);
+  message.version(11);
+  message.set(http::field::host, url.host_header());
+  for (const auto& [name, value] : request.headers) {
+    if (!is_token(name)) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        "an upstream request header name is not a valid HTTP token");
+    }
+    if (!is_safe_header_value(value)) {
+      return make_error(ErrorKind::kInvalidArgument, "the upstream request header " +
+                                                         std::string(utf8_prefix(name, 64)) +
+                                                         " holds CR, LF or NUL");
+    }
+    if (is_framing_header(name)) continue;
+    message.insert(name, value);
+  }
+  message.body() = request.body;
+  message.prepare_payload();
+  return message;
+}
+
+struct ResolveState {
+  explicit ResolveState(const asio::any_io_executor& executor) : resolver(executor) {}
+  tcp::resolver resolver;
+  bool timed_out = false;
+};
+
+asio::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect_new(
+    std::shared_ptr<UpstreamPoolState> pool, UpstreamUrl url, asio::any_io_executor executor) {
+  const UpstreamOptions& options = pool->options;
+  Clock::time_point deadline = Clock::now() + options.connect_timeout;
+  std::string where = describe(url);
+  auto timeout_error = [&](std::string_view stage) {
+    return make_error(ErrorKind::kTimeout, std::string(stage) + " " + where + " took longer than " +
+                                               std::to_string(options.connect_timeout.count()) +
+                                               " ms");
+  };
+
+  auto resolving = std::make_shared<ResolveState>(executor);
+  asio::steady_timer resolve_timer(executor, deadline);
+  resolve_timer.async_wait([resolving](const error_code& error) {
+    if (error) return;
+    resolving->timed_out = true;
+    resolving->resolver.cancel();
+  });
+  error_code error;
+  tcp::resolver::results_type endpoints = co_await resolving->resolver.async_resolve(
+      url.host, std::to_string(url.port), tcp::resolver::numeric_service,
+      asio::redirect_error(asio::use_awaitable, error));
+  resolve_timer.cancel();
+  if (resolving->timed_out) co_return timeout_error("resolving");
+  if (error || endpoints.empty()) {
+    co_return make_error(ErrorKind::kNetwork,
+                         "cannot resolve the upstream host " + url.host + ": " + error.message());
+  }
+
+  auto connection = std::make_unique<UpstreamConnection>(options.max_header_bytes);
+  connection->pool = pool.get();
+  connection->origin = url.origin();
+  connection->host = where;
+  if (url.tls) {
+    connection->secure = std::make_unique<TlsStream>(executor, pool->tls);
+  } else {
+    connection->plain = std::make_unique<beast::tcp_stream>(executor);
+  }
+  pool->opened.fetch_add(1, std::memory_order_relaxed);
+  connection->lowest().expires_at(deadline);
+  co_await connection->lowest().async_connect(endpoints,
+                                              asio::redirect_error(asio::use_awaitable, error));
+  if (error == beast::error::timeout) co_return timeout_error("connecting to");
+  if (error) {
+    co_return make_error(ErrorKind::kNetwork,
+                         "cannot connect to the upstream " + where + ": " + error.message());
+  }
+  connection->lowest().socket().set_option(tcp::no_delay(true), error);
+  if (!url.tls) co_return connection;
+
+  SSL* ssl = connection->secure->native_handle();
+  SSL_set_ex_data(ssl, tls_ex_index(), connection.get());
+  error_code not_an_address;
+  asio::ip::make_address(url.host, not_an_address);
+  if (not_an_address) {
+    // SNI and name verification; an IP address gets no SNI (RFC 6066) and is checked
+    // against the certificate's IP entries.
+    SSL_set_tlsext_host_name(ssl, url.host.c_str());
+    SSL_set1_host(ssl, url.host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host.c_str());
+  }
+  pool->resume_session(connection->origin, ssl);
+  co_await connection->secure->async_handshake(asio::ssl::stream_base::client,
+                                               asio::redirect_error(asio::use_awaitable, error));
+  if (error == beast::error::timeout) co_return timeout_error("the TLS handshake with");
+  if (error) {
+    long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK) {
+      co_return make_error(ErrorKind::kNetwork,
+                           "TLS certificate verification failed for the upstream " + where + ": " +
+                               X509_verify_cert_error_string(verify));
+    }
+    co_return make_error(ErrorKind::kNetwork, "the TLS handshake with the upstream " + where +
+                                                  " failed: " + error.message());
+  }
+  if (SSL_session_reused(ssl)) pool->resumed.fetch_add(1, std::memory_order_relaxed);
+  co_return connection;
+}
+
+}  // namespace
+
+asio::awaitable<Status> UpstreamExchange::begin(const RequestMessage& message, bool head_only,
+                                                bool& retryable) {
+  retryable = false;
+  UpstreamConnection& connection = *connection_;
+  const UpstreamOptions& options = pool_->options;
+  if (connection.secure) {
+    tls_session_reused_ = SSL_session_reused(connection.secure->native_handle()) == 1;
+  }
+  connection.lowest().expires_after(options.first_byte_timeout);
+  error_code error;
+  if (connection.secure) {
+    error = co_await write_message(*connection.secure, message);
+  } else {
+    error = co_await write_message(*connection.plain, message);
+  }
+  auto fail = [&](const error_code& cause, std::string_view stage) -> Error {
+    failed_ = true;
+    log::debug("upstream_failed", {log::field("host", connection.host), log::field("stage", stage),
+                                   log::field("error", cause.message())});
+    if (cause == beast::error::timeout) {
+      return make_error(ErrorKind::kTimeout,
+                        "the upstream " + connection.host + " did not answer within " +
+                            std::to_string(options.first_byte_timeout.count()) + " ms");
+    }
+    if (cause == http::error::header_limit || cause == http::error::buffer_overflow) {
+      return make_error(ErrorKind::kProtocol, "the response head from the upstream " +
+                                                  connection.host + " is larger than " +
+                                                  std::to_string(options.max_header_bytes) +
+                                                  " bytes");
+    }
+    if (cause.category() == http::make_error_code(http::error::bad_version).category() &&
+        cause != http::error::end_of_stream && cause != http::error::partial_message) {
+      return make_error(ErrorKind::kProtocol, "the upstream " + connection.host +
+                                                  " sent a malformed response: " + cause.message());
+    }
+    return make_error(ErrorKind::kNetwork, "the connection to the upstream " + connection.host +
+                                               " failed " + std::string(stage) + ": " +
+                                               cause.message());
+  };
+  if (error) {
+    retryable = closed_before_answer(error);
+    co_return fail(error, "while sending the request");
+  }
+  for (int interim = 0; interim <= kMaxInterimResponses; ++interim) {
+    reader_ = std::make_unique<Reader>();
+    ResponseParser& parser = reader_->parser;
+    parser.header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (head_only) parser.skip(true);
+    if (connection.secure) {
+      error = co_await read_head(*connection.secure, connection.buffer, parser);
+    } else {
+      error = co_await read_head(*connection.plain, connection.buffer, parser);
+    }
+    if (error) {
+      retryable = interim == 0 && closed_before_answer(error);
+      co_return fail(error, "before its response");
+    }
+    const auto& response = parser.get();
+    int status = static_cast<int>(response.result_int());
+    if (status >= 100 && status < 200 && status != 101) continue;
+    head_.status = status;
+    for (const auto& field : response) {
+      head_.headers.emplace_back(
+          ascii_lower(std::string_view(field.name_string().data(), field.name_string().size())),
+          std::string(field.value()));
+    }
+    if (auto length = parser.content_length()) head_.content_length = *length;
+    reader_->keep_alive = response.keep_alive() && !response.need_eof() && status != 101;
+    log::debug("upstream_response",
+               {log::field("host", connection.host), log::field("status", status),
+                log::field("reused", connection.reused)});
+    co_return ok_status();
+  }
+  failed_ = true;
+  co_return make_error(ErrorKind::kProtocol,
+                       "the upstream " + connection.host + " sent too many interim responses");
+}
+
+// ---- the pool ----
+
+UpstreamPool::UpstreamPool(std::shared_ptr<UpstreamPoolState> state) : state_(std::move(state)) {}
+UpstreamPool::~UpstreamPool() = default;
+
+Result<std::shared_ptr<UpstreamPool>> UpstreamPool::create(UpstreamOptions options) {
+  try {
+    auto state = std::make_shared<UpstreamPoolState>(std::move(options));
+    asio::ssl::context& tls = state->tls;
+    tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1);
+    error_code error;
+    tls.set_default_verify_paths(error);
+    if (error) log::warn("upstream_system_ca_unavailable", {log::field("error", error.message())});
+    if (!state->options.extra_ca_file.empty()) {
+      tls.load_verify_file(state->options.extra_ca_file, error);
+      if (error) {
+        return make_error(
+            ErrorKind::kIo,
+            "cannot load the CA file " + state->options.extra_ca_file + ": " + error.message());
+      }
+    }
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    SSL_CTX* context = tls.native_handle();
+    SSL_CTX_set_session_cache_mode(context,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(context, detail::on_new_session);
+    return std::shared_ptr<UpstreamPool>(new UpstreamPool(std::move(state)));
+  } catch (const std::exception& caught) {
+    return make_error(ErrorKind::kInternal,
+                      std::string("cannot set up the upstream client: ") + caught.what());
+  }
+}
+
+asio::awaitable<Result<std::unique_ptr<UpstreamExchange>>> UpstreamPool::send(
+    UpstreamRequest request) {
+  std::shared_ptr<UpstreamPoolState> pool = state_;
+  Result<UpstreamUrl> url = parse_upstream_url(request.url);
+  if (!url) co_return url.error();
+  Result<RequestMessage> message = build_message(request, *url);
+  if (!message) co_return message.error();
+  bool head_only = message->method() == http::verb::head;
+  asio::any_io_executor executor = co_await asio::this_coro::executor;
+  std::string origin = url->origin();
+  try {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      // A retry always opens a fresh connection.
+      std::unique_ptr<UpstreamConnection> connection =
+          attempt == 0 ? pool->take_idle(origin) : nullptr;
+      if (!connection) {
+        Result<std::unique_ptr<UpstreamConnection>> connected =
+            co_await connect_new(pool, *url, executor);
+        if (!connected) co_return connected.error();
+        connection = std::move(*connected);
+      }
+      bool reused = connection->reused;
+      std::unique_ptr<UpstreamExchange> exchange(new UpstreamExchange(pool, std::move(connection)));
+      bool retryable = false;
+      Status started = co_await exchange->begin(*message, head_only, retryable);
+      if (started.ok()) co_return exchange;
+      if (!(reused && retryable)) co_return started.error();
+      log::debug("upstream_retry", {log::field("host", describe(*url))});
+    }
+  } catch (const std::exception& caught) {
+    co_return make_error(ErrorKind::kInternal,
+                         std::string("the upstream request failed: ") + caught.what());
+  }
+  co_return make_error(ErrorKind::kNetwork,
+                       "the upstream " + describe(*url) + " closed the connection twice");
+}
+
+size_t UpstreamPool::idle_connections() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->idle_count;
+}
+
+size_t UpstreamPool::connections_opened() const { return state_->opened.load(); }
+
+size_t UpstreamPool::tls_sessions_resumed() const { return state_->resumed.load(); }
+
+void UpstreamPool::close_idle_connections() {
+  std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>> closing;
+  {
+    std::lock_guard lock(state_->mutex);
+    closing.swap(state_->idle);
+    state_->idle_count = 0;
+  }
+}
+
+}  // namespace joey::cloud
+JOEY_COROUTINES_END

@@ -1,0 +1,236 @@
+// The model proxy's admission and records (cloud/proxy_service.h), on both backends:
+// token auth (Bearer or x-api-key; never a session cookie), the organization's
+// allow-list, monthly budget and per-user rate limits, the choice of key (the
+// organization's before the operator's), and proxy_requests rows that hold metadata only.
+#include "cloud/proxy_service.h"
+
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "cloud/cloud_routes_fixture.h"
+
+namespace joey::cloud {
+namespace {
+
+using testing::CloudRoutesTest;
+using testing::Person;
+
+constexpr char kCanaryPrompt[] = "canary-prompt-3f9a1c";
+
+class ProxyServiceTest : public CloudRoutesTest {
+ protected:
+  void SetUp() override {
+    CloudRoutesTest::SetUp();
+    if (stopped()) return;
+    ProxyOptions options;
+    options.openai = {"http://127.0.0.1:9/v1", "sk-operator-openai-0000"};
+    options.anthropic = {"http://127.0.0.1:9/v1", ""};
+    options.budget_refresh = std::chrono::milliseconds(0);
+    options.clock_ms = [this] { return now_ms_.load(); };
+    proxy_ = std::make_unique<ProxyService>(*store_, *identity_, *orgs_, options);
+  }
+  void TearDown() override {
+    proxy_.reset();
+    CloudRoutesTest::TearDown();
+  }
+
+  std::string token_for(const Person& person) {
+    Result<Caller> caller =
+        identity_->authenticate_session(person.cookie.substr(person.cookie.find('=') + 1));
+    EXPECT_TRUE(caller.ok());
+    if (!caller.ok()) return {};
+    Result<NewToken> token = identity_->create_token(caller->user, "proxy");
+    EXPECT_TRUE(token.ok()) << token.error().message;
+    return token.ok() ? token->token : std::string();
+  }
+
+  static HttpRequest request(const std::string& auth_header, const std::string& auth_value,
+                             const std::string& model, bool stream = true) {
+    HttpRequest out;
+    out.method = "POST";
+    out.headers.emplace_back(auth_header, auth_value);
+    out.body = nlohmann::json{{"model", model},
+                              {"stream", stream},
+                              {"messages", {{{"role", "user"}, {"content", kCanaryPrompt}}}}}
+                   .dump();
+    return out;
+  }
+
+  std::variant<ProxyTicket, ProxyRefusal> admit(
+      const std::string& token, const std::string& model,
+      ProxyProtocol protocol = ProxyProtocol::kOpenAIChat) {
+    return proxy_->admit(request("authorization", "Bearer " + token, model), protocol);
+  }
+
+  static int status_of(const std::variant<ProxyTicket, ProxyRefusal>& outcome) {
+    if (const auto* refused = std::get_if<ProxyRefusal>(&outcome)) return refused->status;
+    return 200;
+  }
+  static std::string message_of(const std::variant<ProxyTicket, ProxyRefusal>& outcome) {
+    const auto* refused = std::get_if<ProxyRefusal>(&outcome);
+    return refused ? refused->message : std::string();
+  }
+
+  void patch_settings(const Person& admin, const std::string& org, const nlohmann::json& patch) {
+    testing::Reply current = call(admin, "GET", "/api/orgs/" + org + "/settings");
+    ASSERT_EQ(current.status, 200);
+    nlohmann::json body = patch;
+    body["version"] = current.body["version"];
+    testing::Reply patched = call(admin, "PATCH", "/api/orgs/" + org + "/settings", body);
+    ASSERT_EQ(patched.status, 200) << patched.body.dump();
+  }
+
+  std::unique_ptr<ProxyService> proxy_;
+};
+
+TEST_P(ProxyServiceTest, ATokenAdmitsAndTheOperatorKeyGoesUpstreamNotTheToken) {
+  const Person ada = sign_up("ada@example.com");
+  const std::string token = token_for(ada);
+  auto outcome = admit(token, "gpt-4o");
+  ASSERT_EQ(status_of(outcome), 200) << message_of(outcome);
+  const ProxyTicket& ticket = std::get<ProxyTicket>(outcome);
+  EXPECT_EQ(ticket.user_id, ada.id);
+  EXPECT_EQ(ticket.upstream_url, "http://127.0.0.1:9/v1/chat/completions");
+  bool operator_key = false;
+  for (const auto& [name, value] : ticket.upstream_headers) {
+    EXPECT_EQ(value.find(token), std::string::npos) << name;
+    operator_key = operator_key || value == "Bearer sk-operator-openai-0000";
+  }
+  EXPECT_TRUE(operator_key);
+  // Anthropic clients send the token as x-api-key.
+  auto by_api_key =
+      proxy_->admit(request("x-api-key", token, "openai/gpt-4o"), ProxyProtocol::kOpenAIChat);
+  EXPECT_EQ(status_of(by_api_key), 200) << message_of(by_api_key);
+}
+
+TEST_P(ProxyServiceTest, NoTokenABadTokenOrASessionCookieIsRefused) {
+  const Person ada = sign_up("ada@example.com");
+  EXPECT_EQ(status_of(admit("joey_pat_not_a_real_token", "gpt-4o")), 401);
+  HttpRequest none = request("accept", "application/json", "gpt-4o");
+  EXPECT_EQ(status_of(proxy_->admit(none, ProxyProtocol::kOpenAIChat)), 401);
+  HttpRequest cookie = request("cookie", ada.cookie, "gpt-4o");
+  EXPECT_EQ(status_of(proxy_->admit(cookie, ProxyProtocol::kOpenAIChat)), 401);
+}
+
+TEST_P(ProxyServiceTest, ABadBodyIsA400AndAMissingKeyA503) {
+  const Person ada = sign_up("ada@example.com");
+  const std::string token = token_for(ada);
+  HttpRequest bad = request("authorization", "Bearer " + token, "gpt-4o");
+  bad.body = "{\"messages\": []}";
+  auto refused = proxy_->admit(bad, ProxyProtocol::kOpenAIChat);
+  EXPECT_EQ(status_of(refused), 400);
+  EXPECT_NE(message_of(refused).find("model"), std::string::npos) << message_of(refused);
+  // No operator key for Anthropic, and Ada's organization-less account has none either.
+  auto no_key = admit(token, "claude-sonnet-4-5", ProxyProtocol::kAnthropicMessages);
+  EXPECT_EQ(status_of(no_key), 503);
+  EXPECT_NE(message_of(no_key).find("anthropic"), std::string::npos) << message_of(no_key);
+}
+
+TEST_P(ProxyServiceTest, TheOrganizationsAllowListAndKeyApplyToItsMembers) {
+  const Person owner = sign_up("owner@example.com");
+  const std::string org = create_org(owner, "Acme");
+  const Person member = sign_up("member@example.com");
+  ASSERT_EQ(join(owner, org, member, "member@example.com", "member"), 200);
+  patch_settings(owner, org,
+                 {{"allow_list",
+                   {{"allow_all", false},
+                    {"providers",
+                     {{"openai", {{"allow_all", false}, {"models", {"gpt-4o-mini"}}}},
+                      {"anthropic", {{"allow_all", true}}}}}}}});
+  const std::string token = token_for(member);
+  auto refused = admit(token, "gpt-4o");
+  EXPECT_EQ(status_of(refused), 403);
+  EXPECT_NE(message_of(refused).find("'gpt-4o'"), std::string::npos) << message_of(refused);
+  EXPECT_NE(message_of(refused).find("admin restricts"), std::string::npos);
+  EXPECT_EQ(status_of(admit(token, "openai/gpt-4o-mini")), 200);
+
+  // The organization's own key wins over the operator's.
+  testing::Reply key = call(owner, "PUT", "/api/orgs/" + org + "/provider-keys/anthropic",
+                            {{"api_key", "sk-ant-organization-key-1234"}});
+  ASSERT_EQ(key.status, 200) << key.body.dump();
+  auto anthropic = admit(token, "claude-sonnet-4-5", ProxyProtocol::kAnthropicMessages);
+  ASSERT_EQ(status_of(anthropic), 200) << message_of(anthropic);
+  bool org_key = false;
+  for (const auto& [name, value] : std::get<ProxyTicket>(anthropic).upstream_headers) {
+    org_key = org_key || (name == "x-api-key" && value == "sk-ant-organization-key-1234");
+  }
+  EXPECT_TRUE(org_key);
+}
+
+TEST_P(ProxyServiceTest, ASpentMonthlyBudgetRefusesWith402) {
+  const Person owner = sign_up("owner@example.com");
+  const std::string org = create_org(owner, "Acme");
+  patch_settings(owner, org, {{"proxy", {{"monthly_budget_usd", 0.01}}}});
+  const std::string token = token_for(owner);
+  auto first = admit(token, "gpt-4o");
+  ASSERT_EQ(status_of(first), 200) << message_of(first);
+  MeteredUsage usage;
+  usage.seen = true;
+  usage.input_tokens = 10'000;  // gpt-4o: $2.50 per million input tokens → $0.025
+  proxy_->finish(std::get<ProxyTicket>(first), 200, usage);
+  auto second = admit(token, "gpt-4o");
+  EXPECT_EQ(status_of(second), 402);
+  EXPECT_NE(message_of(second).find("monthly budget"), std::string::npos) << message_of(second);
+}
+
+TEST_P(ProxyServiceTest, PerUserLimitsOnRequestsAndTokensAnswer429WithRetryAfter) {
+  const Person owner = sign_up("owner@example.com");
+  const std::string org = create_org(owner, "Acme");
+  patch_settings(owner, org, {{"proxy", {{"user_requests_per_minute", 2}}}});
+  const std::string token = token_for(owner);
+  EXPECT_EQ(status_of(admit(token, "gpt-4o")), 200);
+  EXPECT_EQ(status_of(admit(token, "gpt-4o")), 200);
+  auto third = admit(token, "gpt-4o");
+  ASSERT_EQ(status_of(third), 429);
+  const ProxyRefusal& refused = std::get<ProxyRefusal>(third);
+  ASSERT_TRUE(refused.retry_after_seconds);
+  EXPECT_GE(*refused.retry_after_seconds, 1);
+  EXPECT_LE(*refused.retry_after_seconds, 60);
+
+  const Person other = sign_up("other@example.com");
+  ASSERT_EQ(join(owner, org, other, "other@example.com", "member"), 200);
+  patch_settings(
+      owner, org,
+      {{"proxy", {{"user_requests_per_minute", nullptr}, {"user_tokens_per_minute", 100}}}});
+  const std::string other_token = token_for(other);
+  auto admitted = admit(other_token, "gpt-4o");
+  ASSERT_EQ(status_of(admitted), 200);
+  MeteredUsage usage;
+  usage.seen = true;
+  usage.output_tokens = 150;
+  proxy_->finish(std::get<ProxyTicket>(admitted), 200, usage);
+  EXPECT_EQ(status_of(admit(other_token, "gpt-4o")), 429);
+}
+
+TEST_P(ProxyServiceTest, RecordsHoldMetadataAndFeedTheUsageReportButNoPrompt) {
+  const Person owner = sign_up("owner@example.com");
+  const std::string org = create_org(owner, "Acme");
+  const std::string token = token_for(owner);
+  auto admitted = admit(token, "gpt-4o");
+  ASSERT_EQ(status_of(admitted), 200);
+  MeteredUsage usage;
+  usage.seen = true;
+  usage.input_tokens = 1000;
+  usage.output_tokens = 100;
+  proxy_->finish(std::get<ProxyTicket>(admitted), 200, usage);
+  EXPECT_EQ(stored_rows("proxy_requests", owner), 1);
+  testing::Reply report = call(owner, "GET", "/api/orgs/" + org + "/usage?group_by=model");
+  ASSERT_EQ(report.status, 200) << report.body.dump();
+  EXPECT_EQ(report.body["total"]["input_tokens"], 1000);
+  EXPECT_EQ(report.body["total"]["requests"], 1);
+  ASSERT_EQ(report.body["groups"].size(), 1U);
+  EXPECT_EQ(report.body["groups"][0]["key"], "gpt-4o");
+  EXPECT_GT(report.body["total"]["cost_usd"].get<double>(), 0);
+  const std::string bytes = database_->stored_bytes();
+  EXPECT_EQ(bytes.find(kCanaryPrompt), std::string::npos);
+  EXPECT_NE(bytes.find("gpt-4o"), std::string::npos) << "the scan reads the stored rows";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ProxyServiceTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+}  // namespace
+}  // namespace joey::cloud

@@ -1,0 +1,620 @@
+// The model proxy's I/O-free core: request bodies are changed only where the proxy
+// must (provider prefix, OpenAI's usage chunk) and otherwise forwarded byte for byte;
+// upstream streams are relayed unchanged however they are split, except the usage chunk
+// the proxy itself asked for, while their token usage is read.
+#include "cloud/proxy_stream.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+
+namespace joey::cloud {
+namespace {
+
+using nlohmann::json;
+
+// --- prepare_request --------------------------------------------------------------
+
+PreparedRequest prepare_ok(ProxyProtocol protocol, std::string_view body) {
+  Result<PreparedRequest> prepared = prepare_request(protocol, body);
+  EXPECT_TRUE(prepared.ok()) << (prepared.ok() ? "" : prepared.error().message);
+  return prepared.ok() ? std::move(prepared).value() : PreparedRequest{};
+}
+
+Error prepare_error(ProxyProtocol protocol, std::string_view body) {
+  Result<PreparedRequest> prepared = prepare_request(protocol, body);
+  EXPECT_FALSE(prepared.ok());
+  return prepared.ok() ? Error() : prepared.error();
+}
+
+// Values nlohmann would alter if the body were re-encoded: an integer past 64 bits,
+// a float with more digits than a double keeps, escapes and raw non-ASCII text.
+constexpr std::string_view kFragileFields =
+    R"("seed": 123456789012345678901234567890, "temperature": 0.1000000000000000055511151231257827,)"
+    R"( "messages": [{"role": "user", "content": "h\u00e9llo \ud83d\ude00 ✓ \"quoted\" \/"}])";
+
+std::string chat_body(std::string_view model, std::string_view extra = "") {
+  return "{ \"model\" : \"" + std::string(model) + "\", " + std::string(kFragileFields) +
+         std::string(extra) + " }";
+}
+
+TEST(PrepareRequestTest, BodyNeedingNoChangeIsForwardedByteForByte) {
+  const std::string body = chat_body("gpt-4o", R"(, "stream": false, "n": 1.5E+300)");
+  const PreparedRequest prepared = prepare_ok(ProxyProtocol::kOpenAIChat, body);
+  EXPECT_EQ(prepared.body, body);
+  EXPECT_EQ(prepared.model, "gpt-4o");
+  EXPECT_EQ(prepared.upstream_model, "gpt-4o");
+  EXPECT_EQ(prepared.provider, UpstreamProvider::kOpenAI);
+  EXPECT_FALSE(prepared.stream);
+  EXPECT_FALSE(prepared.strip_usage_chunk);
+}
+
+TEST(PrepareRequestTest, AnthropicStreamRequestIsForwardedByteForByte) {
+  const std::string body = R"({"model":"claude-sonnet-4-5","max_tokens":1024,"stream":true,)"
+                           R"("messages":[{"role":"user","content":"hi"}]})";
+  const PreparedRequest prepared = prepare_ok(ProxyProtocol::kAnthropicMessages, body);
+  EXPECT_EQ(prepared.body, body);
+  EXPECT_EQ(prepared.provider, UpstreamProvider::kAnthropic);
+  EXPECT_TRUE(prepared.stream);
+  EXPECT_FALSE(prepared.strip_usage_chunk);
+}
+
+TEST(PrepareRequestTest, OpenAiStreamGetsUsageChunkAndKeepsEverythingElseVerbatim) {
+  const std::string body = chat_body("gpt-4o", R"(, "stream": true)");
+  const PreparedRequest prepared = prepare_ok(ProxyProtocol::kOpenAIChat, body);
+  EXPECT_TRUE(prepared.stream);
+  EXPECT_TRUE(prepared.strip_usage_chunk);
+  // The original text is a prefix: only the new member was spliced in before the "}".
+  const std::string original_without_close = body.substr(0, body.rfind(" }"));
+  EXPECT_EQ(prepared.body.substr(0, original_without_close.size()), original_without_close);
+  EXPECT_NE(prepared.body.find(kFragileFields), std::string::npos);
+  const json parsed = parse_json(prepared.body);
+  ASSERT_TRUE(parsed.is_object());
+  EXPECT_EQ(parsed["stream_options"], json({{"include_usage", true}}));
+}
+
+TEST(PrepareRequestTest, OtherStreamOptionsAreKeptWhenUsageIsAdded) {
+  const PreparedRequest prepared = prepare_ok(
+      ProxyProtocol::kOpenAIChat,
+      R"({"model":"gpt-4o","stream":true,"stream_options":{"x_extra": 12345678901234567890123}})");
+  EXPECT_TRUE(prepared.strip_usage_chunk);
+  EXPECT_EQ(prepared.body,
+            R"({"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true,)"
+            R"("x_extra": 12345678901234567890123}})");
+}
+
+TEST(PrepareRequestTest, IncludeUsageFalseIsTurnedOnAndTheChunkHidden) {
+  const PreparedRequest prepared =
+      prepare_ok(ProxyProtocol::kOpenAIChat,
+                 R"({"model":"gpt-4o","stream":true,"stream_options":{"include_usage": false}})");
+  EXPECT_TRUE(prepared.strip_usage_chunk);
+  EXPECT_EQ(prepared.body,
+            R"({"model":"gpt-4o","stream":true,"stream_options":{"include_usage": true}})");
+}
+
+TEST(PrepareRequestTest, NullStreamOptionsAreReplaced) {
+  const PreparedRequest prepared = prepare_ok(
+      ProxyProtocol::kOpenAIChat, R"({"model":"gpt-4o","stream":true,"stream_options":null})");
+  EXPECT_EQ(prepared.body,
+            R"({"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true}})");
+}
+
+TEST(PrepareRequestTest, ClientThatAskedForUsageGetsTheChunkAndAnUnchangedBody) {
+  const std::string body =
+      R"({"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true}})";
+  const PreparedRequest prepared = prepare_ok(ProxyProtocol::kOpenAIChat, body);
+  EXPECT_EQ(prepared.body, body);
+  EXPECT_FALSE(prepared.strip_usage_chunk);
+}
+
+TEST(PrepareRequestTest, NonStreamingRequestKeepsItsStreamOptions) {
+  const std::string body = R"({"model":"gpt-4o","stream_options":{"include_usage":false}})";
+  const PreparedRequest prepared = prepare_ok(ProxyProtocol::kOpenAIChat, body);
+  EXPECT_EQ(prepared.body, body);
+  EXPECT_FALSE(prepared.strip_usage_chunk);
+}
+
+TEST(PrepareRequestTest, ProviderPrefixPicksTheUpstreamAndIsRemovedFromTheBody) {
+  struct Case {
+    ProxyProtocol protocol;
+    std::string model;
+    UpstreamProvider provider;
+    std::string upstream_model;
+  };
+  const std::vector<Case> cases = {
+      {ProxyProtocol::kOpenAIChat, "openai/gpt-4o", UpstreamProvider::kOpenAI, "gpt-4o"},
+      {ProxyProtocol::kOpenAIChat, "anthropic/claude-sonnet-4-5", UpstreamProvider::kAnthropic,
+       "claude-sonnet-4-5"},
+      {ProxyProtocol::kOpenAIChat, "openrouter/openai/gpt-4o", UpstreamProvider::kOpenRouter,
+       "openai/gpt-4o"},
+      {ProxyProtocol::kAnthropicMessages, "anthropic/claude-haiku-4-5",
+       UpstreamProvider::kAnthropic, "claude-haiku-4-5"},
+      {ProxyProtocol::kOpenAIChat, "gpt-4o", UpstreamProvider::kOpenAI, "gpt-4o"},
+      {ProxyProtocol::kAnthropicMessages, "claude-opus-4-1", UpstreamProvider::kAnthropic,
+       "claude-opus-4-1"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.model);
+    const std::string body = chat_body(c.model);
+    const PreparedRequest prepared = prepare_ok(c.protocol, body);
+    EXPECT_EQ(prepared.model, c.model);
+    EXPECT_EQ(prepared.upstream_model, c.upstream_model);
+    EXPECT_EQ(prepared.provider, c.provider);
+    EXPECT_EQ(prepared.body, chat_body(c.upstream_model));
+  }
+}
+
+TEST(PrepareRequestTest, EscapedModelKeyIsRecognisedAndRewritten) {
+  const PreparedRequest prepared =
+      prepare_ok(ProxyProtocol::kOpenAIChat, R"({"mod\u0065l":"openai/gpt-4o"})");
+  EXPECT_EQ(prepared.upstream_model, "gpt-4o");
+  EXPECT_EQ(prepared.body, R"({"mod\u0065l":"gpt-4o"})");
+}
+
+TEST(PrepareRequestTest, ByteOrderMarkAndWhitespaceAroundTheObjectAreAccepted) {
+  const std::string body = "\xEF\xBB\xBF \n{\"model\":\"openai/gpt-4o\"}\n";
+  const PreparedRequest prepared = prepare_ok(ProxyProtocol::kOpenAIChat, body);
+  EXPECT_EQ(prepared.body, "\xEF\xBB\xBF \n{\"model\":\"gpt-4o\"}\n");
+}
+
+TEST(PrepareRequestTest, MessagesApiRefusesModelsOfUpstreamsThatDoNotSpeakIt) {
+  for (const char* model : {"openai/gpt-4o", "openrouter/anthropic/claude-sonnet-4"}) {
+    const Error error = prepare_error(ProxyProtocol::kAnthropicMessages,
+                                      std::string(R"({"model":")") + model + "\"}");
+    EXPECT_EQ(error.kind, ErrorKind::kInvalidArgument);
+    EXPECT_NE(error.message.find("/proxy/v1/chat/completions"), std::string::npos);
+  }
+}
+
+TEST(PrepareRequestTest, MalformedBodiesAreRefusedWithTheFieldNamed) {
+  struct Case {
+    std::string body;
+    std::string expected_words;
+  };
+  const std::vector<Case> cases = {
+      {"not json", "not valid JSON"},
+      {"", "not valid JSON"},
+      {R"(["model"])", "JSON object"},
+      {R"({"messages":[]})", "no \"model\""},
+      {R"({"model":42})", "\"model\" must be a string"},
+      {R"({"model":null})", "\"model\" must be a string"},
+      {R"({"model":""})", "must not be empty"},
+      {R"({"model":"openai/"})", "no model"},
+      {R"({"model":"gpt-4o","stream":"yes"})", "\"stream\" must be true or false"},
+      {R"({"model":"gpt-4o","stream":1})", "\"stream\" must be true or false"},
+      {"{\"model\":\"gpt-4o\",\"user\":\"\xC3\x28\"}", "UTF-8"},
+      {R"({"model":"gpt-4o","model":"gpt-5"})", "\"model\" twice"},
+      {R"({"model":"gpt-4o","mod\u0065l":"o3"})", "\"model\" twice"},
+      {R"({"model":"gpt-4o","stream":true,"stream":false})", "\"stream\" twice"},
+      {R"({"model":"gpt-4o","stream":true,"stream_options":"on"})", "\"stream_options\""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body);
+    const Error error = prepare_error(ProxyProtocol::kOpenAIChat, c.body);
+    EXPECT_EQ(error.kind, ErrorKind::kInvalidArgument);
+    EXPECT_NE(error.message.find(c.expected_words), std::string::npos) << error.message;
+  }
+}
+
+// --- StreamMeter ------------------------------------------------------------------
+
+struct Relayed {
+  std::string out;
+  MeteredUsage usage;
+  bool ok = true;
+  ErrorKind error_kind = ErrorKind::kInternal;
+  bool saw_error = false;
+  bool saw_end = false;
+};
+
+struct MeterOptions {
+  ProxyProtocol protocol = ProxyProtocol::kOpenAIChat;
+  bool streaming = true;
+  bool strip = false;
+  size_t max_event_bytes = 1 << 20;
+  size_t max_json_bytes = 8 << 20;
+};
+
+// Feeds `input` in pieces of the given sizes (cycled; the whole input when empty).
+Relayed relay(const MeterOptions& options, std::string_view input,
+              const std::vector<size_t>& piece_sizes = {}) {
+  StreamMeter meter(options.protocol, options.streaming, options.strip, options.max_event_bytes,
+                    options.max_json_bytes);
+  Relayed relayed;
+  size_t pos = 0;
+  for (size_t i = 0; pos < input.size() && relayed.ok; ++i) {
+    const size_t size = piece_sizes.empty() ? input.size() : piece_sizes[i % piece_sizes.size()];
+    Status status = meter.feed(input.substr(pos, size), relayed.out);
+    if (!status.ok()) {
+      relayed.ok = false;
+      relayed.error_kind = status.error().kind;
+    }
+    pos += size;
+  }
+  if (relayed.ok) {
+    Status status = meter.finish(relayed.out);
+    relayed.ok = status.ok();
+  }
+  relayed.usage = meter.usage();
+  relayed.saw_error = meter.saw_error_event();
+  relayed.saw_end = meter.saw_end();
+  return relayed;
+}
+
+std::vector<size_t> random_pieces(uint32_t seed) {
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<size_t> size(1, 40);
+  std::vector<size_t> pieces;
+  for (int i = 0; i < 64; ++i) pieces.push_back(size(random));
+  return pieces;
+}
+
+// An OpenAI stream shaped like tests/e2e/scripted_provider.mjs with include_usage: text,
+// a tool call whose arguments arrive in pieces, the finish chunk, the usage-only chunk.
+const std::string kOpenAiUsageEvent =
+    R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":30,"completion_tokens":12,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":5,"audio_tokens":0}}})"
+    "\n\n";
+
+std::string openai_chunk(std::string_view choices) {
+  return std::string(R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,)") +
+         R"("model":"gpt-4o-2024-08-06","choices":)" + std::string(choices) +
+         ",\"usage\":null}\n\n";
+}
+
+std::string openai_stream_before_usage() {
+  return openai_chunk(
+             R"([{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}])") +
+         openai_chunk(R"([{"index":0,"delta":{"content":"Hel"},"finish_reason":null}])") +
+         openai_chunk(R"([{"index":0,"delta":{"content":"lo ✓"},"finish_reason":null}])") +
+         openai_chunk(
+             R"([{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function",)"
+             R"("function":{"name":"read_file","arguments":""}}]},"finish_reason":null}])") +
+         openai_chunk(
+             R"([{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"pa"}}]},"finish_reason":null}])") +
+         openai_chunk(
+             R"([{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"th\":\"a.txt\"}"}}]},"finish_reason":null}])") +
+         openai_chunk(R"([{"index":0,"delta":{},"finish_reason":"tool_calls"}])");
+}
+
+const std::string kDone = "data: [DONE]\n\n";
+
+std::string openai_stream() { return openai_stream_before_usage() + kOpenAiUsageEvent + kDone; }
+
+std::string with_crlf(std::string_view text) {
+  std::string result;
+  for (const char c : text) {
+    if (c == '\n') result.push_back('\r');
+    result.push_back(c);
+  }
+  return result;
+}
+
+std::string anthropic_event(std::string_view name, std::string_view data) {
+  return "event: " + std::string(name) + "\ndata: " + std::string(data) + "\n\n";
+}
+
+// An Anthropic stream shaped like tests/e2e/scripted_provider.mjs.
+std::string anthropic_stream() {
+  return anthropic_event(
+             "message_start",
+             R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant",)"
+             R"("model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,)"
+             R"("usage":{"input_tokens":25,"cache_creation_input_tokens":3,"cache_read_input_tokens":7,)"
+             R"("output_tokens":1,"service_tier":"standard"}}})") +
+         anthropic_event(
+             "content_block_start",
+             R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use",)"
+             R"("id":"toolu_1","name":"read_file","input":{}}})") +
+         anthropic_event("ping", R"({"type":"ping"})") +
+         anthropic_event(
+             "content_block_delta",
+             R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta",)"
+             R"("partial_json":"{\"pa"}})") +
+         anthropic_event(
+             "content_block_delta",
+             R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta",)"
+             R"("partial_json":"th\":\"a.txt\"}"}})") +
+         anthropic_event("content_block_stop", R"({"type":"content_block_stop","index":0})") +
+         anthropic_event(
+             "message_delta",
+             R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},)"
+             R"("usage":{"output_tokens":12}})") +
+         anthropic_event("message_stop", R"({"type":"message_stop"})");
+}
+
+void expect_openai_usage(const MeteredUsage& usage) {
+  EXPECT_TRUE(usage.seen);
+  EXPECT_EQ(usage.input_tokens, 25);  // prompt_tokens 30 minus 5 cached
+  EXPECT_EQ(usage.cache_read_tokens, 5);
+  EXPECT_EQ(usage.cache_write_tokens, 0);
+  EXPECT_EQ(usage.output_tokens, 12);
+  EXPECT_EQ(usage.model, "gpt-4o-2024-08-06");
+}
+
+TEST(StreamMeterTest, OpenAiStreamIsForwardedUnchangedWhenNotStripping) {
+  const Relayed relayed = relay({}, openai_stream());
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, openai_stream());
+  expect_openai_usage(relayed.usage);
+  EXPECT_TRUE(relayed.saw_end);
+  EXPECT_FALSE(relayed.saw_error);
+}
+
+// What a client that did not ask for usage gets from OpenAI directly: no usage member.
+std::string without_null_usage(std::string stream) {
+  const std::string member = ",\"usage\":null";
+  for (size_t at = stream.find(member); at != std::string::npos; at = stream.find(member, at)) {
+    stream.erase(at, member.size());
+  }
+  return stream;
+}
+
+TEST(StreamMeterTest, StrippingRemovesExactlyTheUsageChunkEventAndTheNullUsageMembers) {
+  const Relayed relayed = relay({.strip = true}, openai_stream());
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, without_null_usage(openai_stream_before_usage()) + kDone);
+  EXPECT_NE(openai_stream_before_usage(), without_null_usage(openai_stream_before_usage()));
+  expect_openai_usage(relayed.usage);
+  EXPECT_TRUE(relayed.saw_end);
+}
+
+TEST(StreamMeterTest, StrippingWorksWithCrlfLineEnds) {
+  const Relayed relayed = relay({.strip = true}, with_crlf(openai_stream()));
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, with_crlf(without_null_usage(openai_stream_before_usage()) + kDone));
+  expect_openai_usage(relayed.usage);
+}
+
+TEST(StreamMeterTest, StrippingWorksWithBareCrLineEndsAndDataWithoutSpace) {
+  std::string usage_event = kOpenAiUsageEvent;
+  usage_event.replace(0, 6, "data:");
+  std::string stream = openai_stream_before_usage() + usage_event + kDone;
+  std::replace(stream.begin(), stream.end(), '\n', '\r');
+  std::string expected = without_null_usage(openai_stream_before_usage()) + kDone;
+  std::replace(expected.begin(), expected.end(), '\n', '\r');
+  for (uint32_t seed = 0; seed < 8; ++seed) {
+    const Relayed relayed = relay({.strip = true}, stream, random_pieces(seed));
+    ASSERT_TRUE(relayed.ok);
+    EXPECT_EQ(relayed.out, expected);
+    expect_openai_usage(relayed.usage);
+  }
+}
+
+TEST(StreamMeterTest, ByteByByteAndRandomSplitsGiveTheSameOutputAndUsage) {
+  const std::vector<std::pair<MeterOptions, std::string>> streams = {
+      {{}, openai_stream()},
+      {{.strip = true}, openai_stream()},
+      {{.strip = true}, with_crlf(openai_stream())},
+      {{.protocol = ProxyProtocol::kAnthropicMessages}, anthropic_stream()},
+      {{.protocol = ProxyProtocol::kAnthropicMessages}, with_crlf(anthropic_stream())},
+  };
+  for (const auto& [options, stream] : streams) {
+    const Relayed whole = relay(options, stream);
+    ASSERT_TRUE(whole.ok);
+    std::vector<std::vector<size_t>> splits = {{1}, {2}, {3}};
+    for (uint32_t seed = 1; seed <= 20; ++seed) splits.push_back(random_pieces(seed));
+    for (const auto& pieces : splits) {
+      const Relayed split = relay(options, stream, pieces);
+      ASSERT_TRUE(split.ok);
+      EXPECT_EQ(split.out, whole.out);
+      EXPECT_EQ(split.usage.input_tokens, whole.usage.input_tokens);
+      EXPECT_EQ(split.usage.output_tokens, whole.usage.output_tokens);
+      EXPECT_EQ(split.usage.cache_read_tokens, whole.usage.cache_read_tokens);
+      EXPECT_EQ(split.usage.cache_write_tokens, whole.usage.cache_write_tokens);
+      EXPECT_EQ(split.usage.model, whole.usage.model);
+      EXPECT_EQ(split.saw_end, whole.saw_end);
+    }
+  }
+}
+
+TEST(StreamMeterTest, AnthropicUsageComesFromMessageStartAndTheLastMessageDelta) {
+  const Relayed relayed =
+      relay({.protocol = ProxyProtocol::kAnthropicMessages, .strip = true}, anthropic_stream());
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, anthropic_stream());  // nothing is stripped from Messages streams
+  EXPECT_TRUE(relayed.usage.seen);
+  EXPECT_EQ(relayed.usage.input_tokens, 25);
+  EXPECT_EQ(relayed.usage.cache_write_tokens, 3);
+  EXPECT_EQ(relayed.usage.cache_read_tokens, 7);
+  EXPECT_EQ(relayed.usage.output_tokens, 12);
+  EXPECT_EQ(relayed.usage.model, "claude-sonnet-4-5-20250929");
+  EXPECT_TRUE(relayed.saw_end);
+  EXPECT_FALSE(relayed.saw_error);
+}
+
+TEST(StreamMeterTest, SplitToolCallDeltasPassUnchanged) {
+  const Relayed openai = relay({.strip = true}, openai_stream(), {7});
+  EXPECT_NE(openai.out.find(R"("arguments":"{\"pa"})"), std::string::npos);
+  EXPECT_NE(openai.out.find(R"("arguments":"th\":\"a.txt\"}"})"), std::string::npos);
+  const Relayed anthropic =
+      relay({.protocol = ProxyProtocol::kAnthropicMessages}, anthropic_stream(), {5});
+  EXPECT_EQ(anthropic.out, anthropic_stream());
+}
+
+TEST(StreamMeterTest, MidStreamErrorsAreNoticedAndForwarded) {
+  const std::string openai =
+      openai_chunk(R"([{"index":0,"delta":{"content":"Hi"},"finish_reason":null}])") +
+      R"(data: {"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}})"
+      "\n\n";
+  const Relayed openai_relayed = relay({.strip = true}, openai);
+  EXPECT_EQ(openai_relayed.out, without_null_usage(openai));
+  EXPECT_TRUE(openai_relayed.saw_error);
+  EXPECT_FALSE(openai_relayed.saw_end);
+
+  const std::string anthropic = anthropic_event(
+      "error", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
+  const Relayed anthropic_relayed =
+      relay({.protocol = ProxyProtocol::kAnthropicMessages}, anthropic);
+  EXPECT_EQ(anthropic_relayed.out, anthropic);
+  EXPECT_TRUE(anthropic_relayed.saw_error);
+}
+
+TEST(StreamMeterTest, CutStreamForwardsItsLastPartialEventAtFinish) {
+  const std::string stream = openai_stream_before_usage() + "data: {\"id\":\"chatcmpl-1\",\"cho";
+  const Relayed relayed = relay({.strip = true}, stream, {9});
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, without_null_usage(stream));
+  EXPECT_FALSE(relayed.saw_end);
+  EXPECT_FALSE(relayed.usage.seen);
+}
+
+TEST(StreamMeterTest, FinalUsageChunkWithoutBlankLineIsForwardedAndCounted) {
+  std::string usage_event = kOpenAiUsageEvent;
+  usage_event.resize(usage_event.size() - 2);
+  const std::string stream = openai_stream_before_usage() + usage_event;
+  const Relayed relayed = relay({.strip = true}, stream);
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, without_null_usage(stream));
+  expect_openai_usage(relayed.usage);
+}
+
+TEST(StreamMeterTest, OversizedEventIsAProtocolError) {
+  const std::string stream = openai_chunk("[]") + "data: " + std::string(300, 'x') + "\n\n";
+  for (const bool strip : {false, true}) {
+    const Relayed relayed = relay({.strip = strip, .max_event_bytes = 256}, stream, {17});
+    EXPECT_FALSE(relayed.ok);
+    EXPECT_EQ(relayed.error_kind, ErrorKind::kProtocol);
+  }
+  // A line with no end at all is bounded too.
+  const Relayed endless = relay({.max_event_bytes = 256}, std::string(1000, 'a'), {10});
+  EXPECT_FALSE(endless.ok);
+  EXPECT_EQ(endless.error_kind, ErrorKind::kProtocol);
+}
+
+TEST(StreamMeterTest, GarbageIsForwardedUnchangedAndMetersNothing) {
+  std::mt19937 random(42);
+  std::string garbage;
+  for (int i = 0; i < 4000; ++i) garbage.push_back(static_cast<char>(random() % 256));
+  const std::vector<std::string> inputs = {
+      garbage, "<html>502 Bad Gateway</html>\r\n\r\n", "data: {\"usage\":\n\n",
+      "data: {\"choices\":[],\"usage\":7}\n\n", "\n\n\r\r:comment\n\nevent: x\n\n"};
+  for (const std::string& input : inputs) {
+    for (const bool strip : {false, true}) {
+      for (const ProxyProtocol protocol :
+           {ProxyProtocol::kOpenAIChat, ProxyProtocol::kAnthropicMessages}) {
+        const Relayed relayed = relay({.protocol = protocol, .strip = strip}, input, {13});
+        ASSERT_TRUE(relayed.ok);
+        EXPECT_EQ(relayed.out, input);
+        EXPECT_FALSE(relayed.usage.seen);
+      }
+    }
+  }
+}
+
+TEST(StreamMeterTest, JsonBodyUsageIsReadAtFinish) {
+  const std::string openai =
+      R"({"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-2024-08-06",)"
+      R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],)"
+      R"("usage":{"prompt_tokens":30,"completion_tokens":12,"total_tokens":42,)"
+      R"("prompt_tokens_details":{"cached_tokens":5}}})";
+  const Relayed openai_relayed = relay({.streaming = false}, openai, {11});
+  ASSERT_TRUE(openai_relayed.ok);
+  EXPECT_EQ(openai_relayed.out, openai);
+  expect_openai_usage(openai_relayed.usage);
+  EXPECT_TRUE(openai_relayed.saw_end);
+
+  const std::string anthropic =
+      R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5",)"
+      R"("content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn",)"
+      R"("usage":{"input_tokens":25,"cache_creation_input_tokens":3,"cache_read_input_tokens":7,)"
+      R"("output_tokens":12}})";
+  const Relayed anthropic_relayed =
+      relay({.protocol = ProxyProtocol::kAnthropicMessages, .streaming = false}, anthropic);
+  EXPECT_EQ(anthropic_relayed.out, anthropic);
+  EXPECT_EQ(anthropic_relayed.usage.input_tokens, 25);
+  EXPECT_EQ(anthropic_relayed.usage.cache_write_tokens, 3);
+  EXPECT_EQ(anthropic_relayed.usage.cache_read_tokens, 7);
+  EXPECT_EQ(anthropic_relayed.usage.output_tokens, 12);
+  EXPECT_FALSE(anthropic_relayed.saw_error);
+}
+
+TEST(StreamMeterTest, JsonErrorBodyIsNoticed) {
+  const std::string body =
+      R"({"type":"error","error":{"type":"rate_limit_error","message":"slow down"}})";
+  const Relayed relayed =
+      relay({.protocol = ProxyProtocol::kAnthropicMessages, .streaming = false}, body);
+  EXPECT_EQ(relayed.out, body);
+  EXPECT_TRUE(relayed.saw_error);
+  EXPECT_FALSE(relayed.usage.seen);
+}
+
+TEST(StreamMeterTest, JsonBodyOverTheLimitIsForwardedWithUnknownUsage) {
+  const std::string body = R"({"usage":{"prompt_tokens":30,"completion_tokens":12},"pad":")" +
+                           std::string(500, 'p') + "\"}";
+  const Relayed relayed = relay({.streaming = false, .max_json_bytes = 100}, body, {64});
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, body);
+  EXPECT_FALSE(relayed.usage.seen);
+  const Relayed within = relay({.streaming = false, .max_json_bytes = body.size()}, body, {64});
+  EXPECT_TRUE(within.usage.seen);
+}
+
+TEST(StreamMeterTest, FeedingAfterFinishIsRefused) {
+  StreamMeter meter(ProxyProtocol::kOpenAIChat, true, false);
+  std::string out;
+  ASSERT_TRUE(meter.feed("data: x\n\n", out).ok());
+  ASSERT_TRUE(meter.finish(out).ok());
+  const Status status = meter.feed("more", out);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind, ErrorKind::kInternal);
+  EXPECT_EQ(out, "data: x\n\n");
+}
+
+// --- error_body and request_cost --------------------------------------------------
+
+TEST(ErrorBodyTest, OpenAiShapeCarriesTypeAndCode) {
+  const json body = parse_json(error_body(ProxyProtocol::kOpenAIChat, 403, "model not allowed"));
+  EXPECT_EQ(body["error"]["message"], "model not allowed");
+  EXPECT_EQ(body["error"]["type"], "permission_error");
+  EXPECT_EQ(body["error"]["code"], "permission_error");
+  EXPECT_TRUE(body["error"]["param"].is_null());
+}
+
+TEST(ErrorBodyTest, AnthropicShapeIsTypedError) {
+  const json body =
+      parse_json(error_body(ProxyProtocol::kAnthropicMessages, 429, "too many requests"));
+  EXPECT_EQ(body["type"], "error");
+  EXPECT_EQ(body["error"]["type"], "rate_limit_error");
+  EXPECT_EQ(body["error"]["message"], "too many requests");
+}
+
+TEST(ErrorBodyTest, StatusPicksTheErrorType) {
+  EXPECT_STREQ(error_type_for_status(400), "invalid_request_error");
+  EXPECT_STREQ(error_type_for_status(413), "invalid_request_error");
+  EXPECT_STREQ(error_type_for_status(401), "authentication_error");
+  EXPECT_STREQ(error_type_for_status(404), "not_found_error");
+  EXPECT_STREQ(error_type_for_status(500), "api_error");
+  EXPECT_STREQ(error_type_for_status(502), "api_error");
+  EXPECT_STREQ(error_type_for_status(529), "overloaded_error");
+  EXPECT_STREQ(error_type_for_status(504), "timeout_error");
+}
+
+TEST(ErrorBodyTest, InvalidUtf8MessageStillGivesJson) {
+  const json body = parse_json(error_body(ProxyProtocol::kOpenAIChat, 502, "bad \xFF byte"));
+  ASSERT_TRUE(body.is_object());
+  EXPECT_TRUE(body["error"]["message"].is_string());
+}
+
+TEST(RequestCostTest, KnownModelIsPricedAndUnknownUsageOrModelIsNot) {
+  const Result<llm::PriceTable> prices =
+      llm::PriceTable::parse(R"({"models":{"m1":{"input":1,"output":2,"cache_read":0.5}}})");
+  ASSERT_TRUE(prices.ok());
+  MeteredUsage usage;
+  usage.input_tokens = 1'000'000;
+  usage.output_tokens = 1'000'000;
+  usage.cache_read_tokens = 2'000'000;
+  EXPECT_FALSE(request_cost(usage, *prices, "m1").has_value());  // not seen
+  usage.seen = true;
+  const std::optional<double> cost = request_cost(usage, *prices, "m1");
+  ASSERT_TRUE(cost.has_value());
+  EXPECT_DOUBLE_EQ(*cost, 1.0 + 2.0 + 1.0);
+  EXPECT_FALSE(request_cost(usage, *prices, "unknown-model").has_value());
+}
+
+}  // namespace
+}  // namespace joey::cloud

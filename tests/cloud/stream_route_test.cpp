@@ -1,0 +1,636 @@
+// Stream routes through the real transport on 127.0.0.1: pieces reach the client as they
+// are written (proved by handshakes: the handler writes piece N+1 only after the client
+// has received piece N), chunked and Content-Length bodies, keep-alive and pipelining
+// after a stream, HTTPS, client disconnects seen while the handler waits, a slow reader
+// bounding the producer, the error boundary, the router's checks and graceful stop.
+// Every wait is bounded in count and time; nothing asserts a duration.
+#include "cloud/stream_route.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "base/ids.h"
+#include "base/json.h"
+#include "base/subprocess.h"
+#include "cloud/http_server.h"
+
+JOEY_COROUTINES_BEGIN
+namespace joey::cloud {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kWaitLimit = 5s;  // bounds every wait on a socket or a flag
+
+// ---- raw sockets ----
+
+int connect_to(uint16_t port, int receive_buffer = 0) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (receive_buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (sent <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(sent));
+  }
+  return true;
+}
+
+struct ReadOutcome {
+  std::string data;
+  bool closed = false;  // the server closed (EOF or reset)
+};
+
+// Reads into `outcome` until `done(data)` holds, the peer closes, or kWaitLimit.
+void read_until(int fd, ReadOutcome& outcome, const std::function<bool(const std::string&)>& done) {
+  auto deadline = std::chrono::steady_clock::now() + kWaitLimit;
+  while (!done(outcome.data) && std::chrono::steady_clock::now() < deadline) {
+    pollfd poll_fd{fd, POLLIN, 0};
+    if (::poll(&poll_fd, 1, 50) <= 0) continue;
+    char buffer[8192];
+    ssize_t got = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (got <= 0) {
+      outcome.closed = true;
+      return;
+    }
+    outcome.data.append(buffer, static_cast<size_t>(got));
+  }
+}
+
+auto contains(std::string needle) {
+  return [needle](const std::string& data) { return data.find(needle) != std::string::npos; };
+}
+
+size_t count_of(const std::string& text, std::string_view needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// ---- libcurl ----
+
+struct CurlClient {
+  std::string body;
+  std::string headers;
+  std::atomic<int> pieces{0};  // "piece-" markers received so far
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* target) {
+  auto* client = static_cast<CurlClient*>(target);
+  client->body.append(data, size * count);
+  client->pieces = static_cast<int>(count_of(client->body, "piece-"));
+  return size * count;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* target) {
+  static_cast<CurlClient*>(target)->headers.append(data, size * count);
+  return size * count;
+}
+
+struct CurlResult {
+  CURLcode code = CURLE_OK;
+  long status = 0;
+  long new_connections = -1;
+};
+
+CurlResult perform(CURL* curl, const std::string& method, const std::string& url,
+                   CurlClient& client, const std::string& body = "",
+                   const std::vector<std::string>& headers = {}) {
+  client.body.clear();
+  client.headers.clear();
+  client.pieces = 0;
+  curl_slist* list = nullptr;
+  for (const std::string& header : headers) list = curl_slist_append(list, header.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &client);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &client);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  if (method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  } else {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  }
+  CurlResult result;
+  result.code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &result.new_connections);
+  curl_slist_free_all(list);
+  return result;
+}
+
+// ---- handler helpers ----
+
+// Waits on the handler's executor (without blocking it) until `condition` holds, polling;
+// false after kWaitLimit. This is the handshake, not a timing: a missed condition fails
+// the test through what the client then receives.
+asio::awaitable<bool> wait_until(std::function<bool()> condition) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (int round = 0; round < 1000 && !condition(); ++round) {
+    timer.expires_after(5ms);
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  co_return condition();
+}
+
+bool wait_in_test(const std::function<bool()>& condition) {
+  for (int round = 0; round < 1000 && !condition(); ++round) std::this_thread::sleep_for(5ms);
+  return condition();
+}
+
+std::string piece(int number) { return "data: piece-" + std::to_string(number) + "\n\n"; }
+
+ServerOptions fast_options() {
+  ServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  options.header_timeout = 2s;
+  options.body_idle_timeout = 300ms;
+  options.body_timeout = 2s;
+  options.write_timeout = 2s;
+  options.drain_timeout = 3s;
+  return options;
+}
+
+class StreamRouteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_ = std::make_shared<Router>();
+    metrics_ = std::make_shared<HttpMetrics>(registry_);
+    router_->add("GET", "/plain", [](const HttpRequest&) -> Result<HttpResponse> {
+      return HttpResponse::json(200, {{"plain", true}});
+    });
+    // Writes three pieces; piece N+1 only once the client has received piece N.
+    add_stream(
+        "GET", "/stream/{mode}",
+        [this](HttpRequest& request, ResponseStream& response) -> asio::awaitable<void> {
+          std::optional<uint64_t> length;
+          if (request.path_param("mode") == "length") length = 3 * piece(1).size();
+          // A named vector: g++ 12 miscompiles a braced list inside co_await.
+          std::vector<std::pair<std::string, std::string>> headers;
+          headers.emplace_back("Cache-Control", "no-cache");
+          Status begun =
+              co_await response.begin(200, "text/event-stream", std::move(headers), length);
+          if (!begun.ok()) co_return;
+          for (int number = 1; number <= 3; ++number) {
+            if (number > 1 && !co_await wait_until([&] { return client_.pieces >= number - 1; })) {
+              co_return;  // the client never saw the previous piece: no end()
+            }
+            std::string text = piece(number);
+            if (!(co_await response.write(text)).ok()) co_return;
+          }
+          Status ended = co_await response.end();
+          ended_ok_ = ended.ok();
+        });
+  }
+
+  void add_stream(std::string method, std::string path, StreamHandler handler,
+                  RouteOptions options = {}) {
+    router_->add_stream(std::move(method), std::move(path),
+                        std::make_shared<const StreamRoute>(std::move(handler)), options);
+  }
+
+  void start(ServerOptions options = fast_options()) {
+    Result<std::unique_ptr<HttpServer>> server = HttpServer::create(options, router_, metrics_);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_ = std::move(server).value();
+    server_->start();
+  }
+
+  std::string url(const std::string& path) const { return server_->url() + path; }
+
+  MetricsRegistry registry_;
+  std::shared_ptr<Router> router_;
+  std::shared_ptr<HttpMetrics> metrics_;
+  std::unique_ptr<HttpServer> server_;
+  CurlClient client_;
+  std::atomic<bool> ended_ok_{false};
+  std::atomic<bool> handler_done_{false};
+  std::atomic<bool> release_{false};
+  std::atomic<bool> gone_called_{false};
+};
+
+TEST_F(StreamRouteTest, ChunkedPiecesReachTheClientBeforeTheNextIsWritten) {
+  start();
+  CURL* curl = curl_easy_init();
+  CurlResult result = perform(curl, "GET", url("/stream/chunked"), client_);
+  curl_easy_cleanup(curl);
+  ASSERT_EQ(result.code, CURLE_OK) << curl_easy_strerror(result.code);
+  EXPECT_EQ(result.status, 200);
+  EXPECT_EQ(client_.body, piece(1) + piece(2) + piece(3));
+  EXPECT_NE(client_.headers.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(client_.headers.find("Content-Type: text/event-stream"), std::string::npos);
+  EXPECT_NE(client_.headers.find("Cache-Control: no-cache"), std::string::npos);
+  // The client may finish before the handler resumes from end().
+  EXPECT_TRUE(wait_in_test([&] { return ended_ok_.load(); }));
+  EXPECT_NE(registry_.render().find("joeyd_http_requests_total{route=\"/stream/{mode}\",method="
+                                    "\"GET\",status=\"200\"} 1"),
+            std::string::npos)
+      << registry_.render();
+}
+
+TEST_F(StreamRouteTest, ContentLengthBodyStreamsAndKeepAliveServesTheNextRequests) {
+  start();
+  CURL* curl = curl_easy_init();
+  CurlResult chunked = perform(curl, "GET", url("/stream/chunked"), client_);
+  std::string chunked_body = client_.body;
+  CurlResult length = perform(curl, "GET", url("/stream/length"), client_);
+  std::string length_body = client_.body;
+  std::string length_headers = client_.headers;
+  CurlResult plain = perform(curl, "GET", url("/plain"), client_);
+  curl_easy_cleanup(curl);
+  ASSERT_EQ(chunked.code, CURLE_OK);
+  ASSERT_EQ(length.code, CURLE_OK);
+  ASSERT_EQ(plain.code, CURLE_OK);
+  EXPECT_EQ(chunked_body, piece(1) + piece(2) + piece(3));
+  EXPECT_EQ(length_body, piece(1) + piece(2) + piece(3));
+  EXPECT_NE(length_headers.find("Content-Length: " + std::to_string(3 * piece(1).size())),
+            std::string::npos);
+  EXPECT_EQ(length_headers.find("chunked"), std::string::npos);
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(chunked.new_connections, 1);
+  EXPECT_EQ(length.new_connections, 0);
+  EXPECT_EQ(plain.new_connections, 0);
+}
+
+TEST_F(StreamRouteTest, StreamIdleLongerThanWriteTimeoutStaysOpen) {
+  ServerOptions options = fast_options();
+  options.write_timeout = 100ms;  // bounds each write, not the wait between writes
+  start(options);
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET /stream/chunked HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ReadOutcome outcome;
+  read_until(fd, outcome, contains("piece-1"));
+  // The handler now waits for client_.pieces; hold it idle for several write timeouts.
+  std::this_thread::sleep_for(500ms);
+  client_.pieces = 2;
+  read_until(fd, outcome, contains("\r\n0\r\n\r\n"));
+  ::close(fd);
+  EXPECT_NE(outcome.data.find("piece-3"), std::string::npos) << outcome.data;
+  EXPECT_FALSE(outcome.closed);
+}
+
+TEST_F(StreamRouteTest, PipelinedRequestReadByTheWatcherIsServedAfterTheStream) {
+  add_stream("GET", "/gated",
+             [this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
+               // Held open until the test has sent the pipelined request, which the
+               // watcher reads meanwhile.
+               if (!co_await wait_until([&] { return release_.load(); })) co_return;
+               std::string text = piece(1);
+               Status done = co_await response.respond(HttpResponse::text(200, text));
+               ended_ok_ = done.ok();
+             });
+  start();
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd,
+                       "GET /gated HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  release_ = true;
+  ReadOutcome outcome;
+  read_until(fd, outcome, [](const std::string&) { return false; });
+  ::close(fd);
+  EXPECT_TRUE(outcome.closed);
+  EXPECT_EQ(count_of(outcome.data, "HTTP/1.1 200 OK"), 2u) << outcome.data;
+  EXPECT_NE(outcome.data.find("piece-1"), std::string::npos);
+  EXPECT_NE(outcome.data.find("{\"plain\":true}"), std::string::npos);
+}
+
+TEST_F(StreamRouteTest, ClientDisconnectIsReportedWhileTheHandlerWaits) {
+  std::atomic<bool> gone_before_write{false};
+  std::atomic<int> late_write_kind{-1};
+  add_stream("GET", "/watched",
+             [&, this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
+               response.on_client_gone([this] { gone_called_ = true; });
+               std::string first = piece(1);
+               if ((co_await response.begin(200, "text/event-stream")).ok() &&
+                   (co_await response.write(first)).ok()) {
+                 // Waiting on something else (as the proxy waits on upstream bytes).
+                 co_await wait_until([this] { return gone_called_.load(); });
+                 gone_before_write = gone_called_.load() && response.client_gone();
+                 std::string second = piece(2);
+                 Status late = co_await response.write(second);
+                 if (!late.ok()) late_write_kind = static_cast<int>(late.error().kind);
+               }
+               handler_done_ = true;
+             });
+  start();
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET /watched HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ReadOutcome outcome;
+  read_until(fd, outcome, contains("piece-1"));
+  ASSERT_NE(outcome.data.find("piece-1"), std::string::npos);
+  ::close(fd);
+  ASSERT_TRUE(wait_in_test([&] { return handler_done_.load(); }));
+  EXPECT_TRUE(gone_before_write);
+  EXPECT_EQ(late_write_kind, static_cast<int>(ErrorKind::kCancelled));
+  // The server goes on serving others.
+  CURL* curl = curl_easy_init();
+  CurlResult plain = perform(curl, "GET", url("/plain"), client_);
+  curl_easy_cleanup(curl);
+  EXPECT_EQ(plain.status, 200);
+}
+
+TEST_F(StreamRouteTest, SlowReaderBlocksTheWriterUntilWriteTimeout) {
+  constexpr size_t kPiece = 64 * 1024;
+  constexpr size_t kTotal = 64 * 1024 * 1024;
+  std::atomic<size_t> written{0};
+  std::atomic<int> failure_kind{-1};
+  add_stream("GET", "/flood",
+             [&, this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
+               std::string block(kPiece, 'x');
+               if ((co_await response.begin(200, "application/octet-stream")).ok()) {
+                 while (written < kTotal) {
+                   Status status = co_await response.write(block);
+                   if (!status.ok()) {
+                     failure_kind = static_cast<int>(status.error().kind);
+                     break;
+                   }
+                   written += kPiece;
+                 }
+               }
+               handler_done_ = true;
+             });
+  ServerOptions options = fast_options();
+  options.write_timeout = 500ms;
+  start(options);
+  int fd = connect_to(server_->port(), /*receive_buffer=*/64 * 1024);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET /flood HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // The client reads nothing.
+  bool done = wait_in_test([&] { return handler_done_.load(); });
+  ::close(fd);
+  ASSERT_TRUE(done) << "the handler never stopped (" << written << " bytes written)";
+  EXPECT_EQ(failure_kind, static_cast<int>(ErrorKind::kTimeout));
+  EXPECT_GT(written, 0u);
+  EXPECT_LT(written, 16u * 1024 * 1024) << "the producer ran ahead of the socket";
+}
+
+TEST_F(StreamRouteTest, ErrorsBeforeBeginBecome500AndAfterBeginCutTheBody) {
+  add_stream("GET", "/throw-early", [](HttpRequest&, ResponseStream&) -> asio::awaitable<void> {
+    throw std::runtime_error("early detail 5c1d");
+    co_return;
+  });
+  add_stream("GET", "/silent",
+             [](HttpRequest&, ResponseStream&) -> asio::awaitable<void> { co_return; });
+  add_stream("GET", "/throw-late",
+             [](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
+               std::string first = piece(1);
+               if ((co_await response.begin(200, "text/event-stream")).ok()) {
+                 co_await response.write(first);
+               }
+               throw std::runtime_error("late detail");
+             });
+  start();
+  CURL* curl = curl_easy_init();
+  CurlResult early = perform(curl, "GET", url("/throw-early"), client_);
+  std::string early_body = client_.body;
+  CurlResult silent = perform(curl, "GET", url("/silent"), client_);
+  std::string silent_body = client_.body;
+  curl_easy_cleanup(curl);
+  EXPECT_EQ(early.status, 500);
+  EXPECT_EQ(parse_json(early_body)["error"]["code"], "internal");
+  EXPECT_EQ(early_body.find("5c1d"), std::string::npos);
+  EXPECT_EQ(silent.status, 500);
+  EXPECT_EQ(parse_json(silent_body)["error"]["code"], "internal");
+  EXPECT_EQ(early.new_connections + silent.new_connections, 1) << "a 500 keeps the connection";
+
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET /throw-late HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ReadOutcome late;
+  read_until(fd, late, [](const std::string&) { return false; });
+  ::close(fd);
+  EXPECT_TRUE(late.closed);
+  EXPECT_NE(late.data.find("piece-1"), std::string::npos);
+  EXPECT_EQ(late.data.find("\r\n0\r\n\r\n"), std::string::npos) << "the body must look cut";
+}
+
+TEST_F(StreamRouteTest, RouterChecksApplyBeforeTheStreamHandlerRuns) {
+  std::atomic<int> runs{0};
+  RouteOptions small;
+  small.max_body_bytes = 1024;
+  add_stream(
+      "POST", "/items/{id}/stream",
+      [&](HttpRequest& request, ResponseStream& response) -> asio::awaitable<void> {
+        ++runs;
+        nlohmann::json echo = {{"route", request.route},
+                               {"id", request.path_param("id")},
+                               {"body", parse_json(request.body)}};
+        co_await response.respond(HttpResponse::json(200, echo));
+      },
+      small);
+  start();
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd,
+                       "POST /items/a/stream HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                       "application/json\r\nContent-Length: 50000\r\n\r\n"));
+  ReadOutcome oversized;
+  read_until(fd, oversized, [](const std::string&) { return false; });
+  ::close(fd);
+  EXPECT_EQ(oversized.data.rfind("HTTP/1.1 413", 0), 0u) << oversized.data;
+
+  CURL* curl = curl_easy_init();
+  CurlResult wrong_type =
+      perform(curl, "POST", url("/items/a/stream"), client_, "{}", {"Content-Type: text/plain"});
+  EXPECT_EQ(wrong_type.status, 415);
+  CurlResult wrong_method = perform(curl, "GET", url("/items/a/stream"), client_);
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(runs, 0);
+  CurlResult ok = perform(curl, "POST", url("/items/a%20b/stream"), client_, R"({"n":1})",
+                          {"Content-Type: application/json"});
+  curl_easy_cleanup(curl);
+  EXPECT_EQ(ok.status, 200);
+  nlohmann::json body = parse_json(client_.body);
+  EXPECT_EQ(body["route"], "/items/{id}/stream");
+  EXPECT_EQ(body["id"], "a b");
+  EXPECT_EQ(body["body"]["n"], 1);
+  EXPECT_EQ(runs, 1);
+  bool listed = false;
+  for (const auto& [method, path] : router_->routes()) {
+    listed = listed || (method == "POST" && path == "/items/{id}/stream");
+  }
+  EXPECT_TRUE(listed);
+}
+
+TEST(StreamRouterTest, HandleWithoutATransportRefusesAStreamRouteAfterItsChecks) {
+  Router router;
+  router.add_stream("POST", "/s",
+                    std::make_shared<const StreamRoute>(
+                        [](HttpRequest&, ResponseStream&) -> asio::awaitable<void> { co_return; }));
+  HttpRequest request;
+  request.method = "POST";
+  request.body = "x";
+  request.headers.emplace_back("content-type", "text/plain");
+  RouteMatch match = router.match("POST", "/s");
+  EXPECT_TRUE(match.stream);
+  EXPECT_EQ(router.handle(request, "/s").status, 415);
+  StreamDispatch refused = router.dispatch_stream(request, "/s", match);
+  EXPECT_EQ(refused.route, nullptr);
+  EXPECT_EQ(refused.refusal.status, 415);
+  request.headers.clear();
+  request.body.clear();
+  EXPECT_EQ(router.handle(request, "/s").status, 500);
+  EXPECT_NE(router.dispatch_stream(request, "/s", match).route, nullptr);
+}
+
+TEST_F(StreamRouteTest, GracefulStopLetsAStreamInFlightFinish) {
+  add_stream("GET", "/long",
+             [this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
+               std::string first = piece(1);
+               std::string second = piece(2);
+               if (!(co_await response.begin(200, "text/event-stream")).ok()) co_return;
+               if (!(co_await response.write(first)).ok()) co_return;
+               if (!co_await wait_until([this] { return release_.load(); })) co_return;
+               if (!(co_await response.write(second)).ok()) co_return;
+               ended_ok_ = (co_await response.end()).ok();
+             });
+  start();
+  CurlResult result;
+  std::thread client([&] {
+    CURL* curl = curl_easy_init();
+    result = perform(curl, "GET", url("/long"), client_);
+    curl_easy_cleanup(curl);
+  });
+  ASSERT_TRUE(wait_in_test([&] { return client_.pieces >= 1; }));
+  server_->stop();
+  bool refused = wait_in_test([&] {
+    int fd = connect_to(server_->port());
+    if (fd >= 0) ::close(fd);
+    return fd < 0;
+  });
+  release_ = true;
+  client.join();
+  server_->wait();
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(result.code, CURLE_OK);
+  EXPECT_EQ(client_.body, piece(1) + piece(2));
+  EXPECT_TRUE(ended_ok_);  // wait() returned: every handler has finished
+}
+
+TEST_F(StreamRouteTest, DrainTimeoutClosesAStuckStreamAndTellsTheHandler) {
+  add_stream("GET", "/stuck",
+             [this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
+               response.on_client_gone([this] { gone_called_ = true; });
+               std::string first = piece(1);
+               if ((co_await response.begin(200, "text/event-stream")).ok() &&
+                   (co_await response.write(first)).ok()) {
+                 co_await wait_until([this] { return gone_called_.load(); });
+               }
+               handler_done_ = true;
+             });
+  ServerOptions options = fast_options();
+  options.drain_timeout = 200ms;
+  start(options);
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ReadOutcome outcome;
+  read_until(fd, outcome, contains("piece-1"));
+  server_->stop();
+  server_->wait();
+  read_until(fd, outcome, [](const std::string&) { return false; });
+  ::close(fd);
+  EXPECT_TRUE(outcome.closed);
+  EXPECT_TRUE(gone_called_);
+  EXPECT_TRUE(handler_done_);
+}
+
+// ---- TLS ----
+
+class TlsFilesForTest {
+ public:
+  TlsFilesForTest() {
+    directory_ = std::filesystem::temp_directory_path() / ("joeyd-stream-tls-" + random_hex(6));
+    std::filesystem::create_directories(directory_);
+    ProcessOptions process;
+    process.argv = {"openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout",
+                    key().string(),
+                    "-out",
+                    certificate().string()};
+    process.timeout = 30s;
+    Result<ProcessResult> result = run_process(process);
+    ok_ = result.ok() && result->exit_code == 0;
+  }
+  ~TlsFilesForTest() { std::filesystem::remove_all(directory_); }
+  bool ok() const { return ok_; }
+  std::filesystem::path certificate() const { return directory_ / "cert.pem"; }
+  std::filesystem::path key() const { return directory_ / "key.pem"; }
+
+ private:
+  std::filesystem::path directory_;
+  bool ok_ = false;
+};
+
+TEST_F(StreamRouteTest, StreamsOverHttpsAndKeepsTheConnection) {
+  TlsFilesForTest files;
+  ASSERT_TRUE(files.ok()) << "openssl could not make a test certificate";
+  ServerOptions options = fast_options();
+  options.tls = TlsFiles{files.certificate(), files.key()};
+  start(options);
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_CAINFO, files.certificate().c_str());
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  CurlResult streamed = perform(curl, "GET", url("/stream/chunked"), client_);
+  std::string streamed_body = client_.body;
+  CurlResult plain = perform(curl, "GET", url("/plain"), client_);
+  curl_easy_cleanup(curl);
+  ASSERT_EQ(streamed.code, CURLE_OK) << curl_easy_strerror(streamed.code);
+  EXPECT_EQ(streamed_body, piece(1) + piece(2) + piece(3));
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.new_connections, 0);
+}
+
+}  // namespace
+}  // namespace joey::cloud
+JOEY_COROUTINES_END

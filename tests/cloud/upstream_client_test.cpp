@@ -1,0 +1,777 @@
+// The model proxy's upstream client against real sockets on 127.0.0.1: joeyd's own
+// HttpServer (plain and TLS) for ordinary answers, and a scripted raw-socket upstream
+// (one thread, blocking reads bounded by poll) for chunked, slow, cut, oversized and
+// closing answers. Each test drives the client on its own io_context with a bounded
+// run; nothing asserts a duration.
+#include "cloud/upstream_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "base/ids.h"
+#include "base/subprocess.h"
+#include "cloud/http_server.h"
+
+namespace joey::cloud {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kSocketLimit = 5s;  // bounds every blocking wait of the scripted upstream
+constexpr auto kRunLimit = 30s;    // bounds every client run
+
+// ---- running coroutines ----
+
+// Runs `task` on `io` (with `threads` threads) until it finishes or kRunLimit passes;
+// true when it finished without throwing.
+bool run(asio::io_context& io, asio::awaitable<void> task, int threads = 1) {
+  std::atomic<bool> finished{false};
+  asio::co_spawn(io, std::move(task), [&](std::exception_ptr error) {
+    finished = error == nullptr;
+    io.stop();
+  });
+  io.restart();
+  std::vector<std::thread> extra;
+  for (int index = 1; index < threads; ++index) extra.emplace_back([&] { io.run_for(kRunLimit); });
+  io.run_for(kRunLimit);
+  for (std::thread& thread : extra) thread.join();
+  return finished;
+}
+
+UpstreamOptions fast_options() {
+  UpstreamOptions options;
+  options.connect_timeout = 5s;
+  options.first_byte_timeout = 5s;
+  options.idle_timeout = 5s;
+  return options;
+}
+
+std::shared_ptr<UpstreamPool> make_pool(UpstreamOptions options = fast_options()) {
+  Result<std::shared_ptr<UpstreamPool>> pool = UpstreamPool::create(std::move(options));
+  EXPECT_TRUE(pool.ok()) << (pool.ok() ? "" : pool.error().message);
+  return pool.ok() ? *pool : nullptr;
+}
+
+struct Answer {
+  Result<int> status = make_error(ErrorKind::kInternal, "not run");
+  std::string body;
+};
+
+// Sends `request` and reads the whole body.
+asio::awaitable<Answer> fetch(UpstreamPool& pool, UpstreamRequest request) {
+  Answer answer;
+  auto exchange = co_await pool.send(std::move(request));
+  if (!exchange.ok()) {
+    answer.status = exchange.error();
+    co_return answer;
+  }
+  for (int piece = 0; piece < 100000; ++piece) {
+    auto next = co_await (*exchange)->read_some();
+    if (!next.ok()) {
+      answer.status = next.error();
+      co_return answer;
+    }
+    if (!*next) break;
+    answer.body += **next;
+  }
+  answer.status = (*exchange)->head().status;
+  co_return answer;
+}
+
+UpstreamRequest get(std::string url) {
+  UpstreamRequest request;
+  request.method = "GET";
+  request.url = std::move(url);
+  return request;
+}
+
+// ---- a scripted raw-socket upstream ----
+
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (sent <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(sent));
+  }
+  return true;
+}
+
+// Reads one request (head and Content-Length body); "" when the peer closed or
+// kSocketLimit passed.
+std::string read_request(int fd) {
+  std::string data;
+  auto deadline = std::chrono::steady_clock::now() + kSocketLimit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    size_t head_end = data.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      size_t length = 0;
+      size_t at = data.find("Content-Length: ");
+      if (at != std::string::npos && at < head_end) length = std::stoul(data.substr(at + 16));
+      if (data.size() >= head_end + 4 + length) return data;
+    }
+    pollfd poll_fd{fd, POLLIN, 0};
+    if (::poll(&poll_fd, 1, 50) <= 0) continue;
+    char buffer[8192];
+    ssize_t got = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (got <= 0) return "";
+    data.append(buffer, static_cast<size_t>(got));
+  }
+  return "";
+}
+
+// True when the peer closes the connection within kSocketLimit.
+bool wait_for_close(int fd) {
+  auto deadline = std::chrono::steady_clock::now() + kSocketLimit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd poll_fd{fd, POLLIN, 0};
+    if (::poll(&poll_fd, 1, 50) <= 0) continue;
+    char buffer[4096];
+    if (::recv(fd, buffer, sizeof(buffer), 0) <= 0) return true;
+  }
+  return false;
+}
+
+std::string ok_response(std::string_view body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+// Accepts connections one after another on 127.0.0.1 and runs `script` on each (the
+// connection index counts from 0); the socket closes when the script returns.
+class ScriptedUpstream {
+ public:
+  using Script = std::function<void(int fd, int connection_index)>;
+
+  explicit ScriptedUpstream(Script script) : script_(std::move(script)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(address);
+    bool ok = ::bind(listener_, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+              ::listen(listener_, 16) == 0 &&
+              ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+    EXPECT_TRUE(ok) << "cannot listen on 127.0.0.1";
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedUpstream() {
+    stopping_ = true;
+    thread_.join();
+    ::close(listener_);
+  }
+
+  std::string url(std::string_view path = "/v1/chat/completions") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+  }
+  int connections() const { return accepted_; }
+
+ private:
+  void serve() {
+    constexpr int kMaxConnections = 16;
+    auto deadline = std::chrono::steady_clock::now() + kRunLimit;
+    while (!stopping_ && accepted_ < kMaxConnections &&
+           std::chrono::steady_clock::now() < deadline) {
+      pollfd poll_fd{listener_, POLLIN, 0};
+      if (::poll(&poll_fd, 1, 20) <= 0) continue;
+      int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) continue;
+      script_(fd, accepted_++);
+      ::close(fd);
+    }
+  }
+
+  Script script_;
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+// A one-shot flag one thread waits for (bounded by kSocketLimit).
+class Signal {
+ public:
+  void notify() {
+    std::lock_guard lock(mutex_);
+    set_ = true;
+    condition_.notify_all();
+  }
+  bool wait() {
+    std::unique_lock lock(mutex_);
+    return condition_.wait_for(lock, kSocketLimit, [this] { return set_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable condition_;
+  bool set_ = false;
+};
+
+// ---- URLs and request validation ----
+
+TEST(UpstreamUrlTest, ParsesSchemesHostsPortsAndTargets) {
+  Result<UpstreamUrl> plain = parse_upstream_url("http://127.0.0.1:8080/v1/models?x=1#frag");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->tls);
+  EXPECT_EQ(plain->host, "127.0.0.1");
+  EXPECT_EQ(plain->port, 8080);
+  EXPECT_EQ(plain->target, "/v1/models?x=1");
+  EXPECT_EQ(plain->host_header(), "127.0.0.1:8080");
+  Result<UpstreamUrl> secure = parse_upstream_url("HTTPS://API.OpenAI.com");
+  ASSERT_TRUE(secure.ok());
+  EXPECT_TRUE(secure->tls);
+  EXPECT_EQ(secure->port, 443);
+  EXPECT_EQ(secure->target, "/");
+  EXPECT_EQ(secure->host_header(), "api.openai.com");
+  EXPECT_EQ(secure->origin(), "https://api.openai.com:443");
+  Result<UpstreamUrl> six = parse_upstream_url("http://[::1]:9000?q");
+  ASSERT_TRUE(six.ok());
+  EXPECT_EQ(six->host, "::1");
+  EXPECT_EQ(six->target, "/?q");
+  EXPECT_EQ(six->host_header(), "[::1]:9000");
+}
+
+TEST(UpstreamUrlTest, RefusesMalformedUrlsWithoutEchoingThem) {
+  for (const char* bad :
+       {"", "ftp://host/", "http://", "http:///path", "http://host:/", "http://host:0/",
+        "http://host:65536/", "http://host:12ab/", "http://user:secret@host/", "http://ho st/",
+        "http://host/pa\nth", "http://[::1/", "http://[::1]x/", "//host/", "http://ho%st/"}) {
+    Result<UpstreamUrl> parsed = parse_upstream_url(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.error().kind, ErrorKind::kInvalidArgument) << bad;
+    EXPECT_EQ(parsed.error().message.find("secret"), std::string::npos);
+  }
+}
+
+TEST(UpstreamClientTest, HeaderWithCrLfOrBadNameIsInvalidArgument) {
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  std::vector<Answer> answers;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    for (auto header :
+         std::vector<std::pair<std::string, std::string>>{{"x-test", "a\r\nInjected: yes"},
+                                                          {"x-test", std::string("a\0b", 3)},
+                                                          {"bad name", "v"},
+                                                          {"", "v"},
+                                                          {"x\r\ny", "v"}}) {
+      UpstreamRequest request = get("http://127.0.0.1:9/");
+      request.headers.push_back(header);
+      answers.push_back(co_await fetch(*pool, request));
+    }
+    UpstreamRequest bad_method = get("http://127.0.0.1:9/");
+    bad_method.method = "GE T";
+    answers.push_back(co_await fetch(*pool, bad_method));
+    answers.push_back(co_await fetch(*pool, get("gopher://127.0.0.1/")));
+  }()));
+  ASSERT_EQ(answers.size(), 7u);
+  for (const Answer& answer : answers) {
+    ASSERT_FALSE(answer.status.ok());
+    EXPECT_EQ(answer.status.error().kind, ErrorKind::kInvalidArgument);
+  }
+  EXPECT_EQ(pool->connections_opened(), 0u);
+}
+
+// ---- framing and streaming ----
+
+TEST(UpstreamClientTest, SendsHostContentLengthAndCallerHeadersButNotCallerFraming) {
+  std::string received;
+  ScriptedUpstream upstream([&](int fd, int) {
+    received = read_request(fd);
+    send_all(fd, ok_response("done"));
+  });
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  Answer answer;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    UpstreamRequest request;
+    request.url = upstream.url("/v1/chat/completions?beta=1");
+    request.headers = {{"Authorization", "Bearer sk-test"},
+                       {"Content-Type", "application/json"},
+                       {"Content-Length", "999"},
+                       {"Transfer-Encoding", "chunked"}};
+    request.body = R"({"model":"m"})";
+    answer = co_await fetch(*pool, request);
+  }()));
+  ASSERT_TRUE(answer.status.ok()) << answer.status.error().message;
+  EXPECT_EQ(*answer.status, 200);
+  EXPECT_EQ(answer.body, "done");
+  EXPECT_EQ(received.rfind("POST /v1/chat/completions?beta=1 HTTP/1.1\r\n", 0), 0u) << received;
+  EXPECT_NE(received.find("Host: 127.0.0.1:"), std::string::npos);
+  EXPECT_NE(received.find("Authorization: Bearer sk-test\r\n"), std::string::npos);
+  EXPECT_NE(received.find("Content-Length: 13\r\n"), std::string::npos);
+  EXPECT_EQ(received.find("999"), std::string::npos);
+  EXPECT_EQ(received.find("chunked"), std::string::npos);
+  EXPECT_NE(received.find("\r\n\r\n{\"model\":\"m\"}"), std::string::npos);
+}
+
+TEST(UpstreamClientTest, ChunkedBodyArrivesPieceByPiece) {
+  Signal first_piece_seen;
+  ScriptedUpstream upstream([&](int fd, int) {
+    read_request(fd);
+    send_all(fd,
+             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
+             "chunked\r\n\r\n7\r\npiece-1\r\n");
+    if (!first_piece_seen.wait()) return;  // the client never saw piece 1 alone
+    send_all(fd, "7\r\npiece-2\r\n0\r\n\r\n");
+  });
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  std::string first;
+  std::string rest;
+  bool ended = false;
+  int status = 0;
+  std::string content_type;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    auto exchange = co_await pool->send(get(upstream.url()));
+    if (!exchange.ok()) co_return;
+    status = (*exchange)->head().status;
+    content_type = (*exchange)->head().header("Content-Type");
+    for (int reads = 0; reads < 100 && first.size() < 7; ++reads) {
+      auto piece = co_await (*exchange)->read_some();
+      if (!piece.ok() || !*piece) co_return;
+      first += **piece;
+    }
+    first_piece_seen.notify();
+    for (int reads = 0; reads < 100; ++reads) {
+      auto piece = co_await (*exchange)->read_some();
+      if (!piece.ok()) co_return;
+      if (!*piece) {
+        ended = true;
+        break;
+      }
+      rest += **piece;
+    }
+  }()));
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(content_type, "text/event-stream");
+  EXPECT_EQ(first, "piece-1");
+  EXPECT_EQ(rest, "piece-2");
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(pool->idle_connections(), 1u);
+}
+
+// ---- pooling ----
+
+class UpstreamServerTest : public ::testing::Test {
+ protected:
+  void start(ServerOptions options = {}) {
+    auto router = std::make_shared<Router>();
+    router->add("GET", "/hello", [](const HttpRequest&) -> Result<HttpResponse> {
+      return HttpResponse::text(200, "hello");
+    });
+    router->add(
+        "POST", "/echo",
+        [](const HttpRequest& request) -> Result<HttpResponse> {
+          return HttpResponse::text(200, request.body);
+        },
+        RouteOptions{.max_body_bytes = 1024, .body_kind = BodyKind::kAny});
+    options.host = "127.0.0.1";
+    options.port = 0;
+    if (options.threads == 0) options.threads = 1;
+    Result<std::unique_ptr<HttpServer>> server = HttpServer::create(options, router, nullptr);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_ = std::move(*server);
+    server_->start();
+  }
+  std::string url(std::string_view path) const { return server_->url() + std::string(path); }
+
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(UpstreamServerTest, TwentySequentialRequestsShareOneConnection) {
+  start();
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  int successes = 0;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    for (int index = 0; index < 20; ++index) {
+      Answer answer = co_await fetch(*pool, get(url("/hello")));
+      if (answer.status.ok() && *answer.status == 200 && answer.body == "hello") ++successes;
+    }
+  }()));
+  EXPECT_EQ(successes, 20);
+  EXPECT_EQ(pool->connections_opened(), 1u);
+  EXPECT_EQ(pool->idle_connections(), 1u);
+}
+
+TEST(UpstreamClientTest, IdleConnectionClosedByServerIsReplaced) {
+  Signal closed;
+  ScriptedUpstream upstream([&](int fd, int index) {
+    read_request(fd);
+    send_all(fd, ok_response(index == 0 ? "first" : "second"));
+    if (index == 0) {
+      ::shutdown(fd, SHUT_RDWR);
+      closed.notify();
+    } else {
+      wait_for_close(fd);
+    }
+  });
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  Answer first;
+  Answer second;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    first = co_await fetch(*pool, get(upstream.url()));
+    closed.wait();
+    second = co_await fetch(*pool, get(upstream.url()));
+  }()));
+  EXPECT_EQ(first.body, "first");
+  ASSERT_TRUE(second.status.ok()) << second.status.error().message;
+  EXPECT_EQ(second.body, "second");
+  EXPECT_EQ(pool->connections_opened(), 2u);
+}
+
+TEST(UpstreamClientTest, ReusedConnectionClosedBeforeAnsweringIsRetriedOnce) {
+  std::atomic<int> requests{0};
+  ScriptedUpstream upstream([&](int fd, int index) {
+    if (!read_request(fd).empty()) ++requests;
+    send_all(fd, ok_response(index == 0 ? "first" : "retried"));
+    if (index == 0 && !read_request(fd).empty()) ++requests;  // then close without answering
+  });
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  Answer first;
+  Answer second;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    first = co_await fetch(*pool, get(upstream.url()));
+    second = co_await fetch(*pool, get(upstream.url()));
+  }()));
+  EXPECT_EQ(first.body, "first");
+  ASSERT_TRUE(second.status.ok()) << second.status.error().message;
+  EXPECT_EQ(second.body, "retried");
+  EXPECT_EQ(requests.load(), 3);  // the second request was sent twice
+  EXPECT_EQ(pool->connections_opened(), 2u);
+}
+
+TEST_F(UpstreamServerTest, ThousandConcurrentRequestsAllSucceed) {
+  ServerOptions options;
+  options.threads = 2;
+  options.max_connections = 4096;
+  start(options);
+  asio::io_context io(2);
+  UpstreamOptions client_options = fast_options();
+  client_options.max_idle_per_host = 1000;
+  client_options.connect_timeout = 20s;  // 1,000 connects at once on a busy machine
+  client_options.first_byte_timeout = 20s;
+  auto pool = make_pool(client_options);
+  ASSERT_TRUE(pool);
+  constexpr int kRequests = 1000;
+  std::atomic<int> successes{0};
+  std::atomic<int> finished{0};
+  for (int index = 0; index < kRequests; ++index) {
+    asio::co_spawn(
+        asio::make_strand(io),
+        [&, index]() -> asio::awaitable<void> {
+          UpstreamRequest request;
+          request.url = url("/echo");
+          request.body = "request " + std::to_string(index);
+          Answer answer = co_await fetch(*pool, request);
+          if (answer.status.ok() && *answer.status == 200 && answer.body == request.body) {
+            ++successes;
+          }
+          ++finished;
+        },
+        asio::detached);
+  }
+  std::thread second([&] { io.run_for(kRunLimit); });
+  io.run_for(kRunLimit);
+  second.join();
+  EXPECT_EQ(finished.load(), kRequests);
+  EXPECT_EQ(successes.load(), kRequests);
+  EXPECT_LE(pool->connections_opened(), static_cast<size_t>(kRequests));
+  EXPECT_LE(pool->idle_connections(), pool->connections_opened());
+}
+
+// ---- TLS ----
+
+// A self-signed certificate for `subject_alt_name`, made with the openssl CLI.
+class TestCertificate {
+ public:
+  explicit TestCertificate(const std::string& subject_alt_name) {
+    directory_ = std::filesystem::temp_directory_path() / ("joeyd-upstream-tls-" + random_hex(6));
+    std::filesystem::create_directories(directory_);
+    ProcessOptions process;
+    process.argv = {"openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=joey-test",
+                    "-addext",
+                    "subjectAltName=" + subject_alt_name,
+                    "-keyout",
+                    key().string(),
+                    "-out",
+                    certificate().string()};
+    process.timeout = 30s;
+    Result<ProcessResult> result = run_process(process);
+    ok_ = result.ok() && result->exit_code == 0;
+  }
+  ~TestCertificate() { std::filesystem::remove_all(directory_); }
+  bool ok() const { return ok_; }
+  std::filesystem::path certificate() const { return directory_ / "cert.pem"; }
+  std::filesystem::path key() const { return directory_ / "key.pem"; }
+
+ private:
+  std::filesystem::path directory_;
+  bool ok_ = false;
+};
+
+TEST_F(UpstreamServerTest, HttpsVerifiesTheCertificateAndResumesTheSession) {
+  TestCertificate certificate("IP:127.0.0.1,DNS:localhost");
+  ASSERT_TRUE(certificate.ok()) << "openssl could not make a test certificate";
+  ServerOptions options;
+  options.tls = TlsFiles{certificate.certificate(), certificate.key()};
+  start(options);
+  asio::io_context io;
+  UpstreamOptions client_options = fast_options();
+  client_options.extra_ca_file = certificate.certificate().string();
+  auto pool = make_pool(client_options);
+  ASSERT_TRUE(pool);
+  Answer by_address;
+  Answer by_name;
+  Answer after_reconnect;
+  bool reconnect_resumed = false;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    by_address = co_await fetch(*pool, get(url("/hello")));
+    by_name = co_await fetch(
+        *pool, get("https://localhost:" + std::to_string(server_->port()) + "/hello"));
+    pool->close_idle_connections();
+    auto exchange = co_await pool->send(get(url("/hello")));
+    if (!exchange.ok()) co_return;
+    reconnect_resumed = (*exchange)->tls_session_reused();
+    after_reconnect.status = (*exchange)->head().status;
+  }()));
+  ASSERT_TRUE(by_address.status.ok()) << by_address.status.error().message;
+  EXPECT_EQ(by_address.body, "hello");
+  ASSERT_TRUE(by_name.status.ok()) << by_name.status.error().message;
+  EXPECT_EQ(by_name.body, "hello");
+  ASSERT_TRUE(after_reconnect.status.ok());
+  EXPECT_TRUE(reconnect_resumed);
+  EXPECT_GE(pool->tls_sessions_resumed(), 1u);
+}
+
+TEST_F(UpstreamServerTest, UntrustedCertificateFailsVerification) {
+  TestCertificate certificate("IP:127.0.0.1");
+  ASSERT_TRUE(certificate.ok());
+  ServerOptions options;
+  options.tls = TlsFiles{certificate.certificate(), certificate.key()};
+  start(options);
+  asio::io_context io;
+  auto pool = make_pool();  // trusts only the system store
+  ASSERT_TRUE(pool);
+  Answer answer;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    answer = co_await fetch(*pool, get(url("/hello")));
+  }()));
+  ASSERT_FALSE(answer.status.ok());
+  EXPECT_EQ(answer.status.error().kind, ErrorKind::kNetwork);
+  EXPECT_NE(answer.status.error().message.find("TLS certificate verification failed"),
+            std::string::npos)
+      << answer.status.error().message;
+}
+
+TEST_F(UpstreamServerTest, HostNameOrAddressMismatchFailsVerification) {
+  TestCertificate certificate("DNS:upstream.example");
+  ASSERT_TRUE(certificate.ok());
+  ServerOptions options;
+  options.tls = TlsFiles{certificate.certificate(), certificate.key()};
+  start(options);
+  asio::io_context io;
+  UpstreamOptions client_options = fast_options();
+  client_options.extra_ca_file = certificate.certificate().string();
+  auto pool = make_pool(client_options);
+  ASSERT_TRUE(pool);
+  Answer by_address;
+  Answer by_name;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    by_address = co_await fetch(*pool, get(url("/hello")));
+    by_name = co_await fetch(
+        *pool, get("https://localhost:" + std::to_string(server_->port()) + "/hello"));
+  }()));
+  for (const Answer* answer : {&by_address, &by_name}) {
+    ASSERT_FALSE(answer->status.ok());
+    EXPECT_EQ(answer->status.error().kind, ErrorKind::kNetwork);
+    EXPECT_NE(answer->status.error().message.find("TLS certificate verification failed"),
+              std::string::npos)
+        << answer->status.error().message;
+  }
+}
+
+// ---- failures ----
+
+TEST(UpstreamClientTest, CancelDuringPendingReadFailsItAndClosesTheConnection) {
+  std::atomic<bool> upstream_saw_close{false};
+  Signal script_done;
+  ScriptedUpstream upstream([&](int fd, int) {
+    read_request(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
+    upstream_saw_close = wait_for_close(fd);
+    script_done.notify();
+  });
+  asio::io_context io;
+  UpstreamOptions options = fast_options();
+  options.idle_timeout = 60s;  // a timeout must not stand in for the cancellation
+  auto pool = make_pool(options);
+  ASSERT_TRUE(pool);
+  std::string first;
+  Result<std::optional<std::string>> pending = make_error(ErrorKind::kInternal, "not run");
+  Result<std::optional<std::string>> after = make_error(ErrorKind::kInternal, "not run");
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    auto exchange = co_await pool->send(get(upstream.url()));
+    if (!exchange.ok()) co_return;
+    for (int reads = 0; reads < 100 && first.size() < 5; ++reads) {
+      auto piece = co_await (*exchange)->read_some();
+      if (!piece.ok() || !*piece) co_return;
+      first += **piece;
+    }
+    // One thread: the timer's handler runs only once read_some below is suspended.
+    asio::steady_timer timer(co_await asio::this_coro::executor, 0ms);
+    UpstreamExchange* raw = exchange->get();
+    timer.async_wait([raw](const boost::system::error_code&) { raw->cancel(); });
+    pending = co_await (*exchange)->read_some();
+    after = co_await (*exchange)->read_some();
+  }()));
+  EXPECT_EQ(first, "first");
+  ASSERT_FALSE(pending.ok());
+  EXPECT_EQ(pending.error().kind, ErrorKind::kCancelled);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().kind, ErrorKind::kCancelled);
+  EXPECT_EQ(pool->idle_connections(), 0u);
+  EXPECT_TRUE(script_done.wait());
+  EXPECT_TRUE(upstream_saw_close.load());
+}
+
+TEST(UpstreamClientTest, ClosedPortIsANetworkError) {
+  int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&address), size), 0);
+  ASSERT_EQ(::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &size), 0);
+  ::close(probe);  // nothing listens on this port now
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  Answer answer;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    answer = co_await fetch(
+        *pool, get("http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/secret?q=1"));
+  }()));
+  ASSERT_FALSE(answer.status.ok());
+  EXPECT_EQ(answer.status.error().kind, ErrorKind::kNetwork);
+  EXPECT_NE(answer.status.error().message.find("127.0.0.1"), std::string::npos);
+  EXPECT_EQ(answer.status.error().message.find("secret"), std::string::npos);
+}
+
+TEST(UpstreamClientTest, UpstreamThatNeverAnswersTimesOut) {
+  ScriptedUpstream upstream([&](int fd, int) {
+    read_request(fd);
+    wait_for_close(fd);
+  });
+  asio::io_context io;
+  UpstreamOptions options = fast_options();
+  options.first_byte_timeout = 200ms;
+  auto pool = make_pool(options);
+  ASSERT_TRUE(pool);
+  Answer answer;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    answer = co_await fetch(*pool, get(upstream.url()));
+  }()));
+  ASSERT_FALSE(answer.status.ok());
+  EXPECT_EQ(answer.status.error().kind, ErrorKind::kTimeout);
+}
+
+TEST(UpstreamClientTest, StalledBodyTimesOut) {
+  ScriptedUpstream upstream([&](int fd, int) {
+    read_request(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome");
+    wait_for_close(fd);
+  });
+  asio::io_context io;
+  UpstreamOptions options = fast_options();
+  options.idle_timeout = 200ms;
+  auto pool = make_pool(options);
+  ASSERT_TRUE(pool);
+  Answer answer;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    answer = co_await fetch(*pool, get(upstream.url()));
+  }()));
+  ASSERT_FALSE(answer.status.ok());
+  EXPECT_EQ(answer.status.error().kind, ErrorKind::kTimeout);
+  EXPECT_EQ(pool->idle_connections(), 0u);
+}
+
+TEST(UpstreamClientTest, ResponseCutMidBodyIsANetworkError) {
+  ScriptedUpstream upstream([&](int fd, int) {
+    read_request(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+  });
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  Answer answer;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    answer = co_await fetch(*pool, get(upstream.url()));
+  }()));
+  ASSERT_FALSE(answer.status.ok());
+  EXPECT_EQ(answer.status.error().kind, ErrorKind::kNetwork);
+  EXPECT_EQ(pool->idle_connections(), 0u);
+}
+
+TEST(UpstreamClientTest, OversizedOrMalformedResponseHeadIsAProtocolError) {
+  ScriptedUpstream upstream([&](int fd, int index) {
+    read_request(fd);
+    if (index == 0) {
+      send_all(fd, "HTTP/1.1 200 OK\r\nX-Big: " + std::string(4096, 'a') +
+                       "\r\nContent-Length: 0\r\n\r\n");
+    } else {
+      send_all(fd, "HTTP/1.1 2x0 Nope\r\n\r\n");
+    }
+  });
+  asio::io_context io;
+  UpstreamOptions options = fast_options();
+  options.max_header_bytes = 1024;
+  auto pool = make_pool(options);
+  ASSERT_TRUE(pool);
+  Answer oversized;
+  Answer malformed;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    oversized = co_await fetch(*pool, get(upstream.url()));
+    malformed = co_await fetch(*pool, get(upstream.url()));
+  }()));
+  ASSERT_FALSE(oversized.status.ok());
+  EXPECT_EQ(oversized.status.error().kind, ErrorKind::kProtocol);
+  EXPECT_NE(oversized.status.error().message.find("larger than 1024"), std::string::npos);
+  ASSERT_FALSE(malformed.status.ok());
+  EXPECT_EQ(malformed.status.error().kind, ErrorKind::kProtocol);
+}
+
+}  // namespace
+}  // namespace joey::cloud

@@ -1,0 +1,207 @@
+// The model proxy end to end: the official `openai` and `@anthropic-ai/sdk` clients stream
+// through a real joeyd on loopback (SQLite in a temporary directory) to the scripted
+// provider, and get the same events they get talking to it directly; split tool-call
+// deltas survive; the usage chunk the proxy asks for is hidden from a client that did not;
+// the joey token never reaches the provider (the operator's key does); usage lands in the
+// user's report; a client that disconnects mid-stream closes the upstream request; refusals
+// come in each protocol's error shape.
+
+import assert from 'node:assert/strict';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {after, before, describe, test} from 'node:test';
+
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+
+import {fakeKey, kModel, waitFor} from './helpers.mjs';
+import {joeydApi as api, joeydMissing, startJoeyd, stopJoeyd} from './joeyd.mjs';
+import {startScriptedProvider} from './scripted_provider.mjs';
+
+const kPassword = 'correct horse battery';
+
+// Chunks without the fields that differ on every answer (ids, timestamps).
+function normalizedChunks(chunks) {
+  return normalizedEvents(chunks.map((chunk) => {
+    const {id, created, ...rest} = chunk;
+    return rest;
+  }));
+}
+
+// Ids the scripted provider draws at random (messages, tool calls) replaced by one word.
+function normalizedEvents(events) {
+  return JSON.parse(JSON.stringify(events).replace(/"(msg|toolu|call)_[A-Za-z0-9]+"/g, '"$1_ID"'));
+}
+
+async function collect(stream) {
+  const out = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
+
+const toolTurn = (usage) => ({
+  text: 'Reading the file first.',
+  text_pieces: 4,
+  tool_calls: [{name: 'read_file', arguments: {path: 'src/main.cpp', reason: 'a "quoted" → ünïcode'}}],
+  split: 5,
+  usage,
+});
+
+describe('the model proxy', {skip: joeydMissing}, () => {
+  let provider;
+  let server;
+  let root;
+  let token;
+  const operatorOpenAiKey = fakeKey('openai');
+  const operatorAnthropicKey = fakeKey('anthropic');
+  const turns = [];
+
+  before(async () => {
+    provider = await startScriptedProvider({turns});
+    root = await mkdtemp(path.join(tmpdir(), 'joeyd-proxy-e2e-'));
+    server = await startJoeyd(
+        ['--listen', '127.0.0.1:0', '--data', path.join(root, 'data'), '--upstream-openai',
+         `${provider.url}/v1`, '--upstream-anthropic', `${provider.url}/v1`],
+        {
+          home: root,
+          env: {JOEYD_OPENAI_API_KEY: operatorOpenAiKey, JOEYD_ANTHROPIC_API_KEY: operatorAnthropicKey},
+        });
+    const signup = await api(server, 'POST', '/api/auth/signup',
+                             {body: {email: 'ada@example.com', password: kPassword, name: 'Ada'}});
+    assert.equal(signup.status, 201, JSON.stringify(signup.body));
+    const created = await api(server, 'POST', '/api/tokens', {body: {name: 'sdk'}, cookie: signup.cookie});
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    token = created.body.token;
+  });
+
+  after(async () => {
+    if (server) await stopJoeyd(server);
+    if (provider) await provider.close();
+    if (root) await rm(root, {recursive: true, force: true});
+  });
+
+  const direct = () => new OpenAI({baseURL: `${provider.url}/v1`, apiKey: operatorOpenAiKey, maxRetries: 0});
+  const proxied = () => new OpenAI({baseURL: `${server.url}/proxy/v1`, apiKey: token, maxRetries: 0});
+  const lastRequest = () => provider.requests[provider.requests.length - 1];
+
+  test('openai streams the same chunks through the proxy as directly, tool-call pieces included', async () => {
+    const usage = {input: 120, output: 30, cache_read: 20};
+    turns.push(toolTurn(usage), toolTurn(usage));
+    const request = {model: kModel, messages: [{role: 'user', content: 'read main'}], stream: true};
+    const straight = await collect(await direct().chat.completions.create(request));
+    const relayed = await collect(await proxied().chat.completions.create(request));
+    assert.deepEqual(normalizedChunks(relayed), normalizedChunks(straight));
+    const argumentPieces = relayed.flatMap((chunk) => chunk.choices[0]?.delta?.tool_calls ?? [])
+                               .map((call) => call.function?.arguments ?? '');
+    assert.ok(argumentPieces.length >= 5, `tool-call arguments arrived in ${argumentPieces.length} pieces`);
+    assert.ok(relayed.every((chunk) => !chunk.usage), 'the usage chunk the proxy asked for is hidden');
+
+    const upstream = lastRequest();
+    assert.equal(upstream.body.stream_options?.include_usage, true, 'the proxy asked for usage');
+    assert.equal(upstream.headers.authorization, `Bearer ${operatorOpenAiKey}`);
+    assert.ok(!JSON.stringify(upstream.headers).includes(token), 'the joey token stays at the proxy');
+  });
+
+  test('openai gets the usage chunk through the proxy when it asks for it', async () => {
+    turns.push(toolTurn({input: 7, output: 3}));
+    const relayed = await collect(await proxied().chat.completions.create({
+      model: kModel,
+      messages: [{role: 'user', content: 'hi'}],
+      stream: true,
+      stream_options: {include_usage: true},
+    }));
+    const withUsage = relayed.filter((chunk) => chunk.usage);
+    assert.equal(withUsage.length, 1);
+    assert.equal(withUsage[0].usage.completion_tokens, 3);
+  });
+
+  test('a non-streaming openai answer passes through unchanged', async () => {
+    turns.push({text: 'plain answer', usage: {input: 5, output: 2}}, {text: 'plain answer', usage: {input: 5, output: 2}});
+    const request = {model: kModel, messages: [{role: 'user', content: 'hi'}]};
+    const straight = await direct().chat.completions.create(request);
+    const relayed = await proxied().chat.completions.create(request);
+    assert.deepEqual(normalizedChunks([relayed]), normalizedChunks([straight]));
+  });
+
+  test('anthropic streams the same events through the proxy as directly', async () => {
+    const usage = {input: 50, output: 12, cache_read: 4, cache_write: 6};
+    turns.push(toolTurn(usage), toolTurn(usage));
+    const request = {model: kModel, max_tokens: 256, messages: [{role: 'user', content: 'read main'}]};
+    const straight = await collect(new Anthropic({baseURL: provider.url, apiKey: operatorAnthropicKey, maxRetries: 0})
+                                       .messages.stream(request));
+    const relayed = await collect(new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0})
+                                      .messages.stream(request));
+    assert.deepEqual(normalizedEvents(relayed), normalizedEvents(straight));
+    const upstream = lastRequest();
+    assert.equal(upstream.path, '/v1/messages');
+    assert.equal(upstream.headers['x-api-key'], operatorAnthropicKey);
+    assert.ok(!JSON.stringify(upstream.headers).includes(token));
+  });
+
+  test('proxied requests show up in the usage report', async () => {
+    const report = await api(server, 'GET', '/api/me/usage?group_by=model', {token});
+    assert.equal(report.status, 200, JSON.stringify(report.body));
+    // Proxied so far: the openai tool turn (120 uncached + 20 cached in, 30 out), the one
+    // that asked for usage (7, 3), the plain answer (5, 2) and the anthropic turn (50 + 4
+    // cached + 6 written, 12 out). The proxy read each from the answer.
+    assert.equal(report.body.total.requests, 4, JSON.stringify(report.body.total));
+    assert.equal(report.body.total.input_tokens, 120 + 7 + 5 + 50);
+    assert.equal(report.body.total.output_tokens, 30 + 3 + 2 + 12);
+    assert.equal(report.body.total.cache_read_tokens, 20 + 4);
+    assert.equal(report.body.total.cache_write_tokens, 6);
+  });
+
+  test('a client that disconnects mid-stream closes the upstream request', async () => {
+    turns.push({text: 'a long answer in many pieces '.repeat(20), text_pieces: 60, chunk_delay_ms: 100});
+    const stream = await proxied().chat.completions.create(
+        {model: kModel, messages: [{role: 'user', content: 'long'}], stream: true});
+    let seen = 0;
+    for await (const chunk of stream) {
+      assert.ok(chunk);
+      if (++seen === 2) {
+        stream.controller.abort();  // the client hangs up after two chunks
+        break;
+      }
+    }
+    assert.equal(seen, 2);
+    const upstream = lastRequest();
+    // 60 pieces at 100 ms take 6 s; the proxy must hang up long before the answer ends.
+    await waitFor(() => upstream.closed_early, 4_000);
+  });
+
+  test('refusals come in each protocol\'s error shape', async () => {
+    const openaiError = await fetch(`${server.url}/proxy/v1/chat/completions`, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', authorization: 'Bearer joey_pat_not_a_token'},
+      body: JSON.stringify({model: kModel, messages: []}),
+    });
+    assert.equal(openaiError.status, 401);
+    const openaiBody = await openaiError.json();
+    assert.equal(openaiBody.error.type, 'authentication_error');
+
+    const anthropicError = await fetch(`${server.url}/proxy/v1/messages`, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', 'x-api-key': token},
+      body: JSON.stringify({model: 'openai/gpt-4o', max_tokens: 5, messages: []}),
+    });
+    assert.equal(anthropicError.status, 400);
+    const anthropicBody = await anthropicError.json();
+    assert.equal(anthropicBody.type, 'error');
+    assert.equal(anthropicBody.error.type, 'invalid_request_error');
+
+    const sdk = new OpenAI({baseURL: `${server.url}/proxy/v1`, apiKey: 'wrong', maxRetries: 0});
+    await assert.rejects(sdk.chat.completions.create({model: kModel, messages: []}),
+                         (error) => error.status === 401);
+  });
+
+  test('GET /proxy/v1/models lists models with context windows and prices', async () => {
+    const listed = await api(server, 'GET', '/proxy/v1/models', {token});
+    assert.equal(listed.status, 200);
+    assert.equal(listed.body.object, 'list');
+    const gpt = listed.body.data.find((model) => model.id === 'gpt-4o');
+    assert.ok(gpt, 'gpt-4o is listed');
+    assert.ok(gpt.context_window > 0);
+    assert.ok(gpt.pricing.input_per_million_usd > 0);
+  });
+});
