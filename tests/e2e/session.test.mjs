@@ -204,6 +204,9 @@ describe('interactive session on a terminal', {skip: joeyMissing || scriptMissin
         [...providerArgs('openai', provider), '--model', kModel, '--cwd', sandbox.workspace], {
           sandbox,
           env: {[kKeyVariable.openai]: fakeKey('openai')},
+          // Generous: on a machine busy with builds the task and the resent Ctrl-Ds below
+          // need more than the default 20 s.
+          timeoutMs: 60_000,
           onOutput: (output, child) => {
             if (!sent && output.includes('code')) {
               sent = true;
@@ -212,11 +215,13 @@ describe('interactive session on a terminal', {skip: joeyMissing || scriptMissin
             if (!quit && promptAfter(output, 'cost unknown')) {
               quit = true;
               // A Ctrl-D typed while the line editor switches the terminal's mode can be
-              // flushed away on a loaded machine: send it again until joey exits (bounded).
+              // lost, or taken into the line as a character (shown as "^D"), after which
+              // Ctrl-D no longer ends input. So each try first empties the line (Ctrl-A,
+              // Ctrl-K), then sends Ctrl-D, until joey exits (bounded).
               let tries = 0;
               const send = () => {
-                if (child.exitCode !== null || !child.stdin.writable || tries++ >= 5) return;
-                child.stdin.write('\u0004');
+                if (child.exitCode !== null || !child.stdin.writable || tries++ >= 20) return;
+                child.stdin.write(tries === 1 ? '\u0004' : '\u0001\u000b\u0004');
                 setTimeout(send, 2000).unref();
               };
               send();
