@@ -411,7 +411,7 @@ TEST_F(StreamRouteTest, ErrorsBeforeBeginBecome500AndAfterBeginCutTheBody) {
              [](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
                std::string first = piece(1);
                if ((co_await response.begin(200, "text/event-stream")).ok()) {
-                 co_await response.write(first);
+                 (void)co_await response.write(first);
                }
                throw std::runtime_error("late detail");
              });
@@ -451,7 +451,8 @@ TEST_F(StreamRouteTest, RouterChecksApplyBeforeTheStreamHandlerRuns) {
         nlohmann::json echo = {{"route", request.route},
                                {"id", request.path_param("id")},
                                {"body", parse_json(request.body)}};
-        co_await response.respond(HttpResponse::json(200, echo));
+        HttpResponse answer = HttpResponse::json(200, echo);
+        (void)co_await response.respond(std::move(answer));
       },
       small);
   start();

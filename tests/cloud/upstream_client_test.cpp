@@ -24,6 +24,7 @@
 #include "base/subprocess.h"
 #include "cloud/http_server.h"
 
+JOEY_COROUTINES_BEGIN
 namespace joey::cloud {
 namespace {
 
@@ -775,3 +776,4 @@ TEST(UpstreamClientTest, OversizedOrMalformedResponseHeadIsAProtocolError) {
 
 }  // namespace
 }  // namespace joey::cloud
+JOEY_COROUTINES_END
