@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "cloud/http_types.h"
 #include "crypto/wipe.h"
+#include "llm/openai_protocol.h"
 
 namespace joey::cloud {
 namespace {
@@ -251,18 +252,11 @@ int64_t count_field(const json& object, const char* key) {
 }
 
 void read_openai_usage(const json& usage, MeteredUsage& result) {
-  const int64_t prompt = count_field(usage, "prompt_tokens");
-  int64_t cached = 0;
-  if (const json* details = object_field(usage, "prompt_tokens_details")) {
-    cached = count_field(*details, "cached_tokens");
-  } else {
-    cached = count_field(usage, "prompt_cache_hit_tokens");  // DeepSeek's spelling
-  }
-  cached = std::min(cached, prompt);
-  result.input_tokens = prompt - cached;
-  result.cache_read_tokens = cached;
+  const llm::Usage counts = llm::openai_usage(usage);
+  result.input_tokens = counts.input_tokens;
+  result.cache_read_tokens = counts.cache_read_tokens;
   result.cache_write_tokens = 0;
-  result.output_tokens = count_field(usage, "completion_tokens");
+  result.output_tokens = counts.output_tokens;
   result.seen = true;
 }
 

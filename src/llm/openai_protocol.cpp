@@ -30,22 +30,6 @@ int64_t count_field(const json& object, const char* key) {
   return std::max<int64_t>(0, integer_field(object, key).value_or(0));
 }
 
-Usage parse_usage(const json& usage) {
-  const int64_t prompt = count_field(usage, "prompt_tokens");
-  int64_t cached = 0;
-  if (const json* details = object_field(usage, "prompt_tokens_details")) {
-    cached = count_field(*details, "cached_tokens");
-  } else {
-    cached = count_field(usage, "prompt_cache_hit_tokens");  // DeepSeek's spelling
-  }
-  cached = std::min(cached, prompt);
-  Usage result;
-  result.input_tokens = prompt - cached;
-  result.cache_read_tokens = cached;
-  result.output_tokens = count_field(usage, "completion_tokens");
-  return result;
-}
-
 std::string normalise_finish_reason(const std::string& reason) {
   if (reason == "stop") return "end_turn";
   if (reason == "tool_calls" || reason == "function_call") return "tool_use";
@@ -120,6 +104,22 @@ json tool_parameters(const ToolSpec& tool) {
 }
 
 }  // namespace
+
+Usage openai_usage(const json& usage) {
+  const int64_t prompt = count_field(usage, "prompt_tokens");
+  int64_t cached = 0;
+  if (const json* details = object_field(usage, "prompt_tokens_details")) {
+    cached = count_field(*details, "cached_tokens");
+  } else {
+    cached = count_field(usage, "prompt_cache_hit_tokens");  // DeepSeek's spelling
+  }
+  cached = std::min(cached, prompt);
+  Usage result;
+  result.input_tokens = prompt - cached;
+  result.cache_read_tokens = cached;
+  result.output_tokens = count_field(usage, "completion_tokens");
+  return result;
+}
 
 json openai_request_body(const ChatRequest& request, bool stream) {
   json messages = json::array();
@@ -220,7 +220,7 @@ Status OpenAiStreamDecoder::on_chunk(const json& chunk) {
       stop_reason_ = normalise_finish_reason(*reason);
     }
   }
-  if (const json* usage = object_field(chunk, "usage")) usage_ = parse_usage(*usage);
+  if (const json* usage = object_field(chunk, "usage")) usage_ = openai_usage(*usage);
   return ok_status();
 }
 
@@ -301,7 +301,7 @@ Result<ChatResponse> openai_parse_response(std::string_view body) {
   if (const std::string* reason = string_field(choice, "finish_reason")) {
     response.stop_reason = normalise_finish_reason(*reason);
   }
-  if (const json* usage = object_field(root, "usage")) response.usage = parse_usage(*usage);
+  if (const json* usage = object_field(root, "usage")) response.usage = openai_usage(*usage);
   return response;
 }
 

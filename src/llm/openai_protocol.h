@@ -73,6 +73,11 @@ class OpenAiStreamDecoder {
   bool done_ = false;
 };
 
+// The token counts of an OpenAI "usage" object, in Usage's convention: input_tokens is
+// prompt_tokens minus the cached ones (prompt_tokens_details.cached_tokens, or DeepSeek's
+// prompt_cache_hit_tokens), which are cache_read_tokens. Absent or malformed counts are 0.
+Usage openai_usage(const nlohmann::json& usage);
+
 // Parses a non-streaming response body (a chat.completion object, or an error body).
 Result<ChatResponse> openai_parse_response(std::string_view body);
 
