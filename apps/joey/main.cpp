@@ -32,8 +32,13 @@ using namespace joey;
 
 int list_models_command(const client::ProviderFlags& flags) {
   std::string model = flags.model.empty() ? "-" : flags.model;  // listing needs no model
+  Result<std::filesystem::path> home = joey_home();
+  if (!home.ok()) return client::error_exit(home.error());
+  Result<client::Settings> settings = client::Settings::load(*home, std::filesystem::current_path(),
+                                                             client::settings_environment());
+  if (!settings.ok()) return client::error_exit(settings.error());
   Result<llm::ProviderConfig> config =
-      llm::resolve_provider(flags.provider, flags.base_url, model, flags.allow_insecure);
+      client::resolve_provider_flags(flags, model, *home, *settings);
   if (!config.ok()) return client::error_exit(config.error());
   if (config->api_key) register_secret(*config->api_key);
   Cancellation& cancellation = Cancellation::global();

@@ -68,7 +68,30 @@ std::optional<llm::ModelPrice> price_for(const llm::ProviderConfig& config,
     }
     return std::nullopt;
   }
-  return llm::PriceTable::builtin().find(config.model);
+  // Through the Cloud proxy the price is the upstream model's (the proxy charges it too).
+  return llm::PriceTable::builtin().find(llm::policy_subject(config).second);
+}
+
+// The signed-in Cloud at its normalized URL; nullopt when signed out or when the
+// credentials or URL are unusable (the reason in `why`, when asked).
+std::optional<CloudCredentials> signed_in_cloud(const std::filesystem::path& home,
+                                                const Settings& settings, bool allow_insecure,
+                                                std::string* why = nullptr) {
+  Result<std::optional<CloudCredentials>> credentials =
+      load_cloud_credentials(home, settings, cloud_environment());
+  if (!credentials.ok()) {
+    if (why) *why = credentials.error().message;
+    return std::nullopt;
+  }
+  if (!*credentials) return std::nullopt;
+  Result<std::string> url = normalize_cloud_url((*credentials)->url, allow_insecure);
+  if (!url.ok()) {
+    if (why) *why = url.error().message;
+    return std::nullopt;
+  }
+  CloudCredentials signed_in = **credentials;
+  signed_in.url = *url;
+  return signed_in;
 }
 
 // Layered settings (defaults < global < workspace < environment) with the flags given
@@ -99,20 +122,10 @@ Result<RunFlags> apply_settings(RunFlags flags, Settings& settings) {
 std::unique_ptr<CloudSync> open_cloud_sync(const std::filesystem::path& home,
                                            const Settings& settings, const ProviderFlags& flags,
                                            agent::EventSink& events) {
-  Result<std::optional<CloudCredentials>> credentials =
-      load_cloud_credentials(home, settings, cloud_environment());
-  std::optional<CloudCredentials> signed_in;
-  if (!credentials.ok()) {
-    events.notice("not uploading to the joey Cloud: " + credentials.error().message);
-  } else if (*credentials) {
-    Result<std::string> url = normalize_cloud_url((*credentials)->url, flags.allow_insecure);
-    if (url.ok()) {
-      signed_in = **credentials;
-      signed_in->url = *url;
-    } else {
-      events.notice("not uploading to the joey Cloud: " + url.error().message);
-    }
-  }
+  std::string why;
+  std::optional<CloudCredentials> signed_in =
+      signed_in_cloud(home, settings, flags.allow_insecure, &why);
+  if (!why.empty()) events.notice("not uploading to the joey Cloud: " + why);
   CloudSyncOptions options;
   std::string ca_bundle;
   if (!flags.ca_cert.empty()) {
@@ -130,9 +143,40 @@ std::unique_ptr<CloudSync> open_cloud_sync(const std::filesystem::path& home,
 
 }  // namespace
 
+Result<llm::ProviderConfig> resolve_provider_flags(const ProviderFlags& flags,
+                                                   const std::string& model,
+                                                   const std::filesystem::path& home,
+                                                   const Settings& settings) {
+  if (flags.provider != "cloud") {
+    return llm::resolve_provider(flags.provider, flags.base_url, model, flags.allow_insecure);
+  }
+  std::string why;
+  std::optional<CloudCredentials> cloud =
+      signed_in_cloud(home, settings, flags.allow_insecure, &why);
+  if (!cloud) {
+    if (why.empty()) return llm::resolve_provider("cloud", "", model, flags.allow_insecure);
+    return make_error(ErrorKind::kAuth, "--provider cloud: " + why);
+  }
+  return llm::resolve_cloud_provider({cloud->url, cloud->token}, model, flags.allow_insecure);
+}
+
+Status check_organization_policy(const llm::ProviderConfig& config,
+                                 const std::filesystem::path& home, const Settings& settings) {
+  std::optional<CloudCredentials> cloud = signed_in_cloud(home, settings, config.allow_insecure);
+  if (!cloud) return ok_status();
+  std::optional<CachedAgentSettings> cached = read_settings_cache(home, *cloud);
+  if (!cached) return ok_status();
+  auto [provider, model] = llm::policy_subject(config);
+  if (std::optional<std::string> refusal = organization_model_refusal(*cached, provider, model)) {
+    return make_error(ErrorKind::kPermissionDenied, *refusal);
+  }
+  return ok_status();
+}
+
 void add_provider_flags(CLI::App& command, ProviderFlags& flags) {
   command.add_option("--provider", flags.provider,
-                     "openai, anthropic, openrouter, openai-compatible, ollama or lmstudio");
+                     "openai, anthropic, openrouter, openai-compatible, ollama, lmstudio, or "
+                     "cloud (the model proxy of the joey Cloud you are signed in to)");
   command.add_option("--model", flags.model, "model id, e.g. gpt-4.1 or claude-sonnet-4-5");
   command.add_option("--base-url", flags.base_url, "override the provider's API base URL");
   command.add_flag("--allow-insecure", flags.allow_insecure,
@@ -292,9 +336,10 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::open(RunFlags flags,
 }
 
 Status AgentRuntime::connect(const std::string& model) {
-  llm::ProviderConfig config = TRY(llm::resolve_provider(
-      flags_.provider.provider, flags_.provider.base_url, model, flags_.provider.allow_insecure));
+  llm::ProviderConfig config =
+      TRY(resolve_provider_flags(flags_.provider, model, setup_.home, settings_));
   if (config.api_key) register_secret(*config.api_key);  // redacted wherever it might show
+  TRY(check_organization_policy(config, setup_.home, settings_));
   std::optional<llm::ModelPrice> price = price_for(config, *transport_, timeouts_);
   if (flags_.max_cost >= 0 && !price) {
     return make_error(
@@ -330,6 +375,9 @@ Status AgentRuntime::set_mode(const std::string& slug) {
 }
 
 Result<agent::TaskOptions> AgentRuntime::task_options() {
+  // Again for every task: the Cloud upload refreshes the organization's settings while
+  // the agent runs, and an admin may have narrowed the allow-list since the start.
+  TRY(check_organization_policy(config_, setup_.home, settings_));
   agent::TaskOptions options;
   options.task_id = new_task_id();
   options.provider_name = config_.info.name;

@@ -66,6 +66,22 @@ struct RunFlags {
 };
 
 void add_provider_flags(CLI::App& command, ProviderFlags& flags);
+
+// The provider configuration for these flags and `model`: llm::resolve_provider, or for
+// --provider cloud the model proxy of the signed-in Cloud (its URL and token; kAuth
+// saying how to sign in when signed out). --base-url does not apply to the Cloud.
+Result<llm::ProviderConfig> resolve_provider_flags(const ProviderFlags& flags,
+                                                   const std::string& model,
+                                                   const std::filesystem::path& home,
+                                                   const Settings& settings);
+
+// Issue 8 §5: kPermissionDenied, in the same words as the Cloud's proxy, when the
+// organization of the signed-in user forbids the configuration's model — as its
+// allow-list stood when the agent last fetched the settings (client/cloud_settings.h).
+// Signed out, or before a first fetch, nothing is known and everything is allowed here;
+// the proxy still enforces the list for --provider cloud.
+Status check_organization_policy(const llm::ProviderConfig& config,
+                                 const std::filesystem::path& home, const Settings& settings);
 // The flags `joey run` and the interactive session share (everything but the task).
 void add_task_flags(CLI::App& command, RunFlags& flags);
 

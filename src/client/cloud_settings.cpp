@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "client/private_files.h"
+#include "llm/model_policy.h"
 
 namespace joey::client {
 namespace {
@@ -151,6 +152,38 @@ Result<CloudResponse> CloudConnection::call(
 
 const llm::HttpResponseHead& CloudConnection::last_head() const { return headers_->last_head_; }
 
+std::optional<CachedAgentSettings> read_settings_cache(const fs::path& home,
+                                                       const CloudCredentials& credentials) {
+  Result<std::string> text = read_file_to_string(agent_settings_cache_path(home));
+  if (!text.ok()) return std::nullopt;
+  Result<CachedAgentSettings> cache = parse_settings_cache(*text);
+  if (!cache.ok()) {
+    log::info("cloud_settings_cache_ignored", {log::field("reason", cache.error().message)});
+    return std::nullopt;
+  }
+  if (cache->server != credentials.url ||
+      cache->token_fingerprint != token_fingerprint(credentials.token)) {
+    return std::nullopt;
+  }
+  return std::move(cache).value();
+}
+
+std::optional<std::string> organization_model_refusal(const CachedAgentSettings& settings,
+                                                      const std::string& provider,
+                                                      const std::string& model) {
+  const json* organization = nullptr;
+  if (settings.settings.is_object()) {
+    auto found = settings.settings.find("organization");
+    if (found != settings.settings.end() && found->is_object()) organization = &*found;
+  }
+  if (!organization) return std::nullopt;
+  auto org_settings = organization->find("settings");
+  if (org_settings == organization->end() || !org_settings->is_object()) return std::nullopt;
+  auto allow_list = org_settings->find("allow_list");
+  if (allow_list == org_settings->end()) return std::nullopt;
+  return llm::model_refusal(*allow_list, provider, model);
+}
+
 // ---- CloudSettings ----
 
 CloudSettings::CloudSettings(fs::path home, CloudCredentials credentials,
@@ -160,18 +193,7 @@ CloudSettings::CloudSettings(fs::path home, CloudCredentials credentials,
       now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(unix_millis_now)) {}
 
 std::optional<CachedAgentSettings> CloudSettings::usable_cache() const {
-  Result<std::string> text = read_file_to_string(agent_settings_cache_path(home_));
-  if (!text.ok()) return std::nullopt;
-  Result<CachedAgentSettings> cache = parse_settings_cache(*text);
-  if (!cache.ok()) {
-    log::info("cloud_settings_cache_ignored", {log::field("reason", cache.error().message)});
-    return std::nullopt;
-  }
-  if (cache->server != credentials_.url ||
-      cache->token_fingerprint != token_fingerprint(credentials_.token)) {
-    return std::nullopt;
-  }
-  return std::move(cache).value();
+  return read_settings_cache(home_, credentials_);
 }
 
 Collection CloudSettings::decide(const CachedAgentSettings& settings) {

@@ -75,6 +75,18 @@ Result<CachedAgentSettings> parse_agent_settings(const nlohmann::json& answer);
 Result<CachedAgentSettings> parse_settings_cache(std::string_view text);
 std::string serialize_settings_cache(const CachedAgentSettings& cache);
 
+// The cache written for these credentials (same server and token), whatever its age, or
+// nullopt when there is none, it is unreadable, or it belongs to other credentials.
+std::optional<CachedAgentSettings> read_settings_cache(const std::filesystem::path& home,
+                                                       const CloudCredentials& credentials);
+
+// The organization's model allow-list as the agent enforces it locally (issue 8 §5):
+// nullopt when `settings` allow `model` from `provider` (or name no organization),
+// else the refusal — the same words the Cloud's proxy answers with (llm/model_policy.h).
+std::optional<std::string> organization_model_refusal(const CachedAgentSettings& settings,
+                                                      const std::string& provider,
+                                                      const std::string& model);
+
 // A CloudClient whose requests may carry extra headers (If-None-Match) and which keeps
 // the last response head (ETag, Retry-After). Requests are still made by CloudClient
 // (egress purpose "cloud", token only in Authorization, no redirects).

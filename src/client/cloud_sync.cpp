@@ -126,6 +126,7 @@ void CloudSync::task_started(const agent::TaskInfo& info) {
   task.mode = info.mode;
   task.model = info.model;
   task.title = task_title(info.task);
+  task.metered_by_proxy = info.provider == "cloud";
 }
 
 void CloudSync::message_added(const std::string& task_id, const llm::Message& message) {
@@ -151,6 +152,7 @@ void CloudSync::usage_updated(const std::string& task_id, const agent::UsageTota
   if (!accepting() || !is_wire_id(task_id)) return;
   TaskState& task = tasks_[task_id];
   if (task.model.empty()) return;  // the API needs the model; task_started names it
+  if (task.metered_by_proxy) return;
   OutboxEntry entry;
   entry.task_id = task_id;
   entry.kind = "usage";

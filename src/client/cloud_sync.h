@@ -9,7 +9,8 @@
 // its first message is older than batch_age; a closed batch becomes one outbox file
 // (client/cloud_outbox.h). The first batch of a task in a run carries its mode, model
 // and title (the first line of the task text, redacted, cut to 200 bytes). After each
-// model request the usage delta goes to POST /api/tasks/{id}/usage through the same outbox.
+// model request the usage delta goes to POST /api/tasks/{id}/usage through the same outbox,
+// except for tasks whose provider is "cloud": the Cloud's proxy records their usage.
 // Batch ids are "{task}-b{N}-{run}" and request ids "{task}-r{N}-{run}", where run is
 // random per process: a resumed task starts counting again, and its ids must not be
 // taken by the server for repeats of the earlier run's.
@@ -136,6 +137,9 @@ class CloudSync : public agent::TaskRecorder {
     size_t batch_bytes = 0;
     int64_t batch_started_ms = 0;
     agent::UsageTotals reported;  // usage already queued
+    // Run with --provider cloud: the proxy records each request's usage itself, so the
+    // agent's report would count it twice.
+    bool metered_by_proxy = false;
   };
   enum class SendOutcome { kDone, kRetry, kStop };
 

@@ -172,9 +172,18 @@ Error provider_http_error(const ProviderConfig& config, long status, std::string
   // before it reaches a message the user (or a log, or the history) sees.
   std::string detail =
       redact(is_anthropic(config) ? anthropic_error_message(body) : openai_error_message(body));
-  const std::string& provider = config.info.name;
+  const bool cloud = config.info.name == "cloud";
+  const std::string provider = cloud ? "the joey Cloud" : config.info.name;
   std::string suffix =
       " (HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail) + ")";
+  if (cloud && status == 401) {
+    return make_error(ErrorKind::kAuth, provider + " rejected the token" + suffix +
+                                            "; sign in again with `joey login URL`");
+  }
+  if (cloud && (status == 402 || status == 403)) {
+    // The organization's policy: its allow-list (403) or its monthly budget (402).
+    return make_error(ErrorKind::kPermissionDenied, provider + " refused the request" + suffix);
+  }
   if (status == 401 || status == 403) {
     std::string fix = config.info.key_variable.empty()
                           ? "check the server's own authentication settings"
@@ -193,11 +202,14 @@ Error provider_http_error(const ProviderConfig& config, long status, std::string
     if (text.find("model") != std::string::npos || detail.empty()) {
       return make_error(ErrorKind::kUnknownModel,
                         provider + " does not know the model '" + config.model + "'" + suffix +
-                            "; list the models it offers with: joey models --provider " + provider +
-                            " --base-url " + config.base_url);
+                            "; list the models it offers with: joey models --provider " +
+                            config.info.name +
+                            (cloud ? std::string() : " --base-url " + config.base_url));
     }
-    return make_error(ErrorKind::kNotFound, provider + " has no endpoint " + chat_endpoint(config) +
-                                                suffix + "; check --base-url");
+    return make_error(
+        ErrorKind::kNotFound,
+        provider + " has no endpoint " + chat_endpoint(config) + suffix +
+            (cloud ? "; is this joeyd too old for its model proxy?" : "; check --base-url"));
   }
   if (status == 429)
     return make_error(ErrorKind::kRateLimited, provider + " is rate limiting" + suffix);
@@ -208,7 +220,8 @@ Error provider_http_error(const ProviderConfig& config, long status, std::string
        ascii_lower(detail).find("invalid model") != std::string::npos)) {
     return make_error(ErrorKind::kUnknownModel,
                       provider + " does not know the model '" + config.model + "'" + suffix +
-                          "; list the models it offers with: joey models --provider " + provider);
+                          "; list the models it offers with: joey models --provider " +
+                          config.info.name);
   }
   return make_error(ErrorKind::kInvalidArgument, provider + " refused the request" + suffix);
 }

@@ -1,6 +1,7 @@
 #include "llm/provider.h"
 
 #include <cstdlib>
+#include <string_view>
 
 #include "llm/http_transport.h"
 
@@ -19,6 +20,8 @@ const std::vector<ProviderInfo>& all_providers() {
        false},
       {"ollama", WireProtocol::kOpenAiChat, "http://127.0.0.1:11434/v1", "", false, "", true},
       {"lmstudio", WireProtocol::kOpenAiChat, "http://127.0.0.1:1234/v1", "", false, "", true},
+      // The key is the signed-in Cloud's token, never an environment variable.
+      {"cloud", WireProtocol::kOpenAiChat, "", "", false, "claude-sonnet-4-5", false},
   };
   return providers;
 }
@@ -99,10 +102,17 @@ Result<ProviderConfig> resolve_provider(const std::string& provider_name,
     if (name.empty()) {
       return make_error(ErrorKind::kInvalidArgument,
                         "no provider chosen: pass --provider (openai, anthropic, openrouter, "
-                        "openai-compatible, ollama, lmstudio), or give a key: set "
+                        "openai-compatible, ollama, lmstudio, or cloud when signed in to a joey "
+                        "Cloud), or give a key: set "
                         "ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENROUTER_API_KEY, or run "
                         "`joey auth set PROVIDER`");
     }
+  }
+  if (name == "cloud") {
+    return make_error(ErrorKind::kAuth,
+                      "--provider cloud uses the joey Cloud you are signed in to, and this "
+                      "agent is not signed in: run `joey login URL` (or set JOEY_CLOUD_URL and "
+                      "JOEY_CLOUD_TOKEN)");
   }
   ProviderConfig config;
   config.info = TRY(find_provider(name));
@@ -123,6 +133,52 @@ Result<ProviderConfig> resolve_provider(const std::string& provider_name,
   TRY(check_url_allowed(config.base_url, allow_insecure));
   config.api_key = TRY(lookup_api_key(config.info));
   return config;
+}
+
+namespace {
+
+constexpr std::string_view kProxyPrefixes[] = {"openai/", "anthropic/", "openrouter/"};
+
+bool is_claude_model(std::string_view model) {
+  return model.starts_with("claude") || model.starts_with("anthropic/");
+}
+
+}  // namespace
+
+Result<ProviderConfig> resolve_cloud_provider(const CloudAccess& cloud, const std::string& model,
+                                              bool allow_insecure) {
+  ProviderConfig config;
+  config.info = TRY(find_provider("cloud"));
+  config.model = model.empty() ? config.info.default_model : model;
+  std::string base = cloud.url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (is_claude_model(config.model)) {
+    // chat_endpoint() appends /v1/messages to a Messages base URL.
+    config.info.protocol = WireProtocol::kAnthropicMessages;
+    config.base_url = base + "/proxy";
+  } else {
+    config.base_url = base + "/proxy/v1";
+  }
+  config.allow_insecure = allow_insecure;
+  TRY(check_url_allowed(config.base_url, allow_insecure));
+  if (cloud.token.empty()) {
+    return make_error(ErrorKind::kAuth,
+                      "--provider cloud needs the joey Cloud token: run `joey "
+                      "login URL` (or set JOEY_CLOUD_TOKEN)");
+  }
+  config.api_key = cloud.token;
+  return config;
+}
+
+std::pair<std::string, std::string> policy_subject(const ProviderConfig& config) {
+  if (config.info.name != "cloud") return {config.info.name, config.model};
+  for (std::string_view prefix : kProxyPrefixes) {
+    if (config.model.starts_with(prefix) && config.model.size() > prefix.size()) {
+      return {std::string(prefix.substr(0, prefix.size() - 1)), config.model.substr(prefix.size())};
+    }
+  }
+  return {config.info.protocol == WireProtocol::kAnthropicMessages ? "anthropic" : "openai",
+          config.model};
 }
 
 std::string chat_endpoint(const ProviderConfig& config) {

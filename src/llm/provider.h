@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -23,7 +24,8 @@ struct ProviderInfo {
   bool local = false;            // runs on the user's machine: requests cost nothing
 };
 
-// Every provider, in the order `joey --help` lists them.
+// Every provider, in the order `joey --help` lists them. "cloud" is the joey Cloud's model
+// proxy (resolve_cloud_provider): its URL and key are the signed-in Cloud and its token.
 const std::vector<ProviderInfo>& all_providers();
 // The environment variables joey reads provider keys from. Commands joey runs for the
 // model never inherit them (P2): a command could print a key into the conversation.
@@ -62,6 +64,27 @@ struct ProviderConfig {
 Result<ProviderConfig> resolve_provider(const std::string& provider_name,
                                         const std::string& base_url, const std::string& model,
                                         bool allow_insecure);
+
+// The joey Cloud a signed-in agent uses as its provider: the server's base URL (no
+// trailing slash) and the user's token, which goes only to that server.
+struct CloudAccess {
+  std::string url;
+  std::string token;
+};
+
+// `--provider cloud`: the model proxy of the signed-in Cloud (issue 8 §5). Claude models
+// ("claude-…", or any model with the "anthropic/" prefix) speak the Messages API at
+// {url}/proxy/v1/messages, every other model Chat Completions at
+// {url}/proxy/v1/chat/completions; both carry the token as their key. An empty model is
+// the provider's default. P3 applies to the Cloud's URL as to any provider's.
+Result<ProviderConfig> resolve_cloud_provider(const CloudAccess& cloud, const std::string& model,
+                                              bool allow_insecure);
+
+// The provider and model an organization's allow-list (llm/model_policy.h) judges for a
+// configuration: the provider's own name, except through the Cloud proxy, where — as
+// the proxy decides — a provider prefix on the model names the provider (and is removed)
+// and otherwise the protocol does (Messages → anthropic, Chat Completions → openai).
+std::pair<std::string, std::string> policy_subject(const ProviderConfig& config);
 
 // The endpoint for a request path: OpenAI-style base URLs end in /v1 and take
 // "/chat/completions"; Anthropic's base has no /v1 and takes "/v1/messages".

@@ -12,6 +12,7 @@
 
 #include "base/atomic_file.h"
 #include "client/scripted_cloud_transport.h"
+#include "llm/model_policy.h"
 
 namespace joey::client {
 namespace {
@@ -274,6 +275,51 @@ TEST(CloudSettingsCache, TokenFingerprintIsStableAndDoesNotContainTheToken) {
   EXPECT_NE(token_fingerprint(kToken), token_fingerprint("joey_pat_other"));
   EXPECT_EQ(token_fingerprint(kToken).find("joey_pat"), std::string::npos);
   EXPECT_EQ(token_fingerprint(kToken).size(), 16u);
+}
+
+}  // namespace
+}  // namespace joey::client
+
+namespace joey::client {
+namespace {
+
+CachedAgentSettings with_organization(const nlohmann::json& organization) {
+  CachedAgentSettings cached;
+  cached.settings = {{"organization", organization}, {"collection", {{"enabled", true}}}};
+  return cached;
+}
+
+TEST(OrganizationPolicy, TheCachedAllowListRefusesInTheProxysWords) {
+  const nlohmann::json allow_list = {
+      {"allow_all", false},
+      {"providers", {{"openai", {{"allow_all", false}, {"models", {"gpt-4.1"}}}}}}};
+  const CachedAgentSettings cached =
+      with_organization({{"id", "o1"}, {"version", 3}, {"settings", {{"allow_list", allow_list}}}});
+  EXPECT_EQ(organization_model_refusal(cached, "openai", "gpt-4.1"), std::nullopt);
+  std::optional<std::string> refused = organization_model_refusal(cached, "openai", "gpt-4o");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(*refused, *llm::model_refusal(allow_list, "openai", "gpt-4o"));
+  EXPECT_NE(refused->find("gpt-4o"), std::string::npos);
+  EXPECT_TRUE(organization_model_refusal(cached, "anthropic", "claude-sonnet-4-5").has_value());
+}
+
+TEST(OrganizationPolicy, NoOrganizationOrNoListAllowsEverything) {
+  EXPECT_EQ(organization_model_refusal(with_organization(nullptr), "openai", "gpt-4o"),
+            std::nullopt);
+  EXPECT_EQ(organization_model_refusal(with_organization({{"id", "o1"}, {"settings", nullptr}}),
+                                       "openai", "gpt-4o"),
+            std::nullopt);
+  EXPECT_EQ(organization_model_refusal(CachedAgentSettings{}, "openai", "gpt-4o"), std::nullopt);
+}
+
+TEST_F(CloudSettingsTest, TheCacheIsReadOnlyForItsOwnServerAndToken) {
+  answer(settings_answer(true));
+  CloudSettings gate = settings();
+  CloudConnection link = connection();
+  ASSERT_EQ(gate.refresh(link), Collection::kOn);
+  EXPECT_TRUE(read_settings_cache(home_, CloudCredentials{kServer, kToken, "login"}).has_value());
+  EXPECT_FALSE(read_settings_cache(home_, CloudCredentials{kServer, "joey_pat_other", "login"}));
+  EXPECT_FALSE(read_settings_cache(home_, CloudCredentials{"http://127.0.0.1:9", kToken, "login"}));
 }
 
 }  // namespace

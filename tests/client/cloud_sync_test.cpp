@@ -442,6 +442,19 @@ TEST_F(CloudSyncTest, UsageDeltasArePostedPerModelRequest) {
   EXPECT_EQ(usage[1]["model"], "gpt-4o");
 }
 
+TEST_F(CloudSyncTest, TasksThroughTheCloudProxyUploadMessagesButNotUsage) {
+  // The proxy records every request it forwards; the agent's report would count it twice.
+  auto sync = open();
+  sync->task_started({kTask, "/work", "code", "cloud", "claude-sonnet-4-5", "t"});
+  sync->message_added(kTask, user_text("Fix the bug"));
+  sync->usage_updated(kTask, agent::UsageTotals{{100, 20, 5, 0}, 0.25}, 1);
+  sync->task_finished(kTask, agent::TaskStatus::kCompleted, "");
+  ASSERT_TRUE(sync->wait_until_idle(kPatience));
+  sync->shutdown();
+  EXPECT_EQ(posted("messages").size(), 1u);
+  EXPECT_TRUE(posted("usage").empty());
+}
+
 TEST_F(CloudSyncTest, GateOffDeletesThisUsersWaitingFiles) {
   OutboxEntry entry{kServer,  "u1",
                     kTask,    "messages",

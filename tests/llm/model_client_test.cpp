@@ -52,17 +52,25 @@ ProviderConfig openai_config() {
 }
 
 const char* kToolCallStream =
-    "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"}}]}\n\n"
-    "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\","
-    "\"type\":\"function\",\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"pa\"}}]}}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"}"
+    "}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":"
+    "\"call_1\","
+    "\"type\":\"function\",\"function\":{\"name\":\"read_file\",\"arguments\":\"{\\\"pa\"}}]}}]}"
+    "\n\n"
     "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
     "\"function\":{\"arguments\":\"th\\\":\\\"a.txt\\\"}\"}}]}}]}\n\n"
-    "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
-    "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5}}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5}}\n\n"
     "data: [DONE]\n\n";
 
 CannedResponse sse(std::string body) {
-  return CannedResponse{200, {{"content-type", "text/event-stream"}}, std::move(body), std::nullopt};
+  return CannedResponse{
+      200, {{"content-type", "text/event-stream"}}, std::move(body), std::nullopt};
 }
 
 ModelClientOptions fast_options() {
@@ -136,7 +144,9 @@ TEST(ModelClient, StreamCutMidEventIsRetried) {
 TEST(ModelClient, AuthFailureIsNotRetriedAndNamesTheVariable) {
   CannedTransport transport;
   transport.responses.push_back(
-      {401, {}, R"({"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}})",
+      {401,
+       {},
+       R"({"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}})",
        std::nullopt});
   ProviderConfig config = openai_config();
   config.info = find_provider("openai").value();
@@ -152,7 +162,8 @@ TEST(ModelClient, AuthFailureIsNotRetriedAndNamesTheVariable) {
 TEST(ModelClient, NonStreamingAnswerIsAccepted) {
   CannedTransport transport;
   transport.responses.push_back(
-      {200, {{"content-type", "application/json"}},
+      {200,
+       {{"content-type", "application/json"}},
        R"({"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"done"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}})",
        std::nullopt});
   auto client = make_model_client(openai_config(), transport, fast_options());
@@ -170,13 +181,40 @@ TEST(ProviderHttpError, MapsStatusesToActionableMessages) {
   EXPECT_NE(overflow.message.find("context window"), std::string::npos);
 
   Error unknown = provider_http_error(
-      config, 404, R"({"error":{"message":"The model `nope` does not exist","code":"model_not_found"}})");
+      config, 404,
+      R"({"error":{"message":"The model `nope` does not exist","code":"model_not_found"}})");
   EXPECT_EQ(unknown.kind, ErrorKind::kUnknownModel);
   EXPECT_NE(unknown.message.find("joey models"), std::string::npos);
 
   EXPECT_EQ(provider_http_error(config, 429, "").kind, ErrorKind::kRateLimited);
   EXPECT_EQ(provider_http_error(config, 529, "").kind, ErrorKind::kServer);
   EXPECT_EQ(provider_http_error(config, 422, "{}").kind, ErrorKind::kInvalidArgument);
+}
+
+TEST(ProviderHttpError, TheCloudProxysRefusalsAreItsPolicyNotAKeyProblem) {
+  ProviderConfig config =
+      resolve_cloud_provider({"https://joey.example.com", "joey_pat_x"}, "claude-sonnet-4-5", false)
+          .value();
+  const std::string words =
+      "the model 'claude-sonnet-4-5' (anthropic) is not allowed: your organization's admin "
+      "restricts which models its members can use";
+  Error refused = provider_http_error(
+      config, 403,
+      R"({"type":"error","error":{"type":"permission_error","message":")" + words + R"("}})");
+  EXPECT_EQ(refused.kind, ErrorKind::kPermissionDenied);
+  EXPECT_TRUE(refused.message.starts_with("the joey Cloud refused the request (HTTP 403: " + words))
+      << refused.message;
+  Error budget = provider_http_error(
+      config, 402,
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"spent"}})");
+  EXPECT_EQ(budget.kind, ErrorKind::kPermissionDenied);
+  Error token = provider_http_error(config, 401, "");
+  EXPECT_EQ(token.kind, ErrorKind::kAuth);
+  EXPECT_NE(token.message.find("joey login"), std::string::npos);
+  Error unknown = provider_http_error(config, 404, R"({"error":{"message":"model: nope"}})");
+  EXPECT_EQ(unknown.kind, ErrorKind::kUnknownModel);
+  EXPECT_NE(unknown.message.find("joey models --provider cloud"), std::string::npos);
+  EXPECT_EQ(unknown.message.find("--base-url"), std::string::npos);
 }
 
 TEST(RetryDelay, HonoursRetryAfterAndBacksOffWithJitter) {

@@ -103,6 +103,74 @@ TEST(Provider, BaseUrlOverridesAndLosesTrailingSlash) {
   EXPECT_EQ(models_endpoint(*config), "http://127.0.0.1:5/v1/models");
 }
 
+TEST(Provider, CloudPicksTheProxyRouteByModelAndSendsOnlyTheToken) {
+  ScopedEnv openai("OPENAI_API_KEY", "sk-test-openai-key");
+  ScopedEnv anthropic("ANTHROPIC_API_KEY", "sk-ant-test-key");
+  const CloudAccess cloud{"https://joey.example.com/", "joey_pat_test"};
+
+  Result<ProviderConfig> gpt = resolve_cloud_provider(cloud, "gpt-4.1", false);
+  ASSERT_TRUE(gpt.ok()) << gpt.error().message;
+  EXPECT_EQ(gpt->info.name, "cloud");
+  EXPECT_EQ(gpt->info.protocol, WireProtocol::kOpenAiChat);
+  EXPECT_EQ(chat_endpoint(*gpt), "https://joey.example.com/proxy/v1/chat/completions");
+  EXPECT_EQ(models_endpoint(*gpt), "https://joey.example.com/proxy/v1/models");
+
+  for (const char* model : {"claude-sonnet-4-5", "anthropic/claude-opus-4-1", ""}) {
+    Result<ProviderConfig> claude = resolve_cloud_provider(cloud, model, false);
+    ASSERT_TRUE(claude.ok()) << claude.error().message;
+    EXPECT_EQ(claude->info.protocol, WireProtocol::kAnthropicMessages) << model;
+    EXPECT_EQ(chat_endpoint(*claude), "https://joey.example.com/proxy/v1/messages") << model;
+    EXPECT_EQ(models_endpoint(*claude), "https://joey.example.com/proxy/v1/models") << model;
+  }
+  // OpenRouter's ids name other vendors after the prefix; the proxy serves them as chat.
+  Result<ProviderConfig> routed =
+      resolve_cloud_provider(cloud, "openrouter/anthropic/claude-sonnet-4.5", false);
+  ASSERT_TRUE(routed.ok());
+  EXPECT_EQ(routed->info.protocol, WireProtocol::kOpenAiChat);
+
+  // The provider keys in the environment never travel to the Cloud: only its token does.
+  for (const ProviderConfig& config : {*gpt, *routed}) {
+    std::string headers;
+    for (const auto& [name, value] : provider_headers(config))
+      headers += name + ": " + value + "\n";
+    EXPECT_EQ(headers.find("sk-test-openai-key"), std::string::npos);
+    EXPECT_EQ(headers.find("sk-ant-test-key"), std::string::npos);
+    EXPECT_NE(headers.find("Authorization: Bearer joey_pat_test"), std::string::npos) << headers;
+  }
+}
+
+TEST(Provider, CloudNeedsSigningInAndHttpsToOtherHosts) {
+  Result<ProviderConfig> signed_out = resolve_provider("cloud", "", "gpt-4.1", false);
+  ASSERT_FALSE(signed_out.ok());
+  EXPECT_EQ(signed_out.error().kind, ErrorKind::kAuth);
+  EXPECT_NE(signed_out.error().message.find("joey login"), std::string::npos);
+  Result<ProviderConfig> no_token =
+      resolve_cloud_provider({"https://joey.example.com", ""}, "m", false);
+  ASSERT_FALSE(no_token.ok());
+  EXPECT_EQ(no_token.error().kind, ErrorKind::kAuth);
+  Result<ProviderConfig> plain =
+      resolve_cloud_provider({"http://joey.example.com", "t"}, "m", false);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_EQ(plain.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_TRUE(resolve_cloud_provider({"http://127.0.0.1:8080", "t"}, "m", false).ok());
+}
+
+TEST(Provider, PolicySubjectFollowsTheProxysChoiceOfProvider) {
+  const CloudAccess cloud{"https://joey.example.com", "t"};
+  auto subject = [&](const std::string& model) {
+    return policy_subject(resolve_cloud_provider(cloud, model, false).value());
+  };
+  using Subject = std::pair<std::string, std::string>;
+  EXPECT_EQ(subject("gpt-4.1"), Subject("openai", "gpt-4.1"));
+  EXPECT_EQ(subject("openai/gpt-4.1"), Subject("openai", "gpt-4.1"));
+  EXPECT_EQ(subject("claude-sonnet-4-5"), Subject("anthropic", "claude-sonnet-4-5"));
+  EXPECT_EQ(subject("anthropic/claude-sonnet-4-5"), Subject("anthropic", "claude-sonnet-4-5"));
+  EXPECT_EQ(subject("openrouter/meta/llama-4"), Subject("openrouter", "meta/llama-4"));
+  Result<ProviderConfig> local = resolve_provider("ollama", "", "qwen3", false);
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(policy_subject(*local), Subject("ollama", "qwen3"));
+}
+
 TEST(HttpTransport, LoopbackHosts) {
   EXPECT_TRUE(is_loopback_host("127.0.0.1"));
   EXPECT_TRUE(is_loopback_host("localhost"));
