@@ -1,10 +1,14 @@
 // joeyd: the Cloud server's entry point. Parses arguments and hands over to src/cloud;
 // one outer boundary turns an Error into "joeyd: error: …" and an exit status
 // (0 stopped cleanly, 1 failed, 2 bad usage).
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -50,6 +54,8 @@ struct ServeFlags {
   std::string upstream_anthropic = "https://api.anthropic.com/v1";
   std::string upstream_openrouter = "https://openrouter.ai/api/v1";
   std::string upstream_ca;
+  unsigned upstream_first_byte_seconds = 300;
+  unsigned upstream_idle_seconds = 120;
 };
 
 // The operator's provider key from `variable`, or "" when unset.
@@ -203,7 +209,20 @@ int retention_command(const ServeFlags& flags) {
   return report->failed.empty() ? kExitOk : kExitFailed;
 }
 
+// P6: the proxy's memory holds prompts and completions in flight, so a crash must not
+// write it to a core file (nor may another process of this user read it through ptrace).
+void forbid_core_dumps() {
+  const rlimit none{0, 0};
+  if (setrlimit(RLIMIT_CORE, &none) != 0) {
+    log::warn("core_dump_limit_not_set", {log::field("errno", errno)});
+  }
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    log::warn("dumpable_not_cleared", {log::field("errno", errno)});
+  }
+}
+
 int serve(const ServeFlags& flags) {
+  forbid_core_dumps();
   if (Status valid = validate_flags(flags); !valid.ok()) return fail(valid.error());
   Result<ListenAddress> listen = parse_listen_address(flags.listen);
   if (!listen.ok()) return fail(listen.error());
@@ -219,7 +238,9 @@ int serve(const ServeFlags& flags) {
                                  operator_key("JOEYD_ANTHROPIC_API_KEY")};
   app_options.proxy.openrouter = {without_trailing_slash(flags.upstream_openrouter),
                                   operator_key("JOEYD_OPENROUTER_API_KEY")};
-  app_options.upstream_ca_file = flags.upstream_ca;
+  app_options.upstream.extra_ca_file = flags.upstream_ca;
+  app_options.upstream.first_byte_timeout = std::chrono::seconds(flags.upstream_first_byte_seconds);
+  app_options.upstream.idle_timeout = std::chrono::seconds(flags.upstream_idle_seconds);
   Result<std::unique_ptr<cloud::CloudApp>> app = cloud::CloudApp::open(app_options);
   if (!app.ok()) return fail(Error(ErrorKind::kIo, app.error().message));
 
@@ -310,6 +331,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_command->add_option("--upstream-ca", flags.upstream_ca,
                             "PEM certificates the proxy trusts besides the system store");
+  serve_command
+      ->add_option("--upstream-first-byte-timeout", flags.upstream_first_byte_seconds,
+                   "Seconds the proxy waits for a provider's answer to begin (a non-streaming "
+                   "answer of a reasoning model can take minutes) before answering 504")
+      ->check(CLI::Range(1U, 3600U))
+      ->capture_default_str();
+  serve_command
+      ->add_option("--upstream-idle-timeout", flags.upstream_idle_seconds,
+                   "Seconds of silence in the middle of an answer before the proxy cuts it")
+      ->check(CLI::Range(1U, 3600U))
+      ->capture_default_str();
 
   ServeFlags key_flags;
   CLI::App* keys_command = app.add_subcommand("keys", "Manage the keys that encrypt data at rest");

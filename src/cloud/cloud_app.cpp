@@ -46,7 +46,7 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
   app->retention_ = std::make_unique<RetentionJob>(*app->database_, *app->orgs_);
   app->proxy_ =
       std::make_unique<ProxyService>(*app->database_, *app->identity_, *app->orgs_, options.proxy);
-  Result<std::shared_ptr<UpstreamPool>> pool = make_upstream_pool(options.upstream_ca_file);
+  Result<std::shared_ptr<UpstreamPool>> pool = make_upstream_pool(options.upstream);
   if (!pool.ok()) return pool.error().with_context("preparing the model proxy's upstream client");
   app->upstream_pool_ = std::move(pool).value();
   log::info("database_opened", {log::field("database", app->database_->description()),

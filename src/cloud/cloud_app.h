@@ -15,6 +15,7 @@
 #include "cloud/key_ring.h"
 #include "cloud/metrics.h"
 #include "cloud/org_service.h"
+#include "cloud/proxy_routes.h"
 #include "cloud/proxy_service.h"
 #include "cloud/retention.h"
 #include "cloud/router.h"
@@ -36,8 +37,8 @@ struct CloudAppOptions {
   std::string database_owner_url;
   // The model proxy's upstreams and operator keys (cloud/proxy_service.h).
   ProxyOptions proxy;
-  // PEM certificates the proxy trusts besides the system store (a private upstream).
-  std::string upstream_ca_file;
+  // The proxy's upstream client: extra trusted certificates (a private upstream), timeouts.
+  UpstreamSettings upstream;
 };
 
 class CloudApp {

@@ -145,9 +145,11 @@ std::shared_ptr<const StreamRoute> relay_route(ProxyService& proxy,
 
 }  // namespace
 
-Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const std::string& extra_ca_file) {
+Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const UpstreamSettings& settings) {
   UpstreamOptions options;
-  options.extra_ca_file = extra_ca_file;
+  options.extra_ca_file = settings.extra_ca_file;
+  options.first_byte_timeout = settings.first_byte_timeout;
+  options.idle_timeout = settings.idle_timeout;
   return UpstreamPool::create(std::move(options));
 }
 

@@ -16,6 +16,7 @@
 // connections at once.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -30,10 +31,16 @@ class UpstreamPool;
 // The largest request body the proxy accepts (long conversations with images).
 inline constexpr size_t kMaxProxyBodyBytes = 32 * 1024 * 1024;
 
-// The proxy's pooled upstream client (cloud/upstream_client.h), trusting the system's
-// certificate store plus `extra_ca_file` (PEM; empty: none). Here so that callers need
-// not include Asio.
-Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const std::string& extra_ca_file);
+// How the proxy talks to its upstreams (the subset of UpstreamOptions joeyd's flags set).
+struct UpstreamSettings {
+  std::string extra_ca_file;  // PEM trusted besides the system store; empty: none
+  std::chrono::milliseconds first_byte_timeout{300'000};  // request sent -> response head
+  std::chrono::milliseconds idle_timeout{120'000};        // longest gap between body bytes
+};
+
+// The proxy's pooled upstream client (cloud/upstream_client.h). Here so that callers
+// need not include Asio.
+Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const UpstreamSettings& settings);
 
 void register_proxy_routes(Router& router, ProxyService& proxy, std::shared_ptr<UpstreamPool> pool);
 

@@ -37,11 +37,15 @@ export function runJoeyd(args, {home, timeoutMs = 15_000} = {}) {
 }
 
 // Starts `joeyd serve` and resolves once it printed its listening line.
-// `env` adds variables (e.g. the operator's provider keys).
-export function startJoeyd(args, {home, env = {}}) {
+// `env` adds variables (e.g. the operator's provider keys); `cwd` is its working
+// directory; `shellPrefix` is bash run first in the same process, which then execs
+// joeyd (e.g. 'ulimit -c unlimited;').
+export function startJoeyd(args, {home, env = {}, cwd, shellPrefix}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(joeydBin, ['serve', ...args],
-                        {env: {...baseEnv(home), ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+    const [file, argv] = shellPrefix === undefined ?
+        [joeydBin, ['serve', ...args]] :
+        ['bash', ['-c', `${shellPrefix} exec "$0" "$@"`, joeydBin, 'serve', ...args]];
+    const child = spawn(file, argv, {env: {...baseEnv(home), ...env}, cwd, stdio: ['ignore', 'pipe', 'pipe']});
     const server = {child, stdout: '', stderr: '', url: null};
     server.exited = new Promise((resolveExit) => {
       child.on('close', (code, signal) => resolveExit({code, signal}));

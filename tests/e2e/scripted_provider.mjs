@@ -32,6 +32,8 @@
 //                        next event and destroy the socket
 //   invalid_json_arguments  every tool call's argument pieces join into invalid JSON
 //   chunk_delay_ms       wait this long before each SSE event
+//   hold                 a Promise: after the first SSE event, wait for it before the rest
+//                        (a stream held open for as long as a test needs)
 //   stream: false        answer with one JSON body even though streaming was asked
 //   midstream_error      true or { type, message }: after the first events send the
 //                        protocol's in-stream error (Anthropic `event: error`, OpenAI
@@ -239,6 +241,7 @@ async function writeEvents(res, events, turn) {
   for (let i = 0; i < events.length; i++) {
     if (res.destroyed || res.writableEnded) return;
     if (delay > 0) await sleep(delay);
+    if (i === 1 && turn.hold) await turn.hold;
     if (res.destroyed) return;
     if (cutAfter !== null && i === Math.min(cutAfter, events.length - 1)) {
       const event = events[i];
