@@ -18,6 +18,7 @@
 #include "client/history_command.h"
 #include "client/interactive_session.h"
 #include "client/login_command.h"
+#include "client/mcp_command.h"
 #include "client/modes_command.h"
 #include "client/privacy_command.h"
 #include "client/run_command.h"
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
   int command_exit = 0;  // set by the subcommands that src/client registers
   client::register_config_command(app, command_exit);
   client::register_modes_command(app, command_exit);
+  client::register_mcp_command(app, command_exit);
   client::register_history_command(app, command_exit);
   client::register_checkpoints_command(app, command_exit);
   client::register_auth_command(app, command_exit);
@@ -141,7 +143,7 @@ int main(int argc, char** argv) {
     return client::kExitUsage;
   }
 
-  for (const char* command : {"config", "modes", "history", "checkpoints", "auth", "privacy",
+  for (const char* command : {"config", "modes", "mcp", "history", "checkpoints", "auth", "privacy",
                               "telemetry", "login", "whoami", "logout"}) {
     if (app.got_subcommand(command)) return command_exit;
   }
