@@ -1,0 +1,224 @@
+#include "mcp/streamable_http_transport.h"
+
+#include <algorithm>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "llm/sse.h"
+
+namespace joey::mcp {
+namespace {
+
+constexpr auto kConnectTimeout = std::chrono::milliseconds(10'000);
+constexpr auto kDeleteTimeout = std::chrono::milliseconds(2'000);
+constexpr size_t kErrorExcerptBytes = 300;
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::chrono::milliseconds remaining(Clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::max(left, std::chrono::milliseconds(1));
+}
+
+ErrorKind kind_for_status(long status) {
+  if (status == 401 || status == 403) return ErrorKind::kAuth;
+  if (status == 429) return ErrorKind::kRateLimited;
+  if (status >= 500) return ErrorKind::kServer;
+  return ErrorKind::kProtocol;
+}
+
+}  // namespace
+
+StreamableHttpTransport::StreamableHttpTransport(ServerConfig config, HttpTransportFactory factory)
+    : config_(std::move(config)), factory_(std::move(factory)) {}
+
+StreamableHttpTransport::~StreamableHttpTransport() { shutdown(); }
+
+Status StreamableHttpTransport::start(TransportHandlers handlers) {
+  if (config_.url.empty()) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "the MCP server " + config_.name + " has no url");
+  }
+  if (!factory_) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "the MCP server " + config_.name + " needs HTTP, but none was configured");
+  }
+  handlers_ = std::move(handlers);
+  alive_ = true;
+  return ok_status();
+}
+
+void StreamableHttpTransport::set_protocol_version(const std::string& version) {
+  std::lock_guard lock(mutex_);
+  protocol_version_ = version;
+}
+
+void StreamableHttpTransport::reset_session() {
+  std::lock_guard lock(mutex_);
+  session_id_.clear();
+  protocol_version_.clear();
+}
+
+std::vector<std::pair<std::string, std::string>> StreamableHttpTransport::request_headers() const {
+  std::vector<std::pair<std::string, std::string>> headers = config_.headers;
+  std::lock_guard lock(mutex_);
+  if (!session_id_.empty()) headers.emplace_back("Mcp-Session-Id", session_id_);
+  if (!protocol_version_.empty()) headers.emplace_back("MCP-Protocol-Version", protocol_version_);
+  return headers;
+}
+
+Status StreamableHttpTransport::send(const std::string& text,
+                                     const std::optional<RequestId>& awaited,
+                                     Clock::time_point deadline, const std::atomic<bool>* cancel) {
+  const std::string& name = config_.name;
+  if (!alive_) return make_error(ErrorKind::kIo, "the MCP server " + name + " session has ended");
+  llm::HttpRequest request;
+  request.method = "POST";
+  request.url = config_.url;
+  request.purpose = "mcp";
+  request.body = text;
+  request.headers = request_headers();
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.headers.emplace_back("Accept", "application/json, text/event-stream");
+  bool had_session = false;
+  for (const auto& [key, value] : request.headers) had_session |= key == "Mcp-Session-Id";
+
+  llm::HttpTimeouts timeouts;
+  timeouts.connect = std::min(kConnectTimeout, remaining(deadline));
+  timeouts.first_byte = remaining(deadline);
+  timeouts.idle = remaining(deadline);
+
+  llm::HttpResponseHead head;
+  bool streaming = false;
+  bool answered = false;
+  bool stopped = false;  // we aborted the transfer on purpose (answered, timeout, cancel)
+  Error stop_error;
+  std::string body;
+  llm::SseParser sse(kMaxMessageBytes + 1024);
+
+  auto deliver = [&](std::string_view frame) -> Status {
+    Result<std::vector<Message>> messages = parse_frame(frame);
+    if (!messages.ok()) {
+      log::info("mcp_http_message_skipped",
+                {log::field("server", name), log::field("reason", messages.error().message)});
+      return ok_status();
+    }
+    for (Message& message : *messages) {
+      const bool is_answer = awaited && message.id && *message.id == *awaited &&
+                             (message.type == Message::Type::kResponse ||
+                              message.type == Message::Type::kErrorResponse);
+      if (handlers_.on_message) handlers_.on_message(std::move(message));
+      if (is_answer) answered = true;
+    }
+    return ok_status();
+  };
+
+  llm::HttpCallbacks callbacks;
+  callbacks.on_head = [&](const llm::HttpResponseHead& response_head) {
+    head = response_head;
+    streaming = head.status == 200 &&
+                lower(head.header("content-type")).find("text/event-stream") != std::string::npos;
+    const std::string session = head.header("mcp-session-id");
+    if (!session.empty()) {
+      std::lock_guard lock(mutex_);
+      session_id_ = session;
+    }
+  };
+  callbacks.on_body = [&](std::string_view chunk) -> Status {
+    if (cancel && cancel->load()) {
+      stopped = true;
+      stop_error = make_error(ErrorKind::kCancelled, "cancelled");
+      return stop_error;
+    }
+    if (Clock::now() >= deadline) {
+      stopped = true;
+      stop_error = make_error(ErrorKind::kTimeout, "the MCP server " + name + " did not answer");
+      return stop_error;
+    }
+    if (!streaming) {
+      if (body.size() + chunk.size() > kMaxMessageBytes) {
+        stopped = true;
+        stop_error = make_error(ErrorKind::kProtocol,
+                                "the MCP server " + name + " sent a message larger than 16 MiB");
+        return stop_error;
+      }
+      body.append(chunk);
+      return ok_status();
+    }
+    Status fed = sse.feed(chunk, [&](const llm::SseEvent& event) -> Status {
+      if (event.event != "message" && !event.event.empty()) return ok_status();
+      return deliver(event.data);
+    });
+    if (!fed.ok()) {
+      stopped = true;
+      stop_error = make_error(ErrorKind::kProtocol,
+                              "the MCP server " + name + " sent an event larger than 16 MiB");
+      return stop_error;
+    }
+    if (answered) {
+      stopped = true;  // everything we wait for has arrived; end the stream
+      return make_error(ErrorKind::kCancelled, "answered");
+    }
+    return ok_status();
+  };
+
+  std::unique_ptr<llm::HttpTransport> http = factory_();
+  if (!http) return make_error(ErrorKind::kInternal, "no HTTP transport for MCP");
+  Result<llm::HttpResponseHead> performed = http->perform(request, timeouts, callbacks);
+  if (answered) return ok_status();
+  if (stopped) return stop_error;
+  if (!performed.ok()) {
+    return std::move(performed).error().with_context("the MCP server " + name + " (" +
+                                                     llm::url_host(config_.url) + ")");
+  }
+  head = *performed;
+  if (head.status == 404 && had_session) {
+    return make_error(ErrorKind::kNotFound,
+                      "the MCP server " + name + " ended the session (HTTP 404)");
+  }
+  if (head.status >= 400 || head.status < 200 || head.status >= 300) {
+    return make_error(kind_for_status(head.status), "the MCP server " + name + " answered HTTP " +
+                                                        std::to_string(head.status) + ": " +
+                                                        body_excerpt(body, kErrorExcerptBytes));
+  }
+  if (!streaming && !body.empty() && head.status != 202) {
+    TRY(deliver(body));
+  }
+  if (awaited && !answered) {
+    return make_error(ErrorKind::kProtocol, "the MCP server " + name +
+                                                " ended its HTTP answer without a response to " +
+                                                id_to_string(*awaited));
+  }
+  return ok_status();
+}
+
+void StreamableHttpTransport::shutdown() {
+  if (!alive_.exchange(false)) return;
+  std::string session;
+  {
+    std::lock_guard lock(mutex_);
+    session = session_id_;
+  }
+  if (session.empty() || !factory_) return;
+  llm::HttpRequest request;
+  request.method = "DELETE";
+  request.url = config_.url;
+  request.purpose = "mcp";
+  request.headers = request_headers();
+  llm::HttpTimeouts timeouts{kDeleteTimeout, kDeleteTimeout, kDeleteTimeout};
+  llm::HttpCallbacks callbacks;
+  callbacks.on_body = [](std::string_view) { return ok_status(); };
+  std::unique_ptr<llm::HttpTransport> http = factory_();
+  if (!http) return;
+  Result<llm::HttpResponseHead> deleted = http->perform(request, timeouts, callbacks);
+  if (!deleted.ok()) {
+    log::info("mcp_session_delete_failed",
+              {log::field("server", config_.name), log::field("reason", deleted.error().message)});
+  }
+}
+
+}  // namespace joey::mcp
