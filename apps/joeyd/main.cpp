@@ -25,6 +25,8 @@
 #include "cloud/cloud_app.h"
 #include "cloud/http_server.h"
 #include "cloud/kek_rotation.h"
+#include "cloud/marketplace.h"
+#include "cloud/marketplace_routes.h"
 #include "cloud/metrics.h"
 #include "cloud/retention.h"
 #include "cloud/router.h"
@@ -56,6 +58,7 @@ struct ServeFlags {
   std::string upstream_ca;
   unsigned upstream_first_byte_seconds = 300;
   unsigned upstream_idle_seconds = 120;
+  std::string marketplace;  // a directory with modes.yaml and mcps.yaml; empty: built in
 };
 
 // The operator's provider key from `variable`, or "" when unset.
@@ -226,6 +229,17 @@ int serve(const ServeFlags& flags) {
   if (Status valid = validate_flags(flags); !valid.ok()) return fail(valid.error());
   Result<ListenAddress> listen = parse_listen_address(flags.listen);
   if (!listen.ok()) return fail(listen.error());
+  // The marketplace catalog is validated before anything else starts: a bad one stops
+  // joeyd here, naming the file, the item and the field.
+  std::shared_ptr<const cloud::MarketplaceCatalog> marketplace;
+  if (flags.marketplace.empty()) {
+    const Result<cloud::MarketplaceCatalog>& builtin = cloud::builtin_marketplace();
+    if (!builtin.ok()) return fail(builtin.error().with_context("the built-in marketplace"));
+  } else {
+    Result<cloud::MarketplaceCatalog> own = cloud::load_marketplace_dir(flags.marketplace);
+    if (!own.ok()) return fail(own.error().with_context("--marketplace"));
+    marketplace = std::make_shared<const cloud::MarketplaceCatalog>(std::move(own).value());
+  }
 
   Result<std::filesystem::path> data_dir = data_directory(flags);
   if (!data_dir.ok()) return fail(data_dir.error());
@@ -260,6 +274,13 @@ int serve(const ServeFlags& flags) {
   });
   cloud->register_metrics(*registry);
   cloud->register_routes(*router);
+  if (marketplace) cloud::add_marketplace_routes(*router, marketplace);  // replaces the built-in
+  const cloud::MarketplaceCatalog& served =
+      marketplace ? *marketplace : *cloud::builtin_marketplace();
+  log::info("marketplace_loaded",
+            {log::field("source", flags.marketplace.empty() ? "built-in" : "--marketplace"),
+             log::field("modes", served.modes.ids.size()),
+             log::field("mcps", served.mcps.ids.size())});
 
   cloud::ServerOptions options;
   options.host = listen->host;
@@ -312,6 +333,11 @@ int main(int argc, char** argv) {
                             "is the server's least-privilege role; docs/storage.md)");
   serve_command->add_option("--tls-cert", flags.tls_cert, "PEM certificate chain for HTTPS");
   serve_command->add_option("--tls-key", flags.tls_key, "PEM private key for HTTPS");
+  serve_command
+      ->add_option("--marketplace", flags.marketplace,
+                   "Serve DIR/modes.yaml and DIR/mcps.yaml as the marketplace instead of the "
+                   "built-in catalog (validated at start)")
+      ->type_name("DIR");
   serve_command->add_option("--public-url", flags.public_url,
                             "URL users reach this server at (links, cookies)");
   serve_command->add_option("--threads", flags.threads, "I/O threads (default: one per core)")

@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "cloud/auth_routes.h"
 #include "cloud/kek_rotation.h"
+#include "cloud/marketplace_routes.h"
 #include "cloud/org_routes.h"
 #include "cloud/proxy_routes.h"
 #include "cloud/share_routes.h"
@@ -63,6 +64,7 @@ void CloudApp::register_routes(Router& router) {
   register_share_routes(router, *identity_, *shares_, auth);
   register_usage_routes(router, *identity_, *usage_, auth);
   register_proxy_routes(router, *proxy_, upstream_pool_);
+  register_marketplace_routes(router);
 }
 
 void CloudApp::register_metrics(MetricsRegistry& registry) {

@@ -132,7 +132,8 @@ void register_org_routes(Router& router, IdentityService& identity, OrgService& 
       [service](const HttpRequest& request, const Caller& caller) -> Result<HttpResponse> {
         const nlohmann::json body =
             TRY(parse_json_body(request, {"version", "cloud", "allow_list", "proxy", "rules",
-                                          "modes", "mcps", "hidden_mcps"}));
+                                          "modes", "mcps", "hidden_mcps",
+                                          "hide_marketplace_mcps"}));
         return HttpResponse::json(
             200, TRY(service->update_settings(caller.user, param(request, "id"), body)));
       },

@@ -655,7 +655,8 @@ nlohmann::json default_org_settings() {
           {"rules", ""},
           {"modes", nlohmann::json::array()},
           {"mcps", nlohmann::json::array()},
-          {"hidden_mcps", nlohmann::json::array()}};
+          {"hidden_mcps", nlohmann::json::array()},
+          {"hide_marketplace_mcps", false}};
 }
 
 Result<nlohmann::json> merge_org_settings(const nlohmann::json& current,
@@ -683,10 +684,13 @@ Result<nlohmann::json> merge_org_settings(const nlohmann::json& current,
     } else if (key == "hidden_mcps") {
       TRY(check_list(key, value, true));
       merged[key] = value;
+    } else if (key == "hide_marketplace_mcps") {
+      if (!value.is_boolean()) return bad_setting(key, "true or false");
+      merged[key] = value;
     } else {
       return bad_setting(key,
                          "absent (unknown key; the sections are cloud, allow_list, proxy, rules, "
-                         "modes, mcps, hidden_mcps)");
+                         "modes, mcps, hidden_mcps, hide_marketplace_mcps)");
     }
   }
   return merged;

@@ -102,7 +102,8 @@ class OrgService {
                      const std::string& role);
   Status remove_member(const User& caller, const std::string& org_id, const std::string& user_id);
 
-  // {version, cloud, allow_list, rules, modes, mcps, hidden_mcps}.
+  // {version, cloud, allow_list, proxy, rules, modes, mcps, hidden_mcps,
+  // hide_marketplace_mcps}.
   Result<nlohmann::json> get_settings(const User& caller, const std::string& org_id);
   // `patch` is {version, and any top-level sections}; kAlreadyExists when `version` is
   // not the current one; kInvalidArgument for a malformed section. Returns the new

@@ -190,7 +190,7 @@ TEST_P(OrgRoutesTest, SettingsStartWithDefaultsAndChangeOnlyAtTheCurrentVersion)
     "allow_list": {"allow_all": true, "providers": {}},
     "proxy": {"monthly_budget_usd": null, "user_requests_per_minute": null,
               "user_tokens_per_minute": null},
-    "rules": "", "modes": [], "mcps": [], "hidden_mcps": []})");
+    "rules": "", "modes": [], "mcps": [], "hidden_mcps": [], "hide_marketplace_mcps": false})");
   EXPECT_EQ(defaults.body, expected);
 
   Reply patched =
@@ -240,6 +240,7 @@ TEST_P(OrgRoutesTest, MalformedSettingsAreRefusedWithTheFieldNamed) {
       {{{"version", 1}, {"rules", 7}}, "rules"},
       {{{"version", 1}, {"modes", {"code"}}}, "modes"},
       {{{"version", 1}, {"hidden_mcps", {{{"a", 1}}}}}, "hidden_mcps"},
+      {{{"version", 1}, {"hide_marketplace_mcps", "yes"}}, "hide_marketplace_mcps"},
   };
   for (const auto& [body, named] : cases) {
     Reply reply = call(ada, "PATCH", path, body);
