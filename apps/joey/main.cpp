@@ -18,6 +18,7 @@
 #include "client/history_command.h"
 #include "client/interactive_session.h"
 #include "client/login_command.h"
+#include "client/marketplace_command.h"
 #include "client/mcp_command.h"
 #include "client/modes_command.h"
 #include "client/privacy_command.h"
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   client::register_config_command(app, command_exit);
   client::register_modes_command(app, command_exit);
   client::register_mcp_command(app, command_exit);
+  client::register_marketplace_command(app, command_exit);
   client::register_history_command(app, command_exit);
   client::register_checkpoints_command(app, command_exit);
   client::register_auth_command(app, command_exit);
@@ -143,8 +145,8 @@ int main(int argc, char** argv) {
     return client::kExitUsage;
   }
 
-  for (const char* command : {"config", "modes", "mcp", "history", "checkpoints", "auth", "privacy",
-                              "telemetry", "login", "whoami", "logout"}) {
+  for (const char* command : {"config", "modes", "mcp", "marketplace", "history", "checkpoints",
+                              "auth", "privacy", "telemetry", "login", "whoami", "logout"}) {
     if (app.got_subcommand(command)) return command_exit;
   }
   if (run->parsed()) return client::run_task(run_flags);

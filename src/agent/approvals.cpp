@@ -14,6 +14,8 @@ bool auto_approved(const ApprovalPolicy& policy, ActionKind kind) {
       return policy.auto_mode_switch;
     case ActionKind::kSubtask:
       return policy.auto_subtasks;
+    case ActionKind::kMcp:
+      return policy.auto_mcp;
     default:
       return false;
   }

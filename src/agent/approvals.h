@@ -21,6 +21,7 @@ struct ApprovalPolicy {
   bool auto_command = false;
   bool auto_mode_switch = false;
   bool auto_subtasks = false;
+  bool auto_mcp = false;  // MCP tool calls (a server's alwaysAllow list approves its own)
   CommandPolicy commands;
 };
 

@@ -35,6 +35,7 @@ enum class ActionKind {
                       // always asks a person; never approved automatically
   kModeSwitch,        // switch_mode: the model changes its own mode
   kSubtask,           // new_task: the model starts a subtask in another mode
+  kMcp,               // calling a tool of an MCP server (the server decides what it does)
 };
 
 // The groups modes grant tools by (a mode lists the groups it may use).

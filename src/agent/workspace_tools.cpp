@@ -8,25 +8,40 @@ namespace joey::agent {
 
 const char* action_kind_name(ActionKind kind) {
   switch (kind) {
-    case ActionKind::kRead: return "read";
-    case ActionKind::kWrite: return "write";
-    case ActionKind::kCommand: return "command";
-    case ActionKind::kOutsideWorkspace: return "outside_workspace";
-    case ActionKind::kProtectedWrite: return "protected_write";
-    case ActionKind::kModeSwitch: return "mode_switch";
-    case ActionKind::kSubtask: return "subtask";
+    case ActionKind::kRead:
+      return "read";
+    case ActionKind::kWrite:
+      return "write";
+    case ActionKind::kCommand:
+      return "command";
+    case ActionKind::kOutsideWorkspace:
+      return "outside_workspace";
+    case ActionKind::kProtectedWrite:
+      return "protected_write";
+    case ActionKind::kModeSwitch:
+      return "mode_switch";
+    case ActionKind::kSubtask:
+      return "subtask";
+    case ActionKind::kMcp:
+      return "mcp";
   }
   return "unknown";
 }
 
 const char* tool_group_name(ToolGroup group) {
   switch (group) {
-    case ToolGroup::kRead: return "read";
-    case ToolGroup::kEdit: return "edit";
-    case ToolGroup::kCommand: return "command";
-    case ToolGroup::kMcp: return "mcp";
-    case ToolGroup::kModes: return "modes";
-    case ToolGroup::kAlways: return "always";
+    case ToolGroup::kRead:
+      return "read";
+    case ToolGroup::kEdit:
+      return "edit";
+    case ToolGroup::kCommand:
+      return "command";
+    case ToolGroup::kMcp:
+      return "mcp";
+    case ToolGroup::kModes:
+      return "modes";
+    case ToolGroup::kAlways:
+      return "always";
   }
   return "unknown";
 }

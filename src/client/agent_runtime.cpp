@@ -141,6 +141,27 @@ std::unique_ptr<CloudSync> open_cloud_sync(const std::filesystem::path& home,
   return CloudSync::open(home, std::move(signed_in), std::move(options));
 }
 
+// The MCP servers this workspace may use, connected; null when none is configured. A
+// broken mcp.json is said as a notice and the task goes on without MCP.
+std::unique_ptr<McpToolbox> open_mcp_toolbox(const std::filesystem::path& home,
+                                             const std::filesystem::path& root,
+                                             const ProviderFlags& flags, agent::EventSink& events) {
+  Result<McpConfig> config = load_mcp_config(home, root);
+  if (!config.ok()) {
+    events.notice("MCP servers are off: " + config.error().message);
+    return nullptr;
+  }
+  if (config->servers.empty()) return nullptr;
+  std::string ca_bundle;
+  if (!flags.ca_cert.empty()) {
+    if (Result<std::string> bundle = llm::build_ca_bundle(flags.ca_cert); bundle.ok()) {
+      ca_bundle = std::move(bundle).value();
+    }
+  }
+  return McpToolbox::open(*config, process_environment(), mcp_http_factory(std::move(ca_bundle)),
+                          [&events](const std::string& text) { events.notice(text); });
+}
+
 }  // namespace
 
 Result<llm::ProviderConfig> resolve_provider_flags(const ProviderFlags& flags,
@@ -305,6 +326,7 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::open(RunFlags flags,
   policy.auto_command = self.settings_.get_bool("auto_approve.command");
   policy.auto_mode_switch = self.settings_.get_bool("auto_approve.mode_switch");
   policy.auto_subtasks = self.settings_.get_bool("auto_approve.subtasks");
+  policy.auto_mcp = self.settings_.get_bool("auto_approve.mcp");
   policy.commands.allowed = self.settings_.get_strings("commands.allowed");
   policy.commands.denied = self.settings_.get_strings("commands.denied");
 
@@ -327,6 +349,7 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::open(RunFlags flags,
   self.cloud_sync_ = open_cloud_sync(home, self.settings_, self.flags_.provider, events);
   self.recorder_ = std::make_unique<TeeRecorder>(
       std::vector<agent::TaskRecorder*>{self.history_.get(), self.cloud_sync_.get()});
+  self.mcp_ = open_mcp_toolbox(home, root, self.flags_.provider, events);
   if (Result<agent::Checkpoints> opened = agent::Checkpoints::open(root); opened.ok()) {
     self.checkpoints_.emplace(std::move(opened).value());
   } else {
@@ -432,6 +455,12 @@ agent::ToolContext AgentRuntime::tool_context(agent::ApprovalGate& approvals) {
   };
   context.sandbox = sandbox_ ? &*sandbox_ : nullptr;
   return context;
+}
+
+std::vector<agent::ToolDefinition> AgentRuntime::tools() const {
+  std::vector<agent::ToolDefinition> tools = all_tools();
+  if (mcp_) tools.insert(tools.end(), mcp_->tools().begin(), mcp_->tools().end());
+  return tools;
 }
 
 std::vector<agent::ToolDefinition> AgentRuntime::all_tools() {

@@ -28,6 +28,7 @@
 #include "base/cancel.h"
 #include "client/cloud_sync.h"
 #include "client/history_recorder.h"
+#include "client/mcp_tools.h"
 #include "client/settings.h"
 #include "client/tee_recorder.h"
 #include "client/telemetry.h"
@@ -120,8 +121,10 @@ class AgentRuntime {
   Result<agent::TaskOptions> task_options();
   // The context the tools get, with `approvals` as the gate (not owned).
   agent::ToolContext tool_context(agent::ApprovalGate& approvals);
-  // Every tool; the mode decides which are offered.
+  // Every built-in tool; the mode decides which are offered.
   static std::vector<agent::ToolDefinition> all_tools();
+  // The built-in tools and those of the MCP servers that started (client/mcp_tools.h).
+  std::vector<agent::ToolDefinition> tools() const;
 
   // Between tasks: another model of the same provider, another mode.
   Status set_model(const std::string& model);
@@ -164,6 +167,7 @@ class AgentRuntime {
   std::unique_ptr<CloudSync> cloud_sync_;
   std::unique_ptr<TeeRecorder> recorder_;  // history_ then cloud_sync_
   std::shared_ptr<Telemetry> telemetry_;   // after events_: the sink holds it too
+  std::unique_ptr<McpToolbox> mcp_;        // may be null (no server configured)
 };
 
 }  // namespace joey::client

@@ -108,6 +108,9 @@ class InteractiveApprovalGate final : public agent::ApprovalGate {
       case agent::ActionKind::kSubtask:
         policy_.auto_subtasks = true;
         break;
+      case agent::ActionKind::kMcp:
+        policy_.auto_mcp = true;
+        break;
       case agent::ActionKind::kCommand: {
         std::string program(trim(request.description));
         program = program.substr(0, program.find_first_of(" \t"));
@@ -220,7 +223,7 @@ class Session {
     Cancellation& cancellation = runtime_.cancellation();
     cancellation.reset();
     agent::TaskLoop loop(std::move(options), runtime_.model(), events_,
-                         runtime_.tool_context(approvals_), AgentRuntime::all_tools());
+                         runtime_.tool_context(approvals_), runtime_.tools());
     agent::TaskOutcome outcome = loop.run(message);
     events_.pause();
     if (outcome.status == agent::TaskStatus::kCancelled) {

@@ -16,6 +16,7 @@
 #include "base/redact.h"
 #include "client/exit_codes.h"
 #include "client/mcp_config.h"
+#include "client/mcp_tools.h"
 
 namespace joey::client {
 namespace {
@@ -240,6 +241,91 @@ int trust_servers(const McpFlags& flags) {
   return kExitOk;
 }
 
+// The named server, connected (even when disabled: the user asked for it by name); never
+// an untrusted workspace server.
+Result<std::unique_ptr<mcp::Server>> connect_named(const McpFlags& flags) {
+  Place where = TRY(place(flags.cwd));
+  McpConfig config = TRY(load_mcp_config(where.home, where.workspace));
+  for (const McpServerEntry& entry : config.servers) {
+    if (entry.name != flags.name) continue;
+    if (entry.scope == McpScope::kProject && !config.project_trusted) {
+      return make_error(ErrorKind::kPermissionDenied,
+                        "'" + entry.name +
+                            "' is defined by this workspace and not trusted yet: read "
+                            ".joey/mcp.json, then run `joey mcp trust`");
+    }
+    McpLaunch launch = TRY(resolve_launch(entry, process_environment()));
+    return std::make_unique<mcp::Server>(mcp_server_config(launch), mcp_http_factory(""));
+  }
+  return make_error(ErrorKind::kNotFound,
+                    "no MCP server is named '" + flags.name + "' here (see `joey mcp list`)");
+}
+
+std::string first_line(const std::string& text, size_t cap) {
+  std::string line = text.substr(0, text.find('\n'));
+  if (line.size() > cap) line = line.substr(0, cap - 3) + "...";
+  return line;
+}
+
+int list_tools(const McpFlags& flags) {
+  Result<std::unique_ptr<mcp::Server>> server = connect_named(flags);
+  if (!server.ok()) return fail(server.error());
+  Result<mcp::Client*> client = (*server)->client();
+  if (!client.ok()) return fail(kExitFailed, client.error().message);
+  Result<std::vector<mcp::Tool>> tools = (*client)->list_tools();
+  if (!tools.ok()) return fail(kExitFailed, tools.error().message);
+  if (flags.json) {
+    json list = json::array();
+    for (const mcp::Tool& tool : *tools) {
+      list.push_back({{"name", tool.name},
+                      {"model_name", mcp_tool_name(flags.name, tool.name)},
+                      {"description", tool.description},
+                      {"input_schema", tool.input_schema}});
+    }
+    std::printf("%s\n", list.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return kExitOk;
+  }
+  for (const mcp::Tool& tool : *tools) {
+    std::printf("%-32s %s\n", tool.name.c_str(),
+                first_line(tool.description.empty() ? tool.title : tool.description, 100).c_str());
+  }
+  std::printf("%zu tools; the model sees them as %s…\n", tools->size(),
+              mcp_tool_name(flags.name, "").c_str());
+  return kExitOk;
+}
+
+int test_server(const McpFlags& flags) {
+  Result<std::unique_ptr<mcp::Server>> server = connect_named(flags);
+  if (!server.ok()) return fail(server.error());
+  const auto started = std::chrono::steady_clock::now();
+  Result<mcp::Client*> client = (*server)->client();
+  if (!client.ok()) return fail(kExitFailed, client.error().message);
+  const auto connected = std::chrono::steady_clock::now();
+  const json& info = (*client)->server_info();
+  std::printf(
+      "connected to %s %s in %lld ms (MCP %s)\n", info.value("name", flags.name).c_str(),
+      info.value("version", "").c_str(),
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(connected - started).count()),
+      (*client)->protocol_version().c_str());
+  Result<std::vector<mcp::Tool>> tools = (*client)->list_tools();
+  if (!tools.ok()) return fail(kExitFailed, tools.error().message);
+  std::printf("tools: %zu\n", tools->size());
+  if ((*client)->server_capabilities().contains("resources")) {
+    Result<std::vector<mcp::Resource>> resources = (*client)->list_resources();
+    if (!resources.ok()) return fail(kExitFailed, resources.error().message);
+    std::printf("resources: %zu\n", resources->size());
+  }
+  const auto before_ping = std::chrono::steady_clock::now();
+  Status pinged = (*client)->ping();
+  if (!pinged.ok()) return fail(kExitFailed, pinged.error().message);
+  std::printf("ping: %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - before_ping)
+                                         .count()));
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_mcp_command(CLI::App& app, int& exit_code) {
@@ -291,6 +377,17 @@ void register_mcp_command(CLI::App& app, int& exit_code) {
     toggle->callback(
         [flags, &exit_code, disabled] { exit_code = toggle_server(*flags, disabled); });
   }
+
+  CLI::App* tools = mcp->add_subcommand("tools", "Start a server and list its tools");
+  tools->add_option("name", flags->name, "server name")->required();
+  with_cwd(tools);
+  tools->add_flag("--json", flags->json, "print JSON, with each tool's schema");
+  tools->callback([flags, &exit_code] { exit_code = list_tools(*flags); });
+
+  CLI::App* test = mcp->add_subcommand("test", "Start a server and check that it answers");
+  test->add_option("name", flags->name, "server name")->required();
+  with_cwd(test);
+  test->callback([flags, &exit_code] { exit_code = test_server(*flags); });
 
   CLI::App* trust = mcp->add_subcommand("trust", "Trust the MCP servers this workspace defines");
   with_cwd(trust);

@@ -6,6 +6,8 @@
 //   joey mcp add NAME --url URL [--type streamable-http|sse] [--header K=V]… [...]
 //   joey mcp remove|enable|disable NAME [--scope global|project]
 //   joey mcp trust [--cwd DIR] [--yes]         trust this workspace's own servers
+//   joey mcp tools NAME [--json]               start it and list its tools
+//   joey mcp test NAME                         start it: version, tools, resources, ping
 //
 // Output goes to stdout; errors to stderr as "joey: error: ...". Exit codes: 0 ok,
 // 1 a file is broken or cannot be written, 2 bad usage (unknown server, bad flag).

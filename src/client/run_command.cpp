@@ -23,7 +23,7 @@ int run_task(RunFlags flags) {
   if (!options.ok()) return error_exit(options.error());
   agent::HeadlessApprovalGate approvals(agent.approval_policy(), agent.events());
   agent::TaskLoop loop(std::move(options).value(), agent.model(), agent.events(),
-                       agent.tool_context(approvals), AgentRuntime::all_tools());
+                       agent.tool_context(approvals), agent.tools());
   agent::TaskOutcome outcome = loop.run(task);
   return agent::exit_code_for(outcome.status);
 }

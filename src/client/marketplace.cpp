@@ -1,0 +1,413 @@
+#include "client/marketplace.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "agent/modes.h"
+#include "base/atomic_file.h"
+#include "base/json.h"
+#include "base/paths.h"
+#include "client/mcp_config.h"
+
+namespace joey::client {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr size_t kMaxCatalogBytes = 8 << 20;
+constexpr size_t kMaxItems = 10'000;
+
+Error bad_item(const std::string& id, size_t index, const std::string& what) {
+  return Error(ErrorKind::kProtocol,
+               "the marketplace catalog's item " +
+                   (id.empty() ? "#" + std::to_string(index + 1) : "'" + id + "'") + ": " + what);
+}
+
+// A scalar field as a string ("" when absent); kProtocol when present but not a scalar.
+Result<std::string> scalar(const YAML::Node& node, const char* key, const std::string& id,
+                           size_t index) {
+  const YAML::Node value = node[key];
+  if (!value.IsDefined() || value.IsNull()) return std::string();
+  if (!value.IsScalar()) return bad_item(id, index, std::string("'") + key + "' must be text");
+  return value.Scalar();
+}
+
+Result<std::vector<std::string>> scalars(const YAML::Node& node, const char* key,
+                                         const std::string& id, size_t index) {
+  std::vector<std::string> out;
+  const YAML::Node value = node[key];
+  if (!value.IsDefined() || value.IsNull()) return out;
+  if (!value.IsSequence()) return bad_item(id, index, std::string("'") + key + "' must be a list");
+  for (const YAML::Node& item : value) {
+    if (!item.IsScalar()) return bad_item(id, index, std::string("'") + key + "' must list text");
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+Result<std::vector<MarketplaceParameter>> parameters(const YAML::Node& node, const std::string& id,
+                                                     size_t index) {
+  std::vector<MarketplaceParameter> out;
+  const YAML::Node list = node["parameters"];
+  if (!list.IsDefined() || list.IsNull()) return out;
+  if (!list.IsSequence()) return bad_item(id, index, "'parameters' must be a list");
+  for (const YAML::Node& entry : list) {
+    if (!entry.IsMap()) return bad_item(id, index, "each parameter must be a map");
+    MarketplaceParameter parameter;
+    parameter.name = TRY(scalar(entry, "name", id, index));
+    parameter.key = TRY(scalar(entry, "key", id, index));
+    parameter.placeholder = TRY(scalar(entry, "placeholder", id, index));
+    if (parameter.key.empty()) return bad_item(id, index, "a parameter has no 'key'");
+    const YAML::Node optional = entry["optional"];
+    bool value = false;
+    parameter.optional = optional.IsDefined() && optional.IsScalar() &&
+                         YAML::convert<bool>::decode(optional, value) && value;
+    out.push_back(std::move(parameter));
+  }
+  return out;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+fs::path cache_path(const fs::path& home, std::string_view type, const char* suffix) {
+  return home / "marketplace" / (std::string(type) + suffix);
+}
+
+// The mode an item installs, as a YAML map joey's own loader accepts.
+Result<YAML::Node> mode_node(const MarketplaceItem& item) {
+  YAML::Node node;
+  try {
+    node = YAML::Load(item.content);
+  } catch (const YAML::Exception& error) {
+    return make_error(ErrorKind::kProtocol,
+                      "the mode '" + item.id + "' is not valid YAML: " + error.what());
+  }
+  if (!node.IsMap() || !node["slug"].IsDefined() || !node["slug"].IsScalar()) {
+    return make_error(ErrorKind::kProtocol, "the mode '" + item.id + "' has no slug");
+  }
+  YAML::Emitter check;
+  YAML::Node document;
+  document["customModes"].push_back(node);
+  check << document;
+  Result<std::vector<agent::Mode>> parsed =
+      agent::parse_modes_text(check.c_str(), "marketplace item " + item.id);
+  if (!parsed.ok()) return parsed.error();
+  return node;
+}
+
+Result<YAML::Node> load_modes_file(const fs::path& file) {
+  std::error_code error;
+  if (!fs::exists(file, error)) {
+    YAML::Node document;
+    document["customModes"] = YAML::Node(YAML::NodeType::Sequence);
+    return document;
+  }
+  std::string text = TRY(read_file_to_string(file));
+  try {
+    YAML::Node document = YAML::Load(text);
+    if (document.IsNull()) document = YAML::Node(YAML::NodeType::Map);
+    if (!document.IsMap()) {
+      return make_error(ErrorKind::kInvalidArgument, file.string() + " is not a modes file");
+    }
+    if (!document["customModes"].IsDefined() || document["customModes"].IsNull()) {
+      document["customModes"] = YAML::Node(YAML::NodeType::Sequence);
+    }
+    if (!document["customModes"].IsSequence()) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        file.string() + ": 'customModes' is not a list");
+    }
+    return document;
+  } catch (const YAML::Exception& error) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      file.string() + " is not valid YAML: " + error.what());
+  }
+}
+
+// customModes without the mode `slug`; `found` says whether it was there.
+YAML::Node without_mode(const YAML::Node& modes, const std::string& slug, bool& found) {
+  YAML::Node kept(YAML::NodeType::Sequence);
+  found = false;
+  for (const YAML::Node& mode : modes) {
+    if (mode.IsMap() && mode["slug"].IsDefined() && mode["slug"].IsScalar() &&
+        mode["slug"].Scalar() == slug) {
+      found = true;
+      continue;
+    }
+    kept.push_back(mode);
+  }
+  return kept;
+}
+
+Status write_modes_file(const fs::path& file, const YAML::Node& document) {
+  YAML::Emitter out;
+  out << document;
+  std::error_code error;
+  fs::create_directories(file.parent_path(), error);
+  return write_file_atomically(file, std::string(out.c_str()) + "\n");
+}
+
+Result<std::vector<MarketplaceItem>> catalog_items(const YAML::Node& list, std::string_view type);
+
+}  // namespace
+
+Result<std::vector<MarketplaceItem>> parse_marketplace_catalog(std::string_view yaml,
+                                                               std::string_view type) {
+  if (yaml.size() > kMaxCatalogBytes) {
+    return make_error(ErrorKind::kProtocol, "the marketplace catalog is larger than 8 MiB");
+  }
+  YAML::Node document;
+  try {
+    document = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& error) {
+    return make_error(ErrorKind::kProtocol,
+                      std::string("the marketplace catalog is not valid YAML: ") + error.what());
+  }
+  if (!document.IsMap() || !document["items"].IsSequence()) {
+    return make_error(ErrorKind::kProtocol, "the marketplace catalog has no 'items' list");
+  }
+  try {
+    return catalog_items(document["items"], type);
+  } catch (const YAML::Exception& error) {
+    // yaml-cpp throws on some shapes its accessors do not expect; all are bad input.
+    return make_error(ErrorKind::kProtocol,
+                      std::string("the marketplace catalog is malformed: ") + error.what());
+  }
+}
+
+namespace {
+
+Result<std::vector<MarketplaceItem>> catalog_items(const YAML::Node& list, std::string_view type) {
+  std::vector<MarketplaceItem> items;
+  std::set<std::string> ids;
+  size_t index = 0;
+  for (const YAML::Node& node : list) {
+    if (index >= kMaxItems) {
+      return make_error(ErrorKind::kProtocol, "the marketplace catalog has too many items");
+    }
+    if (!node.IsMap()) return bad_item("", index, "must be a map");
+    MarketplaceItem item;
+    item.id = TRY(scalar(node, "id", "", index));
+    if (item.id.empty()) return bad_item("", index, "has no 'id'");
+    if (!ids.insert(item.id).second) return bad_item(item.id, index, "appears twice");
+    item.type = TRY(scalar(node, "type", item.id, index));
+    if (item.type.empty()) item.type = type == "modes" ? "mode" : "mcp";
+    if (item.type + "s" != type) {
+      ++index;
+      continue;  // a catalog may mix types; this one is asked for `type` only
+    }
+    item.name = TRY(scalar(node, "name", item.id, index));
+    item.description = TRY(scalar(node, "description", item.id, index));
+    item.author = TRY(scalar(node, "author", item.id, index));
+    item.author_url = TRY(scalar(node, "authorUrl", item.id, index));
+    item.url = TRY(scalar(node, "url", item.id, index));
+    item.tags = TRY(scalars(node, "tags", item.id, index));
+    item.prerequisites = TRY(scalars(node, "prerequisites", item.id, index));
+    item.parameters = TRY(parameters(node, item.id, index));
+    const YAML::Node content = node["content"];
+    if (content.IsDefined() && content.IsScalar()) {
+      item.content = content.Scalar();
+    } else if (content.IsDefined() && content.IsSequence() && item.type == "mcp") {
+      for (const YAML::Node& entry : content) {
+        if (!entry.IsMap() || !entry["content"].IsDefined() || !entry["content"].IsScalar()) {
+          return bad_item(item.id, index, "each install method needs 'name' and 'content'");
+        }
+        MarketplaceMethod method;
+        method.name = TRY(scalar(entry, "name", item.id, index));
+        method.content = entry["content"].Scalar();
+        method.parameters = TRY(parameters(entry, item.id, index));
+        item.methods.push_back(std::move(method));
+      }
+    }
+    if (item.content.empty() && item.methods.empty()) {
+      return bad_item(item.id, index, "has no 'content'");
+    }
+    items.push_back(std::move(item));
+    ++index;
+  }
+  return items;
+}
+
+}  // namespace
+
+std::vector<const MarketplaceItem*> search_marketplace(const std::vector<MarketplaceItem>& items,
+                                                       std::string_view query) {
+  std::vector<std::string> words;
+  std::string current;
+  for (char c : lower(query)) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!current.empty()) words.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  if (!current.empty()) words.push_back(current);
+  std::vector<std::pair<int, const MarketplaceItem*>> scored;
+  for (const MarketplaceItem& item : items) {
+    const std::string head = lower(item.id + " " + item.name);
+    std::string tags;
+    for (const std::string& tag : item.tags) tags += " " + lower(tag);
+    const std::string body = lower(item.description) + tags;
+    int score = 0;
+    bool all = true;
+    for (const std::string& word : words) {
+      if (head.find(word) != std::string::npos) {
+        score += 2;
+      } else if (body.find(word) != std::string::npos) {
+        score += 1;
+      } else {
+        all = false;
+        break;
+      }
+    }
+    if (all) scored.emplace_back(score, &item);
+  }
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<const MarketplaceItem*> found;
+  for (const auto& [score, item] : scored) found.push_back(item);
+  return found;
+}
+
+Result<std::string> fetch_marketplace_catalog(const fs::path& joey_home,
+                                              const std::string& base_url, std::string_view type,
+                                              llm::HttpTransport& transport) {
+  const fs::path body_file = cache_path(joey_home, type, ".yaml");
+  const fs::path etag_file = cache_path(joey_home, type, ".etag");
+  Result<std::string> cached = read_file_to_string(body_file);
+  std::string etag = cached.ok() ? read_file_to_string(etag_file).value_or("") : "";
+
+  llm::HttpRequest request;
+  request.method = "GET";
+  std::string base = base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  request.url = base + "/api/marketplace/" + std::string(type);
+  request.purpose = "marketplace";
+  // P5: nothing that says who asks — no Authorization, no cookie, no id.
+  request.headers = {{"Accept", "application/yaml"}};
+  if (!etag.empty()) request.headers.emplace_back("If-None-Match", etag);
+  std::string body;
+  llm::HttpCallbacks callbacks;
+  callbacks.on_body = [&body](std::string_view chunk) -> Status {
+    if (body.size() + chunk.size() > kMaxCatalogBytes) {
+      return make_error(ErrorKind::kProtocol, "the marketplace catalog is larger than 8 MiB");
+    }
+    body.append(chunk);
+    return ok_status();
+  };
+  llm::HttpTimeouts timeouts;
+  timeouts.first_byte = std::chrono::seconds(20);
+  Result<llm::HttpResponseHead> head = transport.perform(request, timeouts, callbacks);
+  if (head.ok() && head->status == 304 && cached.ok()) return std::move(cached).value();
+  if (head.ok() && head->status == 200) {
+    TRY(parse_marketplace_catalog(body, type));  // never cache what cannot be read
+    TRY(ensure_private_dir(body_file.parent_path()));
+    if (write_file_atomically(body_file, body).ok()) {
+      (void)write_file_atomically(etag_file, head->header("etag"));
+    }
+    return body;
+  }
+  if (cached.ok()) return std::move(cached).value();  // offline: the last catalog seen
+  const std::string why = head.ok() ? "HTTP " + std::to_string(head->status) : head.error().message;
+  return make_error(ErrorKind::kNetwork,
+                    "could not fetch the marketplace from " + request.url + " (" + why + ")");
+}
+
+void apply_marketplace_filter(std::vector<MarketplaceItem>& items,
+                              const MarketplaceFilter& filter) {
+  std::set<std::string> hidden(filter.hidden_mcps.begin(), filter.hidden_mcps.end());
+  std::erase_if(items, [&](const MarketplaceItem& item) {
+    return item.type == "mcp" && (filter.hide_mcps || hidden.contains(item.id));
+  });
+}
+
+Result<std::string> fill_marketplace_template(const std::string& text,
+                                              const std::vector<MarketplaceParameter>& parameters,
+                                              const std::map<std::string, std::string>& values,
+                                              bool json_template) {
+  std::string out = text;
+  for (const MarketplaceParameter& parameter : parameters) {
+    auto found = values.find(parameter.key);
+    std::string value;
+    if (found != values.end()) {
+      value = found->second;
+    } else if (!parameter.optional) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        "missing the parameter '" + parameter.key + "' (" + parameter.name +
+                            "): pass --param " + parameter.key + "=VALUE");
+    }
+    if (json_template) {
+      const std::string quoted = json(value).dump();
+      value = quoted.substr(1, quoted.size() - 2);  // the string's inside, escaped
+    }
+    const std::string placeholder = "{{" + parameter.key + "}}";
+    for (size_t at = out.find(placeholder); at != std::string::npos;
+         at = out.find(placeholder, at + value.size())) {
+      out.replace(at, placeholder.size(), value);
+    }
+  }
+  return out;
+}
+
+Result<fs::path> install_marketplace_item(const MarketplaceItem& item, size_t method,
+                                          const std::map<std::string, std::string>& values,
+                                          const fs::path& target_file, bool force) {
+  if (item.type == "mode") {
+    YAML::Node mode = TRY(mode_node(item));
+    YAML::Node document = TRY(load_modes_file(target_file));
+    const std::string slug = mode["slug"].Scalar();
+    bool found = false;
+    YAML::Node modes = without_mode(document["customModes"], slug, found);
+    if (found && !force) {
+      return make_error(ErrorKind::kAlreadyExists, target_file.string() + " already has a mode '" +
+                                                       slug + "' (pass --force to replace it)");
+    }
+    modes.push_back(mode);
+    document["customModes"] = modes;
+    TRY(write_modes_file(target_file, document));
+    return target_file;
+  }
+  std::string text = item.content;
+  std::vector<MarketplaceParameter> needed = item.parameters;
+  if (text.empty()) {
+    if (method >= item.methods.size()) {
+      return make_error(ErrorKind::kInvalidArgument, "'" + item.id + "' has " +
+                                                         std::to_string(item.methods.size()) +
+                                                         " install methods; --method takes 1 to " +
+                                                         std::to_string(item.methods.size()));
+    }
+    text = item.methods[method].content;
+    needed.insert(needed.end(), item.methods[method].parameters.begin(),
+                  item.methods[method].parameters.end());
+  }
+  const std::string filled = TRY(fill_marketplace_template(text, needed, values, true));
+  json definition = parse_json(filled);
+  if (definition.is_discarded() || !definition.is_object()) {
+    return make_error(ErrorKind::kProtocol,
+                      "the marketplace item '" + item.id + "' is not a valid MCP configuration");
+  }
+  TRY(add_mcp_server(target_file, item.id, definition, force));
+  return target_file;
+}
+
+Status remove_marketplace_item(const MarketplaceItem& item, const fs::path& target_file) {
+  if (item.type != "mode") return remove_mcp_server(target_file, item.id);
+  YAML::Node mode = TRY(mode_node(item));
+  YAML::Node document = TRY(load_modes_file(target_file));
+  bool found = false;
+  document["customModes"] = without_mode(document["customModes"], mode["slug"].Scalar(), found);
+  if (!found) {
+    return make_error(ErrorKind::kNotFound,
+                      target_file.string() + " has no mode '" + mode["slug"].Scalar() + "'");
+  }
+  return write_modes_file(target_file, document);
+}
+
+}  // namespace joey::client
