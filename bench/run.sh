@@ -55,6 +55,7 @@ echo
 # 100,000 messages keeps run.sh short; `task_search_benchmark` alone defaults to 1,000,000.
 echo "== joeyd task search (blind index) against plaintext full-text search, 100,000 messages"
 "$task_search_bin" "${JOEY_BENCH_TASK_MESSAGES:-100000}" 2>/dev/null | tee "$log_dir/task_search.txt"
+echo; echo "== model proxy: added latency over direct, against nginx proxy_pass and Portkey (bench/proxy)"; "$repo_root/bench/proxy/run.sh" "$build_dir" | tee "$log_dir/proxy.txt"
 
 echo
 echo "== summary (ratios against the reference measured in the same run)"

@@ -17,6 +17,7 @@ test_packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14 nodejs npm hyperfine
   dbus-daemon gnome-keyring sqlite3 openssl postgresql-15
+  nginx wrk
 )
 
 packages=("${runtime_packages[@]}")
@@ -36,8 +37,24 @@ if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
   echo "joey setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # nginx is only the proxy benchmark's upstream and floor (bench/proxy), run under its own
+  # prefix: its package must not start a system service on port 80. A policy-rc.d that
+  # answers 101 tells invoke-rc.d and deb-systemd-invoke not to start it; one we add is
+  # removed again, whatever the install does.
+  nginx_new=""
+  [[ " ${missing[*]} " == *" nginx "* ]] && nginx_new=1
+  if [[ -n "$nginx_new" && ! -e /usr/sbin/policy-rc.d ]]; then
+    trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\n# joey setup: start no service while packages install\nexit 101\n' |
+      $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod 755 /usr/sbin/policy-rc.d
+  fi
   $sudo apt-get update -q >&2
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  if [[ -n "$nginx_new" ]]; then
+    if [[ -d /run/systemd/system ]]; then $sudo systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+    if [[ -s /run/nginx.pid ]]; then $sudo nginx -s quit >/dev/null 2>&1 || true; fi
+  fi
 fi
 
 if [[ "${1:-}" != "--runtime" ]]; then

@@ -413,6 +413,10 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
       socket.close(ignored);
       continue;
     }
+    // A response's head and body may go out as separate writes; without this, Nagle's
+    // algorithm holds the second until the client's delayed ACK (~40 ms per answer).
+    error_code no_delay_error;
+    socket.set_option(tcp::no_delay(true), no_delay_error);
     asio::any_io_executor executor = socket.get_executor();
     spawn(executor, connection(std::move(socket)), "connection");
   }

@@ -300,7 +300,13 @@ http::response<http::string_body> to_beast_response(HttpResponse response, unsig
   set_headers(message.base(), response.content_type, response.headers);
   message.keep_alive(keep_alive);
   message.body() = std::move(response.body);
-  message.prepare_payload();
+  if (response.status == 304 || response.status == 204 || response.status < 200) {
+    // RFC 9110: these have no body, and a 304 must not announce a length other than the
+    // full answer's; say none at all.
+    message.body().clear();
+  } else {
+    message.prepare_payload();
+  }
   return message;
 }
 

@@ -1,0 +1,590 @@
+// proxy_load: the HTTP/1.1 load client of the proxy benchmark (bench/proxy/run.sh). One
+// thread, epoll, keep-alive connections to one 127.0.0.1 address; a plain tool, no joey code.
+//
+//   proxy_load --port PORT --path PATH --body-file FILE [--header 'Name: value']...
+//              --connections C --seconds S [--warmup S] [--rate R] [--expect TEXT]
+//              [--timeout-ms MS] [--max-requests N]
+//   proxy_load --hold N --port PORT --path PATH --body-file FILE [--header ...]
+//              --rss-pid PID [--rss-pid PID]... [--timeout-ms MS]
+//
+// Closed loop (no --rate): C connections each send a request, wait for the whole answer
+// and send the next, for --warmup seconds (not recorded) and then --seconds (recorded).
+// Latency runs from the moment the request is written.
+//
+// Open loop (--rate R): requests are due at fixed times, R per second, whatever the
+// answers do; each goes out on an idle connection (up to C are opened, lazily). Latency
+// runs from the time the request was *due*, so a server that stalls is charged for every
+// request that waited behind the stall (no coordinated omission). Requests still unsent
+// when the time is up are counted as `unsent` and make the point `saturated`.
+//
+// Both: TTFB is the first byte of the response body, TTLB its last byte (for a stream:
+// the whole stream). An answer counts as ok when its status is 200 and, with --expect,
+// its decoded body contains TEXT (e.g. "[DONE]" for a complete stream). Anything else is
+// an error; the connection is then closed and a new one made. A connection the server
+// closes (Connection: close, e.g. a per-connection request limit) is replaced too, the
+// reconnect counted in the next request's latency.
+//
+// --hold N: opens N streams, waits until every one has received its first body byte,
+// then prints each --rss-pid's VmRSS before and after (KiB), and per stream. The streams
+// are closed when the program exits.
+//
+// Output: one line of `key=value` pairs on stdout (times in microseconds). Exit status 0,
+// 2 for bad usage, 1 when nothing could be measured. Every wait is bounded by --seconds,
+// --warmup and --timeout-ms (default 10 s); the program never runs longer than their sum
+// plus the timeout.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/response_reader.h"
+
+namespace {
+
+using proxy_bench::ResponseReader;
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+constexpr int kUsageExit = 2;
+constexpr size_t kReadBytes = 64 * 1024;
+
+struct Options {
+  uint16_t port = 0;
+  std::string path;
+  std::string body;
+  std::vector<std::string> headers;
+  size_t connections = 1;
+  double seconds = 10;
+  double warmup = 0;
+  double rate = 0;  // 0: closed loop
+  std::string expect;
+  int timeout_ms = 10'000;
+  size_t max_requests = 2'000'000;
+  size_t hold = 0;
+  std::vector<int> rss_pids;
+};
+
+enum class ConnState { kIdle, kConnecting, kWriting, kReading, kClosed };
+
+struct Connection {
+  int fd = -1;
+  ConnState state = ConnState::kClosed;
+  size_t written = 0;
+  bool busy = false;  // a request is assigned
+  TimePoint start;    // when latency starts (intended time in open loop)
+  TimePoint deadline;
+  TimePoint first_byte;
+  bool got_first = false;
+  bool recorded = false;  // the request counts in the results
+  bool connected_once = false;
+  bool failed = false;  // the last request failed: closed loop restarts it a little later
+  ResponseReader reader;
+  explicit Connection(const std::string* expect) : reader(expect) {}
+};
+
+struct Results {
+  std::vector<uint32_t> ttfb_us;
+  std::vector<uint32_t> ttlb_us;
+  size_t errors_status = 0;
+  size_t errors_body = 0;
+  size_t errors_io = 0;
+  size_t errors_timeout = 0;
+  size_t reconnects = 0;
+  size_t unsent = 0;
+  int last_bad_status = 0;
+};
+
+class Load {
+ public:
+  Load(const Options& options) : options_(options) {
+    request_ = "POST " + options.path +
+               " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(options.port) +
+               "\r\nContent-Type: application/json\r\nAccept: */*\r\nContent-Length: " +
+               std::to_string(options.body.size()) + "\r\n";
+    for (const std::string& header : options.headers) request_ += header + "\r\n";
+    request_ += "\r\n" + options.body;
+    address_.sin_family = AF_INET;
+    address_.sin_port = htons(options.port);
+    address_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    buffer_.resize(kReadBytes);
+  }
+  ~Load() {
+    for (Connection& connection : connections_) close_fd(connection);
+    if (epoll_ >= 0) ::close(epoll_);
+  }
+
+  // Closed or open loop; prints the result line.
+  int run_load() {
+    connections_.reserve(options_.connections);
+    const TimePoint begin = Clock::now();
+    measure_from_ = begin + to_duration(options_.warmup);
+    measure_until_ = measure_from_ + to_duration(options_.seconds);
+    const TimePoint hard_stop = measure_until_ + std::chrono::milliseconds(options_.timeout_ms);
+    if (options_.rate <= 0) {
+      for (size_t i = 0; i < options_.connections; ++i) {
+        connections_.emplace_back(&options_.expect);
+        start_request(connections_.back(), Clock::now());
+      }
+    }
+    const auto interval = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(options_.rate > 0 ? 1.0 / options_.rate : 0));
+    TimePoint next_due = begin;
+    size_t issued = 0;
+    std::vector<TimePoint> backlog;  // due, not yet sent (open loop)
+    size_t backlog_head = 0;
+    TimePoint next_timeout_check = begin;
+    for (;;) {
+      const TimePoint now = Clock::now();
+      if (now >= hard_stop) break;
+      if (options_.rate > 0) {
+        while (next_due <= now && next_due < measure_until_ && issued < options_.max_requests) {
+          backlog.push_back(next_due);
+          next_due += interval;
+          ++issued;
+        }
+        while (backlog_head < backlog.size()) {
+          Connection* idle = idle_connection();
+          if (idle == nullptr) break;
+          start_request(*idle, backlog[backlog_head++]);
+        }
+        if (now >= measure_until_ && in_flight() == 0) break;
+      } else if (now >= measure_until_ && in_flight() == 0) {
+        break;
+      }
+      if (now >= next_timeout_check) {
+        check_timeouts(now);
+        next_timeout_check = now + std::chrono::milliseconds(50);
+      }
+      TimePoint wake = std::min(next_timeout_check, hard_stop);
+      if (options_.rate > 0 && next_due < measure_until_) wake = std::min(wake, next_due);
+      if (options_.rate > 0 && backlog_head < backlog.size()) {
+        wake = std::min(wake, now + std::chrono::milliseconds(1));
+      }
+      poll_until(wake);
+    }
+    for (size_t i = backlog_head; i < backlog.size(); ++i) {
+      if (backlog[i] >= measure_from_) ++results_.unsent;
+    }
+    print_results(issued);
+    return results_.ttlb_us.empty() ? 1 : 0;
+  }
+
+  // --hold: opens N streams, waits for each one's first body byte, prints RSS.
+  int run_hold() {
+    std::vector<long> before;
+    for (int pid : options_.rss_pids) before.push_back(rss_kib(pid));
+    measure_from_ = Clock::now();
+    measure_until_ = measure_from_ + std::chrono::hours(1);
+    connections_.reserve(options_.hold);
+    for (size_t i = 0; i < options_.hold; ++i) {
+      connections_.emplace_back(&options_.expect);
+      start_request(connections_.back(), Clock::now());
+    }
+    const TimePoint stop = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+    size_t open_streams = 0;
+    while (Clock::now() < stop) {
+      open_streams = 0;
+      for (const Connection& connection : connections_)
+        open_streams += connection.got_first ? 1 : 0;
+      if (open_streams == options_.hold) break;
+      poll_until(std::min(stop, Clock::now() + std::chrono::milliseconds(50)));
+    }
+    // Let the server settle (allocations after the first byte), still reading.
+    const TimePoint settle = Clock::now() + std::chrono::milliseconds(500);
+    while (Clock::now() < settle) poll_until(settle);
+    std::printf("streams=%zu of=%zu", open_streams, options_.hold);
+    for (size_t i = 0; i < options_.rss_pids.size(); ++i) {
+      const long after = rss_kib(options_.rss_pids[i]);
+      const double per_stream =
+          open_streams ? static_cast<double>(after - before[i]) / static_cast<double>(open_streams)
+                       : 0;
+      std::printf(" pid%zu_rss_before_kib=%ld pid%zu_rss_after_kib=%ld pid%zu_kib_per_stream=%.1f",
+                  i, before[i], i, after, i, per_stream);
+    }
+    std::printf(" errors=%zu\n", results_.errors_io + results_.errors_status +
+                                     results_.errors_timeout + results_.errors_body);
+    return open_streams == options_.hold ? 0 : 1;
+  }
+
+ private:
+  static Clock::duration to_duration(double seconds) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+
+  static long rss_kib(int pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    }
+    return -1;
+  }
+
+  size_t in_flight() const {
+    size_t count = 0;
+    for (const Connection& connection : connections_) count += connection.busy ? 1 : 0;
+    return count;
+  }
+
+  Connection* idle_connection() {
+    if (!idle_.empty()) {
+      Connection* connection = idle_.back();
+      idle_.pop_back();
+      return connection;
+    }
+    if (connections_.size() < options_.connections) {
+      connections_.emplace_back(&options_.expect);
+      return &connections_.back();
+    }
+    return nullptr;
+  }
+
+  void close_fd(Connection& connection) {
+    if (connection.fd >= 0) {
+      epoll_ctl(epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
+      ::close(connection.fd);
+    }
+    connection.fd = -1;
+    connection.state = ConnState::kClosed;
+  }
+
+  void watch(Connection& connection, uint32_t events, int op) {
+    epoll_event event{};
+    event.events = events;
+    event.data.ptr = &connection;
+    epoll_ctl(epoll_, op, connection.fd, &event);
+  }
+
+  // Assigns a request to `connection` (connecting first when it has no socket).
+  void start_request(Connection& connection, TimePoint start) {
+    connection.busy = true;
+    connection.failed = false;
+    connection.start = start;
+    connection.deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+    connection.got_first = false;
+    connection.recorded = start >= measure_from_ && start < measure_until_;
+    connection.written = 0;
+    connection.reader.reset();
+    if (connection.fd < 0) {
+      if (connection.connected_once) ++results_.reconnects;
+      connection.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (connection.fd < 0) {
+        fail(connection, results_.errors_io);
+        return;
+      }
+      const int one = 1;
+      setsockopt(connection.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      const int rc =
+          ::connect(connection.fd, reinterpret_cast<const sockaddr*>(&address_), sizeof address_);
+      if (rc < 0 && errno != EINPROGRESS) {
+        fail(connection, results_.errors_io);
+        return;
+      }
+      connection.connected_once = true;
+      connection.state = ConnState::kConnecting;
+      watch(connection, EPOLLOUT | EPOLLIN, EPOLL_CTL_ADD);
+      return;
+    }
+    connection.state = ConnState::kWriting;
+    write_request(connection);
+  }
+
+  void write_request(Connection& connection) {
+    while (connection.written < request_.size()) {
+      const ssize_t sent = ::send(connection.fd, request_.data() + connection.written,
+                                  request_.size() - connection.written, MSG_NOSIGNAL);
+      if (sent < 0) {
+        if (errno == EAGAIN) {
+          watch(connection, EPOLLOUT | EPOLLIN, EPOLL_CTL_MOD);
+          return;
+        }
+        fail(connection, results_.errors_io);
+        return;
+      }
+      connection.written += static_cast<size_t>(sent);
+    }
+    if (connection.state != ConnState::kReading) {
+      connection.state = ConnState::kReading;
+      watch(connection, EPOLLIN, EPOLL_CTL_MOD);
+    }
+  }
+
+  void on_event(Connection& connection, uint32_t events) {
+    if (connection.state == ConnState::kConnecting) {
+      int error = 0;
+      socklen_t length = sizeof error;
+      getsockopt(connection.fd, SOL_SOCKET, SO_ERROR, &error, &length);
+      if (error != 0) {
+        fail(connection, results_.errors_io);
+        return;
+      }
+      connection.state = ConnState::kWriting;
+      write_request(connection);
+      return;
+    }
+    if (connection.state == ConnState::kWriting && (events & EPOLLOUT)) {
+      write_request(connection);
+      if (connection.state != ConnState::kReading) return;
+    }
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+    if (connection.state == ConnState::kIdle || !connection.busy) {
+      // The server closed an idle keep-alive connection: forget the socket.
+      close_fd(connection);
+      return;
+    }
+    for (int round = 0; round < 16; ++round) {
+      const ssize_t received = ::recv(connection.fd, buffer_.data(), buffer_.size(), 0);
+      if (received < 0) {
+        if (errno == EAGAIN) return;
+        fail(connection, results_.errors_io);
+        return;
+      }
+      if (received == 0) {
+        if (connection.reader.at_close() == ResponseReader::Step::kDone) {
+          complete(connection, /*closing=*/true);
+        } else {
+          fail(connection, results_.errors_io);
+        }
+        return;
+      }
+      bool first_body = false;
+      const ResponseReader::Step step = connection.reader.feed(
+          std::string_view(buffer_.data(), static_cast<size_t>(received)), first_body);
+      if (first_body && !connection.got_first) {
+        connection.got_first = true;
+        connection.first_byte = Clock::now();
+      }
+      if (step == ResponseReader::Step::kBad) {
+        fail(connection, results_.errors_io);
+        return;
+      }
+      if (step == ResponseReader::Step::kDone) {
+        complete(connection, connection.reader.close_after());
+        return;
+      }
+    }
+  }
+
+  void complete(Connection& connection, bool closing) {
+    const TimePoint now = Clock::now();
+    if (!connection.got_first) connection.first_byte = now;
+    const int status = connection.reader.status();
+    if (closing) close_fd(connection);
+    if (status != 200) {
+      results_.last_bad_status = status;
+      fail(connection, results_.errors_status);
+      return;
+    }
+    if (!connection.reader.body_ok()) {
+      fail(connection, results_.errors_body);
+      return;
+    }
+    if (connection.recorded) {
+      results_.ttfb_us.push_back(micros(connection.first_byte - connection.start));
+      results_.ttlb_us.push_back(micros(now - connection.start));
+    }
+    finish(connection, now);
+  }
+
+  static uint32_t micros(Clock::duration duration) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
+    return static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX));
+  }
+
+  void fail(Connection& connection, size_t& counter) {
+    if (connection.recorded) ++counter;
+    close_fd(connection);
+    connection.failed = true;
+    finish(connection, Clock::now());
+  }
+
+  // The request is over: closed loop sends the next one (after a failure: at the next
+  // timeout check, so a refusing server cannot make this recurse), open loop frees the
+  // connection.
+  void finish(Connection& connection, TimePoint now) {
+    connection.busy = false;
+    if (connection.fd >= 0) connection.state = ConnState::kIdle;
+    if (options_.hold) return;
+    if (options_.rate > 0) {
+      idle_.push_back(&connection);
+      return;
+    }
+    if (!connection.failed && now < measure_until_ && below_request_cap(now)) {
+      start_request(connection, now);
+    }
+  }
+
+  // Closed loop: counts a request about to start; false once --max-requests recorded
+  // requests have started (warm-up requests do not count).
+  bool below_request_cap(TimePoint now) {
+    if (now < measure_from_) return true;
+    return ++closed_loop_requests_ <= options_.max_requests;
+  }
+
+  void check_timeouts(TimePoint now) {
+    for (Connection& connection : connections_) {
+      if (connection.busy && now >= connection.deadline) fail(connection, results_.errors_timeout);
+    }
+    if (options_.rate > 0 || options_.hold) return;
+    for (Connection& connection : connections_) {
+      if (!connection.busy && connection.failed && now < measure_until_ && below_request_cap(now)) {
+        start_request(connection, now);
+      }
+    }
+  }
+
+  void poll_until(TimePoint wake) {
+    const auto wait = std::max(Clock::duration::zero(), wake - Clock::now());
+    timespec timeout{};
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    epoll_event events[256];
+    const int ready = epoll_pwait2(epoll_, events, 256, &timeout, nullptr);
+    for (int i = 0; i < ready; ++i) {
+      on_event(*static_cast<Connection*>(events[i].data.ptr), events[i].events);
+    }
+  }
+
+  static uint32_t percentile(std::vector<uint32_t>& values, double fraction) {
+    if (values.empty()) return 0;
+    const size_t index = std::min(
+        values.size() - 1, static_cast<size_t>(fraction * static_cast<double>(values.size())));
+    std::nth_element(values.begin(), values.begin() + static_cast<long>(index), values.end());
+    return values[index];
+  }
+
+  void print_results(size_t issued) {
+    const size_t ok = results_.ttlb_us.size();
+    const size_t errors = results_.errors_io + results_.errors_status + results_.errors_timeout +
+                          results_.errors_body;
+    const double rate = static_cast<double>(ok) / options_.seconds;
+    const bool saturated =
+        options_.rate > 0 && (results_.unsent > 0 || rate < 0.95 * options_.rate);
+    std::printf(
+        "ok=%zu errors=%zu rate=%.0f target_rate=%.0f saturated=%d unsent=%zu issued=%zu "
+        "connections_opened=%zu reconnects=%zu",
+        ok, errors, rate, options_.rate, saturated ? 1 : 0, results_.unsent, issued,
+        connections_.size(), results_.reconnects);
+    std::printf(" ttlb_p50=%u ttlb_p90=%u ttlb_p99=%u ttlb_max=%u",
+                percentile(results_.ttlb_us, 0.5), percentile(results_.ttlb_us, 0.9),
+                percentile(results_.ttlb_us, 0.99), percentile(results_.ttlb_us, 1.0));
+    std::printf(" ttfb_p50=%u ttfb_p99=%u", percentile(results_.ttfb_us, 0.5),
+                percentile(results_.ttfb_us, 0.99));
+    std::printf(" errors_io=%zu errors_status=%zu errors_timeout=%zu errors_body=%zu",
+                results_.errors_io, results_.errors_status, results_.errors_timeout,
+                results_.errors_body);
+    if (results_.last_bad_status) std::printf(" last_bad_status=%d", results_.last_bad_status);
+    std::printf("\n");
+  }
+
+  const Options& options_;
+  std::string request_;
+  sockaddr_in address_{};
+  int epoll_ = -1;
+  std::vector<char> buffer_;
+  std::vector<Connection> connections_;  // reserved up front: pointers stay valid
+  std::vector<Connection*> idle_;        // open loop: connections free for a request
+  TimePoint measure_from_;
+  TimePoint measure_until_;
+  size_t closed_loop_requests_ = 0;
+  Results results_;
+};
+
+void print_usage() {
+  std::fputs(
+      "usage: proxy_load --port PORT --path PATH --body-file FILE [--header 'N: v']...\n"
+      "                  --connections C --seconds S [--warmup S] [--rate R] [--expect TEXT]\n"
+      "                  [--timeout-ms MS] [--max-requests N]\n"
+      "       proxy_load --hold N --port PORT --path PATH --body-file FILE --rss-pid PID...\n",
+      stderr);
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return false;
+  std::ostringstream text;
+  text << file.rdbuf();
+  out = text.str();
+  return true;
+}
+
+bool parse_options(int argc, char** argv, Options& options) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (i + 1 >= argc) return false;
+    const std::string value = argv[++i];
+    char* end = nullptr;
+    if (flag == "--port") {
+      options.port = static_cast<uint16_t>(std::strtoul(value.c_str(), &end, 10));
+    } else if (flag == "--path") {
+      options.path = value;
+    } else if (flag == "--body-file") {
+      if (!read_file(value, options.body)) {
+        std::fprintf(stderr, "proxy_load: cannot read %s\n", value.c_str());
+        return false;
+      }
+    } else if (flag == "--header") {
+      if (value.find_first_of("\r\n") != std::string::npos) return false;
+      options.headers.push_back(value);
+    } else if (flag == "--connections") {
+      options.connections = std::strtoul(value.c_str(), &end, 10);
+    } else if (flag == "--seconds") {
+      options.seconds = std::strtod(value.c_str(), &end);
+    } else if (flag == "--warmup") {
+      options.warmup = std::strtod(value.c_str(), &end);
+    } else if (flag == "--rate") {
+      options.rate = std::strtod(value.c_str(), &end);
+    } else if (flag == "--expect") {
+      options.expect = value;
+    } else if (flag == "--timeout-ms") {
+      options.timeout_ms = static_cast<int>(std::strtol(value.c_str(), &end, 10));
+    } else if (flag == "--max-requests") {
+      options.max_requests = std::strtoul(value.c_str(), &end, 10);
+    } else if (flag == "--hold") {
+      options.hold = std::strtoul(value.c_str(), &end, 10);
+    } else if (flag == "--rss-pid") {
+      options.rss_pids.push_back(static_cast<int>(std::strtol(value.c_str(), &end, 10)));
+    } else {
+      return false;
+    }
+    if (end != nullptr && *end != '\0') return false;
+  }
+  const bool hold = options.hold > 0;
+  return options.port != 0 && !options.path.empty() && options.connections >= 1 &&
+         options.connections <= 20'000 && options.seconds > 0 && options.seconds <= 600 &&
+         options.warmup >= 0 && options.warmup <= 600 && options.rate >= 0 &&
+         options.rate <= 1'000'000 && options.timeout_ms > 0 && options.timeout_ms <= 600'000 &&
+         options.hold <= 20'000 && (!hold || !options.rss_pids.empty());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (!parse_options(argc, argv, options)) {
+    print_usage();
+    return kUsageExit;
+  }
+  Load load(options);
+  return options.hold > 0 ? load.run_hold() : load.run_load();
+}
