@@ -167,7 +167,7 @@ std::unique_ptr<McpToolbox> McpToolbox::open(
   for (const McpServerEntry* entry : startable_servers(config)) {
     Result<McpLaunch> launch = resolve_launch(*entry, environment);
     if (!launch.ok()) {
-      notice("MCP server '" + entry->name + "' is off: " + launch.error().message);
+      notice(launch.error().message + "; it stays off for this run");
       continue;
     }
     auto running = std::make_unique<Running>();
@@ -184,8 +184,8 @@ std::unique_ptr<McpToolbox> McpToolbox::open(
   for (auto& [running, tools] : starting) {
     Result<std::vector<mcp::Tool>> listed = tools.get();
     if (!listed.ok()) {
-      notice("MCP server '" + running->entry.name +
-             "' is not available: " + listed.error().message);
+      // The client's errors name the server already ("the MCP server NAME …").
+      notice(listed.error().message + "; its tools are not offered in this run");
       continue;
     }
     box->add_server_tools(*running, *listed);
