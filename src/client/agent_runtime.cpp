@@ -117,6 +117,14 @@ Result<RunFlags> apply_settings(RunFlags flags, Settings& settings) {
   return flags;
 }
 
+// The PEM of --ca-cert for the agent's side channels (Cloud upload, MCP over HTTP), or ""
+// when none is given or it cannot be read (make_transport reports that for the model).
+std::string extra_ca_bundle(const ProviderFlags& flags) {
+  if (flags.ca_cert.empty()) return std::string();
+  Result<std::string> bundle = llm::build_ca_bundle(flags.ca_cert);
+  return bundle.ok() ? std::move(bundle).value() : std::string();
+}
+
 // The Cloud upload for the signed-in user, or one that does nothing (signed out, or
 // the credentials or the server URL are not usable: said once as a notice).
 std::unique_ptr<CloudSync> open_cloud_sync(const std::filesystem::path& home,
@@ -127,13 +135,7 @@ std::unique_ptr<CloudSync> open_cloud_sync(const std::filesystem::path& home,
       signed_in_cloud(home, settings, flags.allow_insecure, &why);
   if (!why.empty()) events.notice("not uploading to the joey Cloud: " + why);
   CloudSyncOptions options;
-  std::string ca_bundle;
-  if (!flags.ca_cert.empty()) {
-    if (Result<std::string> bundle = llm::build_ca_bundle(flags.ca_cert); bundle.ok()) {
-      ca_bundle = std::move(bundle).value();
-    }
-  }
-  options.make_transport = [ca_bundle](const Cancellation* cancel) {
+  options.make_transport = [ca_bundle = extra_ca_bundle(flags)](const Cancellation* cancel) {
     llm::TransportOptions transport;
     transport.ca_bundle = ca_bundle;
     return llm::make_curl_transport(cancel, std::move(transport));
@@ -152,13 +154,7 @@ std::unique_ptr<McpToolbox> open_mcp_toolbox(const std::filesystem::path& home,
     return nullptr;
   }
   if (config->servers.empty()) return nullptr;
-  std::string ca_bundle;
-  if (!flags.ca_cert.empty()) {
-    if (Result<std::string> bundle = llm::build_ca_bundle(flags.ca_cert); bundle.ok()) {
-      ca_bundle = std::move(bundle).value();
-    }
-  }
-  return McpToolbox::open(*config, process_environment(), mcp_http_factory(std::move(ca_bundle)),
+  return McpToolbox::open(*config, process_environment(), mcp_http_factory(extra_ca_bundle(flags)),
                           [&events](const std::string& text) { events.notice(text); });
 }
 

@@ -168,17 +168,19 @@ std::optional<CachedAgentSettings> read_settings_cache(const fs::path& home,
   return std::move(cache).value();
 }
 
+const json* organization_settings(const CachedAgentSettings& settings) {
+  if (!settings.settings.is_object()) return nullptr;
+  auto organization = settings.settings.find("organization");
+  if (organization == settings.settings.end() || !organization->is_object()) return nullptr;
+  auto found = organization->find("settings");
+  return found != organization->end() && found->is_object() ? &*found : nullptr;
+}
+
 std::optional<std::string> organization_model_refusal(const CachedAgentSettings& settings,
                                                       const std::string& provider,
                                                       const std::string& model) {
-  const json* organization = nullptr;
-  if (settings.settings.is_object()) {
-    auto found = settings.settings.find("organization");
-    if (found != settings.settings.end() && found->is_object()) organization = &*found;
-  }
-  if (!organization) return std::nullopt;
-  auto org_settings = organization->find("settings");
-  if (org_settings == organization->end() || !org_settings->is_object()) return std::nullopt;
+  const json* org_settings = organization_settings(settings);
+  if (!org_settings) return std::nullopt;
   auto allow_list = org_settings->find("allow_list");
   if (allow_list == org_settings->end()) return std::nullopt;
   return llm::model_refusal(*allow_list, provider, model);

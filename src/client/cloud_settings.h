@@ -80,6 +80,10 @@ std::string serialize_settings_cache(const CachedAgentSettings& cache);
 std::optional<CachedAgentSettings> read_settings_cache(const std::filesystem::path& home,
                                                        const CloudCredentials& credentials);
 
+// The signed-in user's organization settings in a cached answer (its
+// organization.settings object), or null when it names no organization.
+const nlohmann::json* organization_settings(const CachedAgentSettings& settings);
+
 // The organization's model allow-list as the agent enforces it locally (issue 8 §5):
 // nullopt when `settings` allow `model` from `provider` (or name no organization),
 // else the refusal — the same words the Cloud's proxy answers with (llm/model_policy.h).

@@ -66,17 +66,11 @@ Result<Context> context(const MarketFlags& flags) {
   if (credentials.ok() && *credentials) {
     if (found.url.empty()) found.url = (*credentials)->url;
     // The organization's choices, as the agent last fetched them (nothing is asked now).
-    if (std::optional<CachedAgentSettings> cached =
-            read_settings_cache(found.home, **credentials)) {
-      const nlohmann::json& answer = cached->settings;
-      if (answer.contains("organization") && answer["organization"].is_object()) {
-        const nlohmann::json org = answer["organization"].value("settings", nlohmann::json());
-        if (org.is_object()) {
-          found.filter.hide_mcps = org.value("hide_marketplace_mcps", false);
-          for (const auto& id : org.value("hidden_mcps", nlohmann::json::array())) {
-            if (id.is_string()) found.filter.hidden_mcps.push_back(id.get<std::string>());
-          }
-        }
+    std::optional<CachedAgentSettings> cached = read_settings_cache(found.home, **credentials);
+    if (const nlohmann::json* org = cached ? organization_settings(*cached) : nullptr) {
+      found.filter.hide_mcps = org->value("hide_marketplace_mcps", false);
+      for (const auto& id : org->value("hidden_mcps", nlohmann::json::array())) {
+        if (id.is_string()) found.filter.hidden_mcps.push_back(id.get<std::string>());
       }
     }
   }
@@ -177,13 +171,24 @@ Result<fs::path> target_file(const Context& where, const MarketplaceItem& item,
   return project ? where.workspace / ".joey" / "mcp.json" : where.home / "mcp.json";
 }
 
+// The item --id names and the file --scope puts it in.
+struct Placement {
+  MarketplaceItem item;
+  fs::path file;
+};
+
+Result<Placement> placement(const MarketFlags& flags) {
+  Context where = TRY(context(flags));
+  MarketplaceItem item = TRY(find_item(where, flags.id));
+  fs::path file = TRY(target_file(where, item, flags.scope));
+  return Placement{std::move(item), std::move(file)};
+}
+
 int install(const MarketFlags& flags) {
-  Result<Context> where = context(flags);
-  if (!where.ok()) return fail(where.error());
-  Result<MarketplaceItem> item = find_item(*where, flags.id);
-  if (!item.ok()) return fail(item.error());
-  Result<fs::path> file = target_file(*where, *item, flags.scope);
-  if (!file.ok()) return fail(file.error());
+  Result<Placement> placed = placement(flags);
+  if (!placed.ok()) return fail(placed.error());
+  const MarketplaceItem& item = placed->item;
+  const fs::path& file = placed->file;
   std::map<std::string, std::string> values;
   for (const std::string& pair : flags.params) {
     size_t equals = pair.find('=');
@@ -194,9 +199,9 @@ int install(const MarketFlags& flags) {
     values[pair.substr(0, equals)] = pair.substr(equals + 1);
   }
   // Ask for what is missing when someone is at the keyboard.
-  std::vector<MarketplaceParameter> needed = item->parameters;
-  if (item->content.empty() && flags.method >= 1 && flags.method <= item->methods.size()) {
-    const auto& extra = item->methods[flags.method - 1].parameters;
+  std::vector<MarketplaceParameter> needed = item.parameters;
+  if (item.content.empty() && flags.method >= 1 && flags.method <= item.methods.size()) {
+    const auto& extra = item.methods[flags.method - 1].parameters;
     needed.insert(needed.end(), extra.begin(), extra.end());
   }
   for (const MarketplaceParameter& parameter : needed) {
@@ -209,26 +214,24 @@ int install(const MarketFlags& flags) {
     values[parameter.key] = answer;
   }
   Result<fs::path> written =
-      install_marketplace_item(*item, flags.method - 1, values, *file, flags.force);
+      install_marketplace_item(item, flags.method - 1, values, file, flags.force);
   if (!written.ok()) return fail(written.error());
-  std::printf("Installed the %s '%s' into %s.\n", item->type == "mode" ? "mode" : "MCP server",
-              item->id.c_str(), written->c_str());
-  if (item->type == "mcp" && flags.scope == "project") {
+  std::printf("Installed the %s '%s' into %s.\n", item.type == "mode" ? "mode" : "MCP server",
+              item.id.c_str(), written->c_str());
+  if (item.type == "mcp" && flags.scope == "project") {
     std::printf("This workspace's servers start once trusted: joey mcp trust\n");
   }
   return kExitOk;
 }
 
 int remove(const MarketFlags& flags) {
-  Result<Context> where = context(flags);
-  if (!where.ok()) return fail(where.error());
-  Result<MarketplaceItem> item = find_item(*where, flags.id);
-  if (!item.ok()) return fail(item.error());
-  Result<fs::path> file = target_file(*where, *item, flags.scope);
-  if (!file.ok()) return fail(file.error());
-  Status removed = remove_marketplace_item(*item, *file);
+  Result<Placement> placed = placement(flags);
+  if (!placed.ok()) return fail(placed.error());
+  const MarketplaceItem& item = placed->item;
+  const fs::path& file = placed->file;
+  Status removed = remove_marketplace_item(item, file);
   if (!removed.ok()) return fail(removed.error());
-  std::printf("Removed '%s' from %s.\n", item->id.c_str(), file->c_str());
+  std::printf("Removed '%s' from %s.\n", item.id.c_str(), file.c_str());
   return kExitOk;
 }
 

@@ -147,7 +147,7 @@ Result<json> read_mcp_json(const fs::path& file) {
   return document;
 }
 
-Result<json> project_definitions(const McpConfig& config) {
+json project_definitions(const McpConfig& config) {
   json servers = json::object();
   for (const McpServerEntry& entry : config.servers) {
     if (entry.scope != McpScope::kProject) continue;
@@ -183,6 +183,10 @@ Result<std::string> substitute(const std::string& text, const std::string& serve
   out.append(text, at, std::string::npos);
   return out;
 }
+
+// The servers of a file's document (already read and checked to be an object).
+Result<std::vector<McpServerEntry>> parse_servers(const json& document, const fs::path& file,
+                                                  McpScope scope);
 
 Status write_mcp_json(const fs::path& file, const json& document) {
   TRY(ensure_private_dir(file.parent_path()));
@@ -240,6 +244,13 @@ Result<std::vector<McpServerEntry>> parse_mcp_file(std::string_view text, const 
   if (document.is_discarded() || !document.is_object()) {
     return bad(file, "", "not a JSON object like {\"mcpServers\": {...}}");
   }
+  return parse_servers(document, file, scope);
+}
+
+namespace {
+
+Result<std::vector<McpServerEntry>> parse_servers(const json& document, const fs::path& file,
+                                                  McpScope scope) {
   std::vector<McpServerEntry> entries;
   auto servers = document.find("mcpServers");
   if (servers == document.end()) return entries;
@@ -251,6 +262,8 @@ Result<std::vector<McpServerEntry>> parse_mcp_file(std::string_view text, const 
   return entries;
 }
 
+}  // namespace
+
 Result<McpConfig> load_mcp_config(const fs::path& joey_home, const fs::path& workspace) {
   McpConfig config;
   std::map<std::string, McpServerEntry> merged;
@@ -261,13 +274,13 @@ Result<McpConfig> load_mcp_config(const fs::path& joey_home, const fs::path& wor
   };
   for (const auto& [file, scope] : files) {
     json document = TRY(read_mcp_json(file));
-    for (McpServerEntry& entry : TRY(parse_mcp_file(document.dump(), file, scope))) {
+    for (McpServerEntry& entry : TRY(parse_servers(document, file, scope))) {
       merged[entry.name] = std::move(entry);
     }
   }
   for (auto& [name, entry] : merged) config.servers.push_back(std::move(entry));
 
-  json project = TRY(project_definitions(config));
+  json project = project_definitions(config);
   if (project.empty()) return config;
   config.project_trusted = false;
   std::error_code error;
@@ -338,7 +351,7 @@ Status trust_project_servers(const fs::path& joey_home, const fs::path& workspac
   if (!trust.contains("workspaces") || !trust["workspaces"].is_object()) {
     trust["workspaces"] = json::object();
   }
-  trust["workspaces"][workspace.string()] = TRY(project_definitions(config));
+  trust["workspaces"][workspace.string()] = project_definitions(config);
   return write_mcp_json(file, trust);
 }
 

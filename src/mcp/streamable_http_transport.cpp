@@ -39,14 +39,7 @@ StreamableHttpTransport::StreamableHttpTransport(ServerConfig config, HttpTransp
 StreamableHttpTransport::~StreamableHttpTransport() { shutdown(); }
 
 Status StreamableHttpTransport::start(TransportHandlers handlers) {
-  if (config_.url.empty()) {
-    return make_error(ErrorKind::kInvalidArgument,
-                      "the MCP server " + config_.name + " has no url");
-  }
-  if (!factory_) {
-    return make_error(ErrorKind::kInvalidArgument,
-                      "the MCP server " + config_.name + " needs HTTP, but none was configured");
-  }
+  TRY(check_http_config(config_, factory_));
   handlers_ = std::move(handlers);
   alive_ = true;
   return ok_status();

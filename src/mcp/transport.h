@@ -15,6 +15,7 @@
 
 #include "base/result.h"
 #include "mcp/jsonrpc.h"
+#include "mcp/types.h"
 
 namespace joey::mcp {
 
@@ -60,5 +61,17 @@ class Transport {
   virtual size_t skipped_lines() const { return 0; }
   virtual std::string first_skipped_line() const { return {}; }
 };
+
+// What both HTTP transports check before they start: a URL, and a way to make requests.
+inline Status check_http_config(const ServerConfig& config, const HttpTransportFactory& http) {
+  if (config.url.empty()) {
+    return make_error(ErrorKind::kInvalidArgument, "the MCP server " + config.name + " has no url");
+  }
+  if (!http) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "the MCP server " + config.name + " needs HTTP, but none was configured");
+  }
+  return ok_status();
+}
 
 }  // namespace joey::mcp
