@@ -47,6 +47,7 @@ Result<std::unique_ptr<CloudApp>> CloudApp::open(const CloudAppOptions& options)
   app->retention_ = std::make_unique<RetentionJob>(*app->database_, *app->orgs_);
   app->proxy_ =
       std::make_unique<ProxyService>(*app->database_, *app->identity_, *app->orgs_, options.proxy);
+  app->usage_->settle_with([proxy = app->proxy_.get()] { proxy->flush(); });
   Result<std::shared_ptr<UpstreamPool>> pool = make_upstream_pool(options.upstream);
   if (!pool.ok()) return pool.error().with_context("preparing the model proxy's upstream client");
   app->upstream_pool_ = std::move(pool).value();

@@ -241,12 +241,18 @@ Status IdentityService::confirm_password(const User& user, const std::string& pa
   return ok_status();
 }
 
+Status IdentityService::commit_access_change(store::Transaction& tx) {
+  TRY(tx.commit());
+  access_generation_.fetch_add(1, std::memory_order_release);
+  return ok_status();
+}
+
 Status IdentityService::delete_user(const User& user) {
   // Sessions, tokens, device logins, memberships and the user's data keys go with the
   // row (ON DELETE CASCADE).
   store::Transaction tx = TRY(database_.begin_unscoped());
   TRY(tx.execute("DELETE FROM users WHERE id = ?", {user.id}));
-  return tx.commit();
+  return commit_access_change(tx);
 }
 
 Status IdentityService::logout(const Caller& caller) {
@@ -257,7 +263,7 @@ Status IdentityService::logout(const Caller& caller) {
     TRY(tx.execute("UPDATE access_tokens SET revoked_at = ? WHERE digest = ?",
                    {now(), caller.credential_digest}));
   }
-  return tx.commit();
+  return commit_access_change(tx);
 }
 
 Result<Caller> IdentityService::authenticate_token(const std::string& token) {
@@ -337,7 +343,7 @@ Status IdentityService::revoke_token(const User& user, const std::string& token_
       "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
       {now(), token_id, user.id}));
   if (changed == 0) return make_error(ErrorKind::kNotFound, "no such token");
-  return tx.commit();
+  return commit_access_change(tx);
 }
 
 Result<nlohmann::json> IdentityService::me(const User& user) {

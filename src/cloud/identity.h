@@ -17,6 +17,7 @@
 // Database serialises what must be serialised.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -136,7 +137,13 @@ class IdentityService {
 
   int64_t now() const { return options_.clock(); }
 
+  // Counts committed revocations: tokens revoked, sessions ended, users deleted. Read it
+  // before authenticating; while it is unchanged, a token found valid is still valid.
+  uint64_t access_generation() const { return access_generation_.load(std::memory_order_acquire); }
+
  private:
+  // Commits a revocation, then counts it.
+  Status commit_access_change(store::Transaction& tx);
   Result<NewSession> open_session(store::Transaction& tx, const User& user);
   Result<User> check_credentials(const std::string& email, const std::string& password,
                                  const std::string& remote_address, Throttled* throttled);
@@ -147,6 +154,7 @@ class IdentityService {
 
   store::Database& database_;
   IdentityOptions options_;
+  std::atomic<uint64_t> access_generation_{0};
   std::string dummy_hash_;  // verified against when the email is unknown
 };
 

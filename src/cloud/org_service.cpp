@@ -276,6 +276,12 @@ Result<int64_t> OrgService::owner_count(store::Transaction& tx) {
   return rows[0].integer("owners");
 }
 
+Status OrgService::commit_access_change(store::Transaction& tx) {
+  TRY(tx.commit());
+  access_generation_.fetch_add(1, std::memory_order_release);
+  return ok_status();
+}
+
 Status OrgService::audit(store::Transaction& tx, const User& actor, const std::string& action,
                          const std::string& target) {
   return record_audit(tx, actor.id, action, target);
@@ -307,7 +313,7 @@ Result<OrgInfo> OrgService::create_org(const User& creator, const std::string& n
       "INSERT INTO org_settings (org_id, version, sealed, updated_at) VALUES (:org, 1, ?, ?)",
       {store::Blob{sealed}, at}));
   TRY(audit(tx, creator, "org.created", ""));
-  TRY(tx.commit());
+  TRY(commit_access_change(tx));
   return OrgInfo{org_id, checked, Role::kOwner};
 }
 
@@ -391,7 +397,7 @@ Result<OrgInfo> OrgService::accept_invite(const User& caller, const std::string&
   store::Rows rows = TRY(tx.query("SELECT name FROM organizations WHERE id = :org"));
   if (rows.empty()) return unknown;
   OrgInfo info{org_id, TRY(rows[0].text("name")), role};
-  TRY(tx.commit());
+  TRY(commit_access_change(tx));
   return info;
 }
 
@@ -466,7 +472,7 @@ Status OrgService::remove_member(const User& caller, const std::string& org_id,
   }
   TRY(tx.execute("DELETE FROM memberships WHERE org_id = :org AND user_id = ?", {user_id}));
   TRY(audit(tx, caller, self ? "member.left" : "member.removed", user_id));
-  return tx.commit();
+  return commit_access_change(tx);
 }
 
 Result<nlohmann::json> OrgService::read_settings(store::Transaction& tx, const std::string& org_id,
@@ -528,7 +534,7 @@ Result<nlohmann::json> OrgService::update_settings(const User& caller, const std
     changed += (changed.empty() ? "" : ",") + section;
   }
   TRY(audit(tx, caller, "settings.changed", changed));
-  TRY(tx.commit());
+  TRY(commit_access_change(tx));
   merged["version"] = version + 1;
   return merged;
 }
@@ -550,7 +556,7 @@ Result<ProviderKeyInfo> OrgService::set_provider_key(const User& caller, const s
                  "VALUES (:org, ?, ?, ?, ?)",
                  {provider, store::Blob{sealed}, info.last4, info.updated_at}));
   TRY(audit(tx, caller, "provider_key.set", provider));
-  TRY(tx.commit());
+  TRY(commit_access_change(tx));
   return info;
 }
 
@@ -582,7 +588,7 @@ Status OrgService::delete_provider_key(const User& caller, const std::string& or
     return make_error(ErrorKind::kNotFound, "no API key is set for this provider");
   }
   TRY(audit(tx, caller, "provider_key.removed", provider));
-  return tx.commit();
+  return commit_access_change(tx);
 }
 
 Result<std::optional<std::string>> OrgService::provider_key(const std::string& org_id,

@@ -19,6 +19,7 @@
 // Thread-safety: every method may be called from any number of threads at once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -140,10 +141,17 @@ class OrgService {
   // Newest first, at most options.audit_page entries. Admins.
   Result<std::vector<AuditEntry>> audit_log(const User& caller, const std::string& org_id);
 
+  // Counts committed changes to what the server's own readers above return: memberships
+  // (which organization is active), settings and provider keys. Read it before reading
+  // those; while it is unchanged, what was read still holds in this process.
+  uint64_t access_generation() const { return access_generation_.load(std::memory_order_acquire); }
+
   int64_t now() const;
 
  private:
   Result<Role> require_role(store::Transaction& tx, Role needed);
+  // Commits a change to memberships, settings or provider keys, then counts it.
+  Status commit_access_change(store::Transaction& tx);
   Status audit(store::Transaction& tx, const User& actor, const std::string& action,
                const std::string& target);
   Result<Role> role_of(store::Transaction& tx, const std::string& user_id);
@@ -154,6 +162,7 @@ class OrgService {
   store::Database& database_;
   KeyRing& keys_;
   OrgServiceOptions options_;
+  std::atomic<uint64_t> access_generation_{0};
 };
 
 // The settings a new organization starts with.

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "crypto/tokens.h"
 #include "llm/model_catalog.h"
 #include "llm/model_policy.h"
 #include "llm/pricing.h"
@@ -17,6 +19,24 @@ namespace {
 // Rate-limit windows of users not seen for this many minutes are forgotten.
 constexpr int64_t kForgetAfterMinutes = 2;
 constexpr size_t kSweepEvery = 1024;
+// Callers and provider keys kept for admission (see bound_kept).
+constexpr size_t kMaxKept = 10'000;
+// Rows queued for the writer before finish() waits for it.
+constexpr size_t kMaxQueuedRecords = 65'536;
+// The writer lets rows gather this long, or until this many wait, before a transaction:
+// a commit costs far more than a row, and nobody waits for these rows (flush() cuts the
+// wait short).
+constexpr auto kGatherFor = std::chrono::milliseconds(20);
+constexpr size_t kGatherRows = 512;
+
+// A row id that sorts by time (12 hex digits of Unix milliseconds, then 20 random ones):
+// new rows go to the end of the primary-key index instead of a random page of it.
+std::string record_id(int64_t ts_ms) {
+  char prefix[17];
+  std::snprintf(prefix, sizeof prefix, "%012llx",
+                static_cast<unsigned long long>(std::max<int64_t>(ts_ms, 0)) & 0xffffffffffffULL);
+  return prefix + random_hex(10);
+}
 
 // Months since January 1970, UTC, and the first millisecond of that month.
 int64_t utc_month(int64_t ms) {
@@ -60,7 +80,20 @@ std::optional<std::string> token_of(const HttpRequest& request) {
 
 ProxyService::ProxyService(store::Database& database, IdentityService& identity, OrgService& orgs,
                            ProxyOptions options)
-    : database_(database), identity_(identity), orgs_(orgs), options_(std::move(options)) {}
+    : database_(database),
+      identity_(identity),
+      orgs_(orgs),
+      options_(std::move(options)),
+      writer_([this] { write_records(); }) {}
+
+ProxyService::~ProxyService() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_changed_.notify_all();
+  writer_.join();
+}
 
 int64_t ProxyService::now_ms() const {
   if (options_.clock_ms) return options_.clock_ms();
@@ -81,7 +114,54 @@ const ProxyUpstream& ProxyService::upstream(UpstreamProvider provider) const {
   return options_.openai;
 }
 
-std::variant<ProxyService::Account, ProxyRefusal> ProxyService::account(
+uint64_t ProxyService::access_generation() const {
+  return identity_.access_generation() + orgs_.access_generation();
+}
+
+bool ProxyService::fresh(uint64_t generation, std::chrono::steady_clock::time_point read_at) const {
+  return generation == access_generation() &&
+         std::chrono::steady_clock::now() - read_at < options_.access_refresh;
+}
+
+namespace {
+
+// Drops what is no longer fresh once a kept map holds this many entries, and everything
+// if that is not enough: a bound on memory, never on correctness.
+template <typename Map, typename Fresh>
+void bound_kept(Map& kept, const Fresh& fresh) {
+  if (kept.size() < kMaxKept) return;
+  std::erase_if(kept, [&](const auto& entry) {
+    return !fresh(entry.second.generation, entry.second.read_at);
+  });
+  if (kept.size() >= kMaxKept) kept.clear();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ProxyService::Account>> ProxyService::read_account(
+    const std::string& token) {
+  const std::string digest = crypto::token_digest(token);
+  const uint64_t generation = access_generation();  // before the reads it vouches for
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = accounts_.find(digest);
+    if (found != accounts_.end() && fresh(found->second.generation, found->second.read_at)) {
+      return found->second.value;
+    }
+  }
+  const Caller caller = TRY(identity_.authenticate_token(token));
+  auto account = std::make_shared<Account>(Account{caller.user, std::nullopt, nullptr});
+  if (const std::optional<std::string> org = TRY(orgs_.active_org_id(account->user))) {
+    account->settings = TRY(orgs_.settings_for_server(*org));
+    account->org_id = *org;
+  }
+  std::lock_guard lock(mutex_);
+  bound_kept(accounts_, [this](uint64_t g, auto at) { return fresh(g, at); });
+  accounts_[digest] = {account, generation, std::chrono::steady_clock::now()};
+  return std::shared_ptr<const Account>(std::move(account));
+}
+
+std::variant<std::shared_ptr<const ProxyService::Account>, ProxyRefusal> ProxyService::account(
     const HttpRequest& request) {
   const std::optional<std::string> token = token_of(request);
   if (!token || token->empty()) {
@@ -89,31 +169,36 @@ std::variant<ProxyService::Account, ProxyRefusal> ProxyService::account(
                    "the joey proxy needs a joey access token: Authorization: Bearer joey_pat_… "
                    "(or x-api-key); create one with `joey login` or POST /api/tokens");
   }
-  Result<Caller> caller = identity_.authenticate_token(*token);
-  if (!caller.ok()) {
-    if (caller.error().kind == ErrorKind::kAuth) {
+  Result<std::shared_ptr<const Account>> account = read_account(*token);
+  if (!account.ok()) {
+    if (account.error().kind == ErrorKind::kAuth) {
       return refusal(401, "the joey access token is not valid (revoked, expired or mistyped)");
     }
-    log::error("proxy_auth_failed", {log::field("error", caller.error().message)});
-    return refusal(500, "the joey proxy could not check the token");
+    log::error("proxy_auth_failed", {log::field("error", account.error().message)});
+    return refusal(500,
+                   "the joey proxy could not check the token or read the organization's "
+                   "policy");
   }
-  request.context.user_id = caller->user.id;
-  Account account{caller->user, std::nullopt, nullptr};
-  Result<std::optional<std::string>> org = orgs_.active_org_id(account.user);
-  if (org.ok() && *org) {
-    Result<nlohmann::json> settings = orgs_.settings_for_server(**org);
-    if (settings.ok()) {
-      account.org_id = *org;
-      account.settings = std::move(*settings);
-      return account;
+  request.context.user_id = (*account)->user.id;
+  return std::move(*account);
+}
+
+Result<std::optional<std::string>> ProxyService::provider_key(const std::string& org_id,
+                                                              const std::string& provider) {
+  const std::string name = org_id + '\n' + provider;
+  const uint64_t generation = access_generation();
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = provider_keys_.find(name);
+    if (found != provider_keys_.end() && fresh(found->second.generation, found->second.read_at)) {
+      return found->second.value;
     }
-    org = settings.error();
   }
-  if (!org.ok()) {
-    log::error("proxy_policy_failed", {log::field("error", org.error().message)});
-    return refusal(500, "the joey proxy could not read the organization's policy");
-  }
-  return account;
+  std::optional<std::string> key = TRY(orgs_.provider_key(org_id, provider));
+  std::lock_guard lock(mutex_);
+  bound_kept(provider_keys_, [this](uint64_t g, auto at) { return fresh(g, at); });
+  provider_keys_[name] = {key, generation, std::chrono::steady_clock::now()};
+  return key;
 }
 
 std::optional<ProxyRefusal> ProxyService::check_limits(const Account& account) {
@@ -177,6 +262,7 @@ std::optional<ProxyRefusal> ProxyService::check_budget(const Account& account) {
     }
   }
   if (spent < 0) {
+    flush();  // the rows of requests already finished count
     Result<double> total = [&]() -> Result<double> {
       store::Transaction tx = TRY(database_.begin(
           store::Scope::for_org(*account.org_id, account.user.id), store::Access::kRead));
@@ -206,9 +292,9 @@ std::optional<ProxyRefusal> ProxyService::check_budget(const Account& account) {
 
 std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& request,
                                                             ProxyProtocol protocol) {
-  std::variant<Account, ProxyRefusal> found = account(request);
+  std::variant<std::shared_ptr<const Account>, ProxyRefusal> found = account(request);
   if (auto* refused = std::get_if<ProxyRefusal>(&found)) return std::move(*refused);
-  Account& account = std::get<Account>(found);
+  const Account& account = *std::get<std::shared_ptr<const Account>>(found);
 
   Result<PreparedRequest> prepared = prepare_request(protocol, request.body);
   if (!prepared.ok()) return refusal(400, prepared.error().message);
@@ -229,7 +315,7 @@ std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& r
   const ProxyUpstream& target = upstream(prepared->provider);
   std::string key;
   if (account.org_id) {
-    Result<std::optional<std::string>> stored = orgs_.provider_key(*account.org_id, provider);
+    Result<std::optional<std::string>> stored = provider_key(*account.org_id, provider);
     if (!stored.ok()) {
       log::error("proxy_key_failed", {log::field("error", stored.error().message)});
       return refusal(500, "the joey proxy could not read the organization's provider key");
@@ -284,39 +370,104 @@ void ProxyService::finish(const ProxyTicket& ticket, int status, const MeteredUs
       if (spend != spend_.end()) spend->second.usd += *cost;
     }
   }
-  const store::Scope scope = ticket.org_id ? store::Scope::for_org(*ticket.org_id, ticket.user_id)
-                                           : store::Scope::for_user(ticket.user_id);
-  Status recorded = [&]() -> Status {
-    store::Transaction tx = TRY(database_.begin(scope));
-    TRY(tx.execute(
-        std::string("INSERT INTO proxy_requests (id, user_id, org_id, ts, provider, model, status, "
-                    "latency_ms, streamed, input_tokens, output_tokens, cache_read_tokens, "
-                    "cache_write_tokens, cost_usd) VALUES (?, ") +
-            (ticket.org_id ? "?, :org" : ":user, NULL") + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [&] {
-          std::vector<store::Value> params = {random_hex(16)};
-          if (ticket.org_id) params.emplace_back(ticket.user_id);
-          params.insert(params.end(),
-                        {store::Value(now_ms()),
-                         store::Value(upstream_provider_name(ticket.prepared.provider)),
-                         store::Value(ticket.prepared.model), store::Value(int64_t{status}),
-                         store::Value(latency_ms), store::Value(int64_t{ticket.prepared.stream}),
-                         store::Value(usage.input_tokens), store::Value(usage.output_tokens),
-                         store::Value(usage.cache_read_tokens),
-                         store::Value(usage.cache_write_tokens), store::Value(cost.value_or(0))});
-          return params;
-        }()));
-    return tx.commit();
-  }();
-  if (!recorded.ok()) {
-    log::error("proxy_record_failed", {log::field("error", recorded.error().message)});
+  Record record{ticket.user_id,
+                ticket.org_id,
+                now_ms(),
+                upstream_provider_name(ticket.prepared.provider),
+                ticket.prepared.model,
+                status,
+                latency_ms,
+                ticket.prepared.stream,
+                usage,
+                cost.value_or(0)};
+  std::unique_lock lock(queue_mutex_);
+  // A database that stalls makes the I/O threads wait here rather than memory grow.
+  queue_changed_.wait(lock, [this] { return queue_.size() < kMaxQueuedRecords || stopping_; });
+  queue_.push_back(std::move(record));
+  ++queued_;
+  // The writer needs waking for the first row of a batch and for a full one; the rows
+  // between only gather.
+  const bool wake = queue_.size() == 1 || queue_.size() == kGatherRows;
+  lock.unlock();
+  if (wake) queue_changed_.notify_all();
+}
+
+void ProxyService::flush() {
+  std::unique_lock lock(queue_mutex_);
+  const uint64_t target = queued_;
+  if (written_ >= target) return;
+  flush_wanted_ = std::max(flush_wanted_, target);
+  queue_changed_.notify_all();
+  queue_changed_.wait(lock, [&] { return written_ >= target; });
+}
+
+// The writer: takes everything queued, writes it, and tells flush() and finish().
+void ProxyService::write_records() {
+  std::vector<Record> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      written_ += batch.size();
+      batch.clear();
+      queue_changed_.notify_all();
+      queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and nothing left
+      queue_changed_.wait_for(lock, kGatherFor, [this] {
+        return queue_.size() >= kGatherRows || stopping_ || flush_wanted_ > written_;
+      });
+      batch.swap(queue_);
+    }
+    // One transaction per tenant, rows in the order they came.
+    std::map<std::string, std::vector<const Record*>> tenants;
+    for (const Record& record : batch) {
+      tenants[record.org_id ? "o" + *record.org_id : "u" + record.user_id].push_back(&record);
+    }
+    for (const auto& [tenant, records] : tenants) {
+      if (insert_records(records).ok()) continue;
+      // One bad row (its user deleted meanwhile) must not cost the others theirs.
+      for (const Record* record : records) {
+        Status alone = insert_records({record});
+        if (!alone.ok()) {
+          log::error("proxy_record_failed", {log::field("error", alone.error().message)});
+        }
+      }
+    }
   }
 }
 
+// Writes rows of one tenant in one transaction.
+Status ProxyService::insert_records(const std::vector<const Record*>& records) {
+  const Record& first = *records.front();
+  const store::Scope scope = first.org_id ? store::Scope::for_org(*first.org_id, first.user_id)
+                                          : store::Scope::for_user(first.user_id);
+  const std::string sql =
+      std::string(
+          "INSERT INTO proxy_requests (id, user_id, org_id, ts, provider, model, status, "
+          "latency_ms, streamed, input_tokens, output_tokens, cache_read_tokens, "
+          "cache_write_tokens, cost_usd) VALUES (?, ") +
+      (first.org_id ? "?, :org" : ":user, NULL") + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  store::Transaction tx = TRY(database_.begin(scope));
+  std::vector<store::Value> params;
+  for (const Record* record : records) {
+    params.clear();
+    params.emplace_back(record_id(record->ts));
+    if (record->org_id) params.emplace_back(record->user_id);
+    params.insert(
+        params.end(),
+        {store::Value(record->ts), store::Value(record->provider), store::Value(record->model),
+         store::Value(int64_t{record->status}), store::Value(record->latency_ms),
+         store::Value(int64_t{record->streamed}), store::Value(record->usage.input_tokens),
+         store::Value(record->usage.output_tokens), store::Value(record->usage.cache_read_tokens),
+         store::Value(record->usage.cache_write_tokens), store::Value(record->cost_usd)});
+    TRY(tx.execute(sql, params));
+  }
+  return tx.commit();
+}
+
 std::variant<nlohmann::json, ProxyRefusal> ProxyService::models(const HttpRequest& request) {
-  std::variant<Account, ProxyRefusal> found = account(request);
+  std::variant<std::shared_ptr<const Account>, ProxyRefusal> found = account(request);
   if (auto* refused = std::get_if<ProxyRefusal>(&found)) return std::move(*refused);
-  const Account& account = std::get<Account>(found);
+  const Account& account = *std::get<std::shared_ptr<const Account>>(found);
   nlohmann::json allow_list;
   if (account.settings.is_object() && account.settings.contains("allow_list")) {
     allow_list = account.settings["allow_list"];

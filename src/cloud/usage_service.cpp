@@ -146,6 +146,7 @@ UsageService::UsageService(store::Database& database, OrgService& orgs)
 Result<UsageReport> UsageService::report(const store::Scope& scope,
                                          const std::string& tenant_condition,
                                          const UsageQuery& query) {
+  if (settle_) settle_();
   UsageReport report;
   report.query = query;
   std::string key;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -99,6 +100,10 @@ class UsageService {
   // The caller's own usage in every tenant; group_by must not be kMember.
   Result<UsageReport> user_usage(const User& caller, const UsageQuery& query);
 
+  // Called before each report reads: the model proxy writes its rows in the background
+  // (ProxyService::flush), and a report must count the requests that have ended.
+  void settle_with(std::function<void()> settle) { settle_ = std::move(settle); }
+
  private:
   // `tenant_condition` is an unaliased column condition ("org_id = :org"), applied to
   // both tables the report reads.
@@ -107,6 +112,7 @@ class UsageService {
 
   store::Database& database_;
   OrgService& orgs_;
+  std::function<void()> settle_;  // set before serving
 };
 
 }  // namespace joey::cloud

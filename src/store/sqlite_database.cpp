@@ -1,6 +1,8 @@
 // The SQLite backend: one writer connection serialised by a mutex (write transactions
 // begin IMMEDIATE, so other processes wait on busy_timeout) and a pool of read-only
 // connections for read transactions. WAL journal, synchronous=NORMAL, foreign keys on.
+// Each connection keeps its prepared statements by their text: the server runs the same
+// few dozen statements all day, and parsing one again costs more than running it.
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 #include "base/log.h"
 #include "store/session.h"
@@ -109,33 +112,85 @@ Value column_value(sqlite3_stmt* statement, int column) {
   }
 }
 
-Result<Rows> run_statement(sqlite3* db, const std::string& sql, const std::vector<Value>& params) {
+// Statements kept per connection; past this many the cache starts again (the server's
+// statements are far fewer, so this only bounds generated SQL).
+constexpr size_t kMaxCachedStatements = 256;
+
+// One SQLite connection and the statements prepared on it. Used by one thread at a time
+// (the writer under its lock, a reader while leased).
+struct Connection {
+  sqlite3* db = nullptr;
+  std::unordered_map<std::string, StatementPtr> statements;
+
+  explicit Connection(sqlite3* handle) : db(handle) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() {
+    statements.clear();  // finalized before the connection closes
+    sqlite3_close_v2(db);
+  }
+};
+
+// Resets a cached statement when a run ends, however it ends: a statement left mid-step
+// would hold its read snapshot open.
+struct StatementReset {
+  sqlite3_stmt* statement;
+  ~StatementReset() {
+    sqlite3_reset(statement);
+    sqlite3_clear_bindings(statement);
+  }
+};
+
+// The prepared statement for sql on this connection: from its cache, or parsed and kept.
+// Null for text with no statement in it (whitespace or comments).
+Result<sqlite3_stmt*> prepared(Connection& connection, const std::string& sql) {
+  if (const auto found = connection.statements.find(sql); found != connection.statements.end()) {
+    return found->second.get();
+  }
   sqlite3_stmt* raw = nullptr;
-  int code = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+  int code = sqlite3_prepare_v3(connection.db, sql.c_str(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   StatementPtr statement(raw);
-  if (code != SQLITE_OK) return sqlite_error(db, code, "preparing a statement");
-  if (!statement) return Rows{};  // only whitespace or comments
-  TRY(bind_all(db, statement.get(), params));
+  if (code != SQLITE_OK) return sqlite_error(connection.db, code, "preparing a statement");
+  if (!statement) return static_cast<sqlite3_stmt*>(nullptr);
+  if (connection.statements.size() >= kMaxCachedStatements) connection.statements.clear();
+  return connection.statements.emplace(sql, std::move(statement)).first->second.get();
+}
+
+Result<Rows> run_statement(Connection& connection, const std::string& sql,
+                           const std::vector<Value>& params) {
+  sqlite3* db = connection.db;
+  sqlite3_stmt* statement = TRY(prepared(connection, sql));
+  if (statement == nullptr) return Rows{};
+  StatementReset reset{statement};
+  TRY(bind_all(db, statement, params));
   Rows rows;
-  int columns = sqlite3_column_count(statement.get());
+  int columns = sqlite3_column_count(statement);
   auto names = std::make_shared<std::vector<std::string>>();
   for (int column = 0; column < columns; ++column) {
-    const char* name = sqlite3_column_name(statement.get(), column);
+    const char* name = sqlite3_column_name(statement, column);
     names->push_back(name != nullptr ? name : "");
   }
+  int code = SQLITE_OK;
   while (true) {
-    code = sqlite3_step(statement.get());
+    code = sqlite3_step(statement);
     if (code == SQLITE_DONE) break;
     if (code != SQLITE_ROW) return sqlite_error(db, code, "statement failed");
     std::vector<Value> values;
     values.reserve(static_cast<size_t>(columns));
     for (int column = 0; column < columns; ++column) {
-      values.push_back(column_value(statement.get(), column));
+      values.push_back(column_value(statement, column));
     }
     rows.rows.emplace_back(names, std::move(values));
   }
-  rows.affected = sqlite3_stmt_readonly(statement.get()) ? 0 : sqlite3_changes64(db);
+  rows.affected = sqlite3_stmt_readonly(statement) ? 0 : sqlite3_changes64(db);
   return rows;
+}
+
+// A statement with no parameters and no rows (BEGIN, COMMIT, PRAGMA …), from the cache.
+Status run_command(Connection& connection, const std::string& sql) {
+  TRY(run_statement(connection, sql, {}));
+  return ok_status();
 }
 
 class SqliteDatabase;
@@ -143,37 +198,45 @@ class SqliteDatabase;
 // A transaction on the writer (holding the writer lock) or on a leased reader.
 class SqliteSession : public Session {
  public:
-  SqliteSession(SqliteDatabase& owner, sqlite3* db, std::unique_lock<std::timed_mutex> writer_lock)
-      : owner_(owner), db_(db), writer_lock_(std::move(writer_lock)) {}
+  // On the writer, holding its lock.
+  SqliteSession(SqliteDatabase& owner, Connection& writer,
+                std::unique_lock<std::timed_mutex> writer_lock)
+      : owner_(owner), connection_(writer), writer_lock_(std::move(writer_lock)) {}
+  // On a leased reader, returned to the pool at the end.
+  SqliteSession(SqliteDatabase& owner, std::unique_ptr<Connection> reader)
+      : owner_(owner), connection_(*reader), reader_(std::move(reader)) {}
   ~SqliteSession() override;
 
   Result<Rows> run(const std::string& sql, const std::vector<Value>& params) override {
-    return run_statement(db_, sql, params);
+    return run_statement(connection_, sql, params);
   }
   Status commit() override {
-    Status status = exec(db_, "COMMIT");
+    Status status = run_command(connection_, "COMMIT");
     if (status.ok()) open_ = false;
     return status;
   }
   void rollback() override {
-    if (open_ && sqlite3_get_autocommit(db_) == 0) (void)exec(db_, "ROLLBACK");
+    if (open_ && sqlite3_get_autocommit(connection_.db) == 0) {
+      (void)run_command(connection_, "ROLLBACK");
+    }
     open_ = false;
   }
 
  private:
   SqliteDatabase& owner_;
-  sqlite3* db_;
+  Connection& connection_;
   std::unique_lock<std::timed_mutex> writer_lock_;  // owns the writer when locked
+  std::unique_ptr<Connection> reader_;              // the leased reader, if not the writer
   bool open_ = true;
 };
 
 class SqliteMigrationTarget : public MigrationTarget {
  public:
-  explicit SqliteMigrationTarget(sqlite3* db) : db_(db) {}
+  explicit SqliteMigrationTarget(Connection& connection) : connection_(connection) {}
   bool is_postgres() const override { return false; }
-  Status exec_script(std::string_view sql) override { return exec(db_, sql); }
+  Status exec_script(std::string_view sql) override { return exec(connection_.db, sql); }
   Result<int64_t> query_integer(std::string_view sql) override {
-    Rows rows = TRY(run_statement(db_, std::string(sql), {}));
+    Rows rows = TRY(run_statement(connection_, std::string(sql), {}));
     if (rows.empty() || rows[0].size() == 0 || rows[0].at(0).is_null()) return int64_t{0};
     if (rows[0].at(0).type() != Value::Type::kInteger) {
       return make_error(ErrorKind::kInternal, "expected an integer from: " + std::string(sql));
@@ -182,7 +245,7 @@ class SqliteMigrationTarget : public MigrationTarget {
   }
 
  private:
-  sqlite3* db_;
+  Connection& connection_;
 };
 
 class SqliteDatabase : public Database {
@@ -190,32 +253,29 @@ class SqliteDatabase : public Database {
   SqliteDatabase(std::string path, const OpenOptions& options)
       : path_(std::move(path)), options_(options) {}
 
-  ~SqliteDatabase() override {
-    for (sqlite3* reader : idle_readers_) sqlite3_close_v2(reader);
-    if (writer_ != nullptr) sqlite3_close_v2(writer_);
-  }
+  ~SqliteDatabase() override = default;  // readers first, then the writer
 
   Status flush_deleted() override {
     std::unique_lock lock(writer_mutex_, std::defer_lock);
     if (!lock.try_lock_for(options_.busy_timeout)) {
       return make_error(ErrorKind::kTimeout, "database " + path_ + ": the writer stayed busy");
     }
-    Status status = exec(writer_, "PRAGMA wal_checkpoint(TRUNCATE)");
+    Status status = exec(writer_->db, "PRAGMA wal_checkpoint(TRUNCATE)");
     return status.ok() ? status : status.error().with_context(path_);
   }
 
   Status initialise() {
     TRY(create_private_file());
     writer_ = TRY(connect(false));
-    auto mode = run_statement(writer_, "PRAGMA journal_mode=WAL", {});
+    auto mode = run_statement(*writer_, "PRAGMA journal_mode=WAL", {});
     if (!mode.ok()) return mode.error().with_context(path_);
     auto journal =
         mode->empty() ? Result<std::string>(std::string()) : (*mode)[0].text("journal_mode");
     if (!journal.ok() || *journal != "wal") {
       return make_error(ErrorKind::kIo, "database " + path_ + ": could not switch to WAL mode");
     }
-    TRY(exec(writer_, "PRAGMA synchronous=NORMAL"));
-    SqliteMigrationTarget target(writer_);
+    TRY(exec(writer_->db, "PRAGMA synchronous=NORMAL"));
+    SqliteMigrationTarget target(*writer_);
     auto version = run_migrations(target, options_.migrate);
     if (!version.ok()) return version.error().with_context(path_);
     schema_version_ = *version;
@@ -234,10 +294,10 @@ class SqliteDatabase : public Database {
   Backend backend() const override { return Backend::kSqlite; }
   std::string description() const override { return "sqlite:" + path_; }
 
-  void release_reader(sqlite3* reader) {
+  void release_reader(std::unique_ptr<Connection> reader) {
     {
       std::lock_guard lock(pool_mutex_);
-      idle_readers_.push_back(reader);
+      idle_readers_.push_back(std::move(reader));
     }
     reader_available_.notify_one();
   }
@@ -250,10 +310,10 @@ class SqliteDatabase : public Database {
  protected:
   Result<std::unique_ptr<Session>> start(Access access, StatementContext, const Scope&) override {
     if (access == Access::kWrite) return start_write();
-    sqlite3* reader = TRY(acquire_reader());
-    auto session =
-        std::make_unique<SqliteSession>(*this, reader, std::unique_lock<std::timed_mutex>());
-    TRY(exec(reader, "BEGIN"));
+    std::unique_ptr<Connection> reader = TRY(acquire_reader());
+    Connection& connection = *reader;
+    auto session = std::make_unique<SqliteSession>(*this, std::move(reader));
+    TRY(run_command(connection, "BEGIN"));
     return std::unique_ptr<Session>(std::move(session));
   }
 
@@ -279,12 +339,12 @@ class SqliteDatabase : public Database {
       if (waited) ++stats_.waits;
       writer_busy_ = true;
     }
-    auto session = std::make_unique<SqliteSession>(*this, writer_, std::move(lock));
-    TRY(exec(writer_, "BEGIN IMMEDIATE"));
+    auto session = std::make_unique<SqliteSession>(*this, *writer_, std::move(lock));
+    TRY(run_command(*writer_, "BEGIN IMMEDIATE"));
     return std::unique_ptr<Session>(std::move(session));
   }
 
-  Result<sqlite3*> acquire_reader() {
+  Result<std::unique_ptr<Connection>> acquire_reader() {
     std::unique_lock lock(pool_mutex_);
     ++stats_.acquired;
     if (idle_readers_.empty() && open_readers_ >= options_.pool_size) {
@@ -299,7 +359,7 @@ class SqliteDatabase : public Database {
       }
     }
     if (!idle_readers_.empty()) {
-      sqlite3* reader = idle_readers_.back();
+      std::unique_ptr<Connection> reader = std::move(idle_readers_.back());
       idle_readers_.pop_back();
       return reader;
     }
@@ -326,7 +386,7 @@ class SqliteDatabase : public Database {
     return ok_status();
   }
 
-  Result<sqlite3*> connect(bool read_only) {
+  Result<std::unique_ptr<Connection>> connect(bool read_only) {
     sqlite3* db = nullptr;
     int flags = SQLITE_OPEN_NOMUTEX |
                 (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -346,20 +406,20 @@ class SqliteDatabase : public Database {
       sqlite3_close_v2(db);
       return setup.error().with_context(path_);
     }
-    return db;
+    return std::make_unique<Connection>(db);
   }
 
   std::string path_;
   OpenOptions options_;
-  sqlite3* writer_ = nullptr;
+  std::unique_ptr<Connection> writer_;
   std::timed_mutex writer_mutex_;  // held by the write transaction using writer_
 
   mutable std::mutex pool_mutex_;
   std::condition_variable reader_available_;
-  std::vector<sqlite3*> idle_readers_;  // GUARDED_BY(pool_mutex_)
-  size_t open_readers_ = 0;             // GUARDED_BY(pool_mutex_)
-  bool writer_busy_ = false;            // GUARDED_BY(pool_mutex_)
-  PoolStats stats_;                     // GUARDED_BY(pool_mutex_)
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // GUARDED_BY(pool_mutex_)
+  size_t open_readers_ = 0;                                // GUARDED_BY(pool_mutex_)
+  bool writer_busy_ = false;                               // GUARDED_BY(pool_mutex_)
+  PoolStats stats_;                                        // GUARDED_BY(pool_mutex_)
 };
 
 SqliteSession::~SqliteSession() {
@@ -367,7 +427,7 @@ SqliteSession::~SqliteSession() {
   if (writer_lock_.owns_lock()) {
     owner_.release_writer();
   } else {
-    owner_.release_reader(db_);
+    owner_.release_reader(std::move(reader_));
   }
 }
 

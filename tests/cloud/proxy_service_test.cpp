@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
 #include <variant>
 
 #include "cloud/cloud_routes_fixture.h"
@@ -29,6 +30,7 @@ class ProxyServiceTest : public CloudRoutesTest {
     options.budget_refresh = std::chrono::milliseconds(0);
     options.clock_ms = [this] { return now_ms_.load(); };
     proxy_ = std::make_unique<ProxyService>(*store_, *identity_, *orgs_, options);
+    usage_->settle_with([this] { proxy_->flush(); });
   }
   void TearDown() override {
     proxy_.reset();
@@ -203,6 +205,63 @@ TEST_P(ProxyServiceTest, PerUserLimitsOnRequestsAndTokensAnswer429WithRetryAfter
   EXPECT_EQ(status_of(admit(other_token, "gpt-4o")), 429);
 }
 
+// Admission is read once and kept: a busy caller costs no database read per request.
+// A revocation or policy change made through this process applies to the very next
+// request all the same.
+TEST_P(ProxyServiceTest, AdmissionIsKeptUntilSomethingChangesInThisProcess) {
+  ProxyOptions options;
+  options.openai = {"http://127.0.0.1:9/v1", "sk-operator-openai-0000"};
+  options.access_refresh = std::chrono::hours(1);
+  proxy_ = std::make_unique<ProxyService>(*store_, *identity_, *orgs_, options);
+  const Person owner = sign_up("owner@example.com");
+  const std::string org = create_org(owner, "Acme");
+  const std::string token = token_for(owner);
+  ASSERT_EQ(status_of(admit(token, "gpt-4o")), 200);
+  const uint64_t transactions = store_->stats().acquired;
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(status_of(admit(token, "gpt-4o")), 200);
+  EXPECT_EQ(store_->stats().acquired, transactions) << "admission read the database again";
+
+  patch_settings(owner, org,
+                 {{"allow_list",
+                   {{"allow_all", false},
+                    {"providers", {{"openai", {{"allow_all", false}, {"models", {"o3"}}}}}}}}});
+  EXPECT_EQ(status_of(admit(token, "gpt-4o")), 403);
+  EXPECT_EQ(status_of(admit(token, "o3")), 200);
+
+  const Person member = sign_up("member@example.com");
+  ASSERT_EQ(join(owner, org, member, "member@example.com", "member"), 200);
+  const std::string member_token = token_for(member);
+  EXPECT_EQ(status_of(admit(member_token, "gpt-4o")), 403);
+  ASSERT_EQ(call(owner, "DELETE", "/api/orgs/" + org + "/members/" + member.id).status, 204);
+  EXPECT_EQ(status_of(admit(member_token, "gpt-4o")), 200) << "no longer bound by Acme's list";
+
+  Result<std::vector<TokenInfo>> tokens = identity_->list_tokens(User{owner.id, "", ""});
+  ASSERT_TRUE(tokens.ok() && tokens->size() == 1);
+  ASSERT_TRUE(identity_->revoke_token(User{owner.id, "", ""}, (*tokens)[0].id).ok());
+  EXPECT_EQ(status_of(admit(token, "o3")), 401);
+}
+
+// Another replica's changes do not reach this process's counters: they apply once what
+// was kept is older than access_refresh.
+TEST_P(ProxyServiceTest, AnotherReplicasRevocationAppliesAfterAccessRefresh) {
+  ProxyOptions options;
+  options.openai = {"http://127.0.0.1:9/v1", "sk-operator-openai-0000"};
+  options.access_refresh = std::chrono::milliseconds(50);
+  proxy_ = std::make_unique<ProxyService>(*store_, *identity_, *orgs_, options);
+  const Person ada = sign_up("ada@example.com");
+  const std::string token = token_for(ada);
+  ASSERT_EQ(status_of(admit(token, "gpt-4o")), 200);
+
+  IdentityOptions replica_options;
+  replica_options.clock = [] { return int64_t{1'900'000'000}; };
+  IdentityService replica(*store_, replica_options);
+  Result<std::vector<TokenInfo>> tokens = replica.list_tokens(User{ada.id, "", ""});
+  ASSERT_TRUE(tokens.ok() && tokens->size() == 1);
+  ASSERT_TRUE(replica.revoke_token(User{ada.id, "", ""}, (*tokens)[0].id).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  EXPECT_EQ(status_of(admit(token, "gpt-4o")), 401);
+}
+
 TEST_P(ProxyServiceTest, RecordsHoldMetadataAndFeedTheUsageReportButNoPrompt) {
   const Person owner = sign_up("owner@example.com");
   const std::string org = create_org(owner, "Acme");
@@ -214,9 +273,10 @@ TEST_P(ProxyServiceTest, RecordsHoldMetadataAndFeedTheUsageReportButNoPrompt) {
   usage.input_tokens = 1000;
   usage.output_tokens = 100;
   proxy_->finish(std::get<ProxyTicket>(admitted), 200, usage);
-  EXPECT_EQ(stored_rows("proxy_requests", owner), 1);
+  // The report waits for the row the writer has queued.
   testing::Reply report = call(owner, "GET", "/api/orgs/" + org + "/usage?group_by=model");
   ASSERT_EQ(report.status, 200) << report.body.dump();
+  EXPECT_EQ(stored_rows("proxy_requests", owner), 1);
   EXPECT_EQ(report.body["total"]["input_tokens"], 1000);
   EXPECT_EQ(report.body["total"]["requests"], 1);
   ASSERT_EQ(report.body["groups"].size(), 1U);
@@ -225,6 +285,31 @@ TEST_P(ProxyServiceTest, RecordsHoldMetadataAndFeedTheUsageReportButNoPrompt) {
   const std::string bytes = database_->stored_bytes();
   EXPECT_EQ(bytes.find(kCanaryPrompt), std::string::npos);
   EXPECT_NE(bytes.find("gpt-4o"), std::string::npos) << "the scan reads the stored rows";
+}
+
+// Rows are written in batches, a tenant per transaction; a row that cannot be written
+// (its user deleted meanwhile) costs no other row its place, whichever batch it lands in.
+TEST_P(ProxyServiceTest, ARowThatCannotBeWrittenCostsNoOtherRow) {
+  const Person owner = sign_up("owner@example.com");
+  const std::string org = create_org(owner, "Acme");
+  const std::string token = token_for(owner);
+  MeteredUsage usage;
+  usage.seen = true;
+  usage.output_tokens = 7;
+  for (int i = 0; i < 20; ++i) {
+    auto admitted = admit(token, "gpt-4o");
+    ASSERT_EQ(status_of(admitted), 200);
+    ProxyTicket ticket = std::get<ProxyTicket>(admitted);
+    proxy_->finish(ticket, 200, usage);
+    ticket.user_id = "deleted-user";  // no such user: the row breaks its foreign key
+    proxy_->finish(ticket, 200, usage);
+  }
+  proxy_->flush();
+  EXPECT_EQ(stored_rows("proxy_requests", owner), 20);
+  testing::Reply report = call(owner, "GET", "/api/orgs/" + org + "/usage");
+  ASSERT_EQ(report.status, 200) << report.body.dump();
+  EXPECT_EQ(report.body["total"]["requests"], 20);
+  EXPECT_EQ(report.body["total"]["output_tokens"], 140);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ProxyServiceTest, ::testing::Values("sqlite", "postgres"),

@@ -307,6 +307,42 @@ TEST_P(StoreTest, UniqueViolationIsAlreadyExistsAndEndsTheTransaction) {
   EXPECT_FALSE(tx->commit().ok());
 }
 
+// The same statements run again and again on pooled connections (SQLite keeps them
+// prepared): each run sees the data committed before its transaction began, its own
+// parameters, and a statement that failed before works again.
+TEST_P(StoreTest, RepeatedStatementsSeeFreshDataAndTheirOwnParameters) {
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  const char* insert =
+      "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, 'n', 'h', 1)";
+  const char* count = "SELECT COUNT(*) AS n FROM users WHERE created_at = ?";
+  const char* by_id = "SELECT email FROM users WHERE id = ?";
+  for (int i = 0; i < 5; ++i) {
+    auto write = database->begin_unscoped();
+    ASSERT_TRUE(write.ok());
+    const std::string id = "u" + std::to_string(i);
+    ASSERT_TRUE(write->execute(insert, {Value(id), Value(id + "@example.com")}).ok());
+    ASSERT_TRUE(write->commit().ok());
+    // A duplicate fails and rolls its transaction back; the next run of it is fine.
+    auto duplicate = database->begin_unscoped();
+    ASSERT_TRUE(duplicate.ok());
+    EXPECT_FALSE(duplicate->execute(insert, {Value("other"), Value(id + "@example.com")}).ok());
+
+    auto read = database->begin_unscoped(Access::kRead);
+    ASSERT_TRUE(read.ok());
+    auto counted = read->query(count, {Value(int64_t{1})});
+    ASSERT_TRUE(counted.ok()) << counted.error().message;
+    EXPECT_EQ(*(*counted)[0].integer("n"), i + 1);
+    auto found = read->query(by_id, {Value(id)});
+    ASSERT_TRUE(found.ok() && found->size() == 1);
+    EXPECT_EQ(*(*found)[0].text("email"), id + "@example.com");
+    auto none = read->query(by_id, {Value("nobody")});
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+    ASSERT_TRUE(read->commit().ok());
+  }
+}
+
 TEST_P(StoreTest, BlobRoundTripsEveryByteValue) {
   auto database = open_or_fail();
   ASSERT_TRUE(database);
