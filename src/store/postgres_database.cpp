@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <unordered_map>
 
 #include "base/log.h"
 #include "store/session.h"
@@ -153,10 +154,22 @@ Rows to_rows(const PGresult* result) {
   return rows;
 }
 
+// The statements prepared on one connection, by their text and parameter types, and the
+// name each was prepared under. Past kMaxPreparedStatements, statements run unprepared.
+struct PreparedStatements {
+  std::unordered_map<std::string, std::string> names;
+  int64_t next = 0;
+};
+constexpr size_t kMaxPreparedStatements = 256;
+
 // Runs one statement with parameters. Text and numbers go in text form with their type
-// left for the server to infer; blobs go in binary form as bytea.
+// left for the server to infer; blobs go in binary form as bytea. With `prepared`, the
+// statement is prepared once per connection and executed by name afterwards, so the
+// server plans it once rather than on every run (PgBouncer in transaction mode needs its
+// prepared-statement support for this, 1.21 or later).
 Result<Rows> run_statement(PGconn* conn, const std::string& where, const std::string& sql,
-                           const std::vector<Value>& params) {
+                           const std::vector<Value>& params,
+                           PreparedStatements* prepared = nullptr) {
   std::vector<std::string> storage(params.size());
   std::vector<const char*> values(params.size(), nullptr);
   std::vector<int> lengths(params.size(), 0);
@@ -193,8 +206,27 @@ Result<Rows> run_statement(PGconn* conn, const std::string& where, const std::st
         break;
     }
   }
-  ResultPtr result(PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), types.data(),
-                                values.data(), lengths.data(), formats.data(), 0));
+  const int count = static_cast<int>(params.size());
+  const std::string* name = nullptr;
+  if (prepared != nullptr) {
+    std::string key = sql;
+    for (const Oid type : types) key += "\n" + std::to_string(type);
+    if (const auto found = prepared->names.find(key); found != prepared->names.end()) {
+      name = &found->second;
+    } else if (prepared->names.size() < kMaxPreparedStatements) {
+      std::string fresh = "joey_" + std::to_string(prepared->next++);
+      ResultPtr made(PQprepare(conn, fresh.c_str(), sql.c_str(), count, types.data()));
+      if (!made || PQresultStatus(made.get()) != PGRES_COMMAND_OK) {
+        return postgres_error(conn, made.get(), where);
+      }
+      name = &prepared->names.emplace(std::move(key), std::move(fresh)).first->second;
+    }
+  }
+  ResultPtr result(name != nullptr
+                       ? PQexecPrepared(conn, name->c_str(), count, values.data(), lengths.data(),
+                                        formats.data(), 0)
+                       : PQexecParams(conn, sql.c_str(), count, types.data(), values.data(),
+                                      lengths.data(), formats.data(), 0));
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return postgres_error(conn, result.get(), where);
@@ -233,16 +265,26 @@ Result<ConnectionPtr> connect(const std::string& url, const std::string& where) 
   return conn;
 }
 
+// A pooled connection and what was prepared on it.
+struct PooledConnection {
+  ConnectionPtr conn;
+  PreparedStatements prepared;
+};
+
 class PostgresDatabase;
 
 class PostgresSession : public Session {
  public:
-  PostgresSession(PostgresDatabase& owner, PGconn* conn, std::string where)
-      : owner_(owner), conn_(conn), where_(std::move(where)) {}
+  PostgresSession(PostgresDatabase& owner, std::unique_ptr<PooledConnection> pooled,
+                  std::string where)
+      : owner_(owner),
+        pooled_(std::move(pooled)),
+        conn_(pooled_->conn.get()),
+        where_(std::move(where)) {}
   ~PostgresSession() override;
 
   Result<Rows> run(const std::string& sql, const std::vector<Value>& params) override {
-    auto rows = run_statement(conn_, where_, sql, params);
+    auto rows = run_statement(conn_, where_, sql, params, &pooled_->prepared);
     if (!rows.ok() && PQstatus(conn_) != CONNECTION_OK) broken_ = true;
     return rows;
   }
@@ -273,6 +315,7 @@ class PostgresSession : public Session {
 
  private:
   PostgresDatabase& owner_;
+  std::unique_ptr<PooledConnection> pooled_;
   PGconn* conn_;
   std::string where_;
   bool open_ = true;
@@ -336,9 +379,7 @@ class PostgresDatabase : public Database {
   PostgresDatabase(std::string url, const OpenOptions& options)
       : url_(std::move(url)), where_(describe_url(url_)), options_(options) {}
 
-  ~PostgresDatabase() override {
-    for (PGconn* conn : idle_) PQfinish(conn);
-  }
+  ~PostgresDatabase() override = default;
 
   Status initialise() {
     if (!valid_role_name(options_.app_role)) {
@@ -348,8 +389,7 @@ class PostgresDatabase : public Database {
     }
     TRY(migrate());
     // Open one pooled connection now so a misconfigured role fails at start, not later.
-    PGconn* conn = TRY(acquire());
-    release(conn, false);
+    release(TRY(acquire()), false);
     return ok_status();
   }
 
@@ -365,14 +405,14 @@ class PostgresDatabase : public Database {
   Backend backend() const override { return Backend::kPostgres; }
   std::string description() const override { return where_; }
 
-  void release(PGconn* conn, bool broken) {
+  void release(std::unique_ptr<PooledConnection> pooled, bool broken) {
     {
       std::lock_guard lock(mutex_);
-      if (broken || PQstatus(conn) != CONNECTION_OK) {
-        PQfinish(conn);
+      if (broken || PQstatus(pooled->conn.get()) != CONNECTION_OK) {
+        pooled.reset();
         --open_;
       } else {
-        idle_.push_back(conn);
+        idle_.push_back(std::move(pooled));
       }
     }
     available_.notify_one();
@@ -384,8 +424,9 @@ class PostgresDatabase : public Database {
     // A pooled connection may have died while idle; that shows only when used, so a
     // failed BEGIN on a broken connection is retried once on a fresh one.
     for (int attempt = 0;; ++attempt) {
-      PGconn* conn = TRY(acquire());
-      auto session = std::make_unique<PostgresSession>(*this, conn, where_);
+      std::unique_ptr<PooledConnection> pooled = TRY(acquire());
+      PGconn* conn = pooled->conn.get();
+      auto session = std::make_unique<PostgresSession>(*this, std::move(pooled), where_);
       Status begun = session->begin(begin_sql(conn, access, context, scope));
       if (begun.ok()) return std::unique_ptr<Session>(std::move(session));
       if (!session->broken() || attempt >= 1) return begun.error();
@@ -440,7 +481,7 @@ class PostgresDatabase : public Database {
     return ok_status();
   }
 
-  Result<PGconn*> acquire() {
+  Result<std::unique_ptr<PooledConnection>> acquire() {
     std::unique_lock lock(mutex_);
     ++stats_.acquired;
     if (idle_.empty() && open_ >= options_.pool_size) {
@@ -454,9 +495,9 @@ class PostgresDatabase : public Database {
       }
     }
     if (!idle_.empty()) {
-      PGconn* conn = idle_.back();
+      std::unique_ptr<PooledConnection> pooled = std::move(idle_.back());
       idle_.pop_back();
-      return conn;
+      return pooled;
     }
     ++open_;
     lock.unlock();
@@ -467,7 +508,7 @@ class PostgresDatabase : public Database {
       available_.notify_one();
       return conn.error();
     }
-    return conn->release();
+    return std::make_unique<PooledConnection>(PooledConnection{std::move(*conn), {}});
   }
 
   // A pooled connection, switched to the app role in one-URL mode, and refused when
@@ -504,14 +545,14 @@ class PostgresDatabase : public Database {
 
   mutable std::mutex mutex_;
   std::condition_variable available_;
-  std::vector<PGconn*> idle_;  // GUARDED_BY(mutex_)
-  size_t open_ = 0;            // GUARDED_BY(mutex_)
-  PoolStats stats_;            // GUARDED_BY(mutex_)
+  std::vector<std::unique_ptr<PooledConnection>> idle_;  // GUARDED_BY(mutex_)
+  size_t open_ = 0;                                      // GUARDED_BY(mutex_)
+  PoolStats stats_;                                      // GUARDED_BY(mutex_)
 };
 
 PostgresSession::~PostgresSession() {
   rollback();
-  owner_.release(conn_, broken_);
+  owner_.release(std::move(pooled_), broken_);
 }
 
 }  // namespace
