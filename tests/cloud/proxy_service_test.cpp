@@ -24,13 +24,27 @@ class ProxyServiceTest : public CloudRoutesTest {
   void SetUp() override {
     CloudRoutesTest::SetUp();
     if (stopped()) return;
+    start_proxy(ProxyOptions().access_refresh);
+    usage_->settle_with([this] { proxy_->flush(); });
+  }
+
+  // (Re)starts the proxy under test, keeping admissions for `access_refresh`.
+  void start_proxy(std::chrono::milliseconds access_refresh) {
     ProxyOptions options;
     options.openai = {"http://127.0.0.1:9/v1", "sk-operator-openai-0000"};
     options.anthropic = {"http://127.0.0.1:9/v1", ""};
     options.budget_refresh = std::chrono::milliseconds(0);
+    options.access_refresh = access_refresh;
     options.clock_ms = [this] { return now_ms_.load(); };
     proxy_ = std::make_unique<ProxyService>(*store_, *identity_, *orgs_, options);
-    usage_->settle_with([this] { proxy_->flush(); });
+  }
+
+  // Revokes the person's only token through `identity` (this process's, or a replica's).
+  static void revoke_only_token(IdentityService& identity, const Person& person) {
+    const User user{person.id, "", ""};
+    Result<std::vector<TokenInfo>> tokens = identity.list_tokens(user);
+    ASSERT_TRUE(tokens.ok() && tokens->size() == 1);
+    ASSERT_TRUE(identity.revoke_token(user, (*tokens)[0].id).ok());
   }
   void TearDown() override {
     proxy_.reset();
@@ -209,10 +223,7 @@ TEST_P(ProxyServiceTest, PerUserLimitsOnRequestsAndTokensAnswer429WithRetryAfter
 // A revocation or policy change made through this process applies to the very next
 // request all the same.
 TEST_P(ProxyServiceTest, AdmissionIsKeptUntilSomethingChangesInThisProcess) {
-  ProxyOptions options;
-  options.openai = {"http://127.0.0.1:9/v1", "sk-operator-openai-0000"};
-  options.access_refresh = std::chrono::hours(1);
-  proxy_ = std::make_unique<ProxyService>(*store_, *identity_, *orgs_, options);
+  start_proxy(std::chrono::hours(1));
   const Person owner = sign_up("owner@example.com");
   const std::string org = create_org(owner, "Acme");
   const std::string token = token_for(owner);
@@ -235,19 +246,14 @@ TEST_P(ProxyServiceTest, AdmissionIsKeptUntilSomethingChangesInThisProcess) {
   ASSERT_EQ(call(owner, "DELETE", "/api/orgs/" + org + "/members/" + member.id).status, 204);
   EXPECT_EQ(status_of(admit(member_token, "gpt-4o")), 200) << "no longer bound by Acme's list";
 
-  Result<std::vector<TokenInfo>> tokens = identity_->list_tokens(User{owner.id, "", ""});
-  ASSERT_TRUE(tokens.ok() && tokens->size() == 1);
-  ASSERT_TRUE(identity_->revoke_token(User{owner.id, "", ""}, (*tokens)[0].id).ok());
+  ASSERT_NO_FATAL_FAILURE(revoke_only_token(*identity_, owner));
   EXPECT_EQ(status_of(admit(token, "o3")), 401);
 }
 
 // Another replica's changes do not reach this process's counters: they apply once what
 // was kept is older than access_refresh.
 TEST_P(ProxyServiceTest, AnotherReplicasRevocationAppliesAfterAccessRefresh) {
-  ProxyOptions options;
-  options.openai = {"http://127.0.0.1:9/v1", "sk-operator-openai-0000"};
-  options.access_refresh = std::chrono::milliseconds(50);
-  proxy_ = std::make_unique<ProxyService>(*store_, *identity_, *orgs_, options);
+  start_proxy(std::chrono::milliseconds(50));
   const Person ada = sign_up("ada@example.com");
   const std::string token = token_for(ada);
   ASSERT_EQ(status_of(admit(token, "gpt-4o")), 200);
@@ -255,9 +261,7 @@ TEST_P(ProxyServiceTest, AnotherReplicasRevocationAppliesAfterAccessRefresh) {
   IdentityOptions replica_options;
   replica_options.clock = [] { return int64_t{1'900'000'000}; };
   IdentityService replica(*store_, replica_options);
-  Result<std::vector<TokenInfo>> tokens = replica.list_tokens(User{ada.id, "", ""});
-  ASSERT_TRUE(tokens.ok() && tokens->size() == 1);
-  ASSERT_TRUE(replica.revoke_token(User{ada.id, "", ""}, (*tokens)[0].id).ok());
+  ASSERT_NO_FATAL_FAILURE(revoke_only_token(replica, ada));
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
   EXPECT_EQ(status_of(admit(token, "gpt-4o")), 401);
 }
