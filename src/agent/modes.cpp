@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "base/atomic_file.h"
+#include "base/regex_check.h"
 
 namespace joey::agent {
 namespace {
@@ -85,10 +86,9 @@ Status check_file_regex(const std::string& pattern, const YAML::Node& node,
     return locator.at(node,
                       "fileRegex is longer than " + std::to_string(kMaxFileRegexBytes) + " bytes");
   }
-  try {
-    std::regex compiled(pattern, std::regex::ECMAScript);
-  } catch (const std::exception& error) {
-    return locator.at(node, "invalid fileRegex '" + pattern + "': " + error.what());
+  Result<std::regex> compiled = compile_regex(pattern);
+  if (!compiled.ok()) {
+    return locator.at(node, "invalid fileRegex '" + pattern + "': " + compiled.error().message);
   }
   return ok_status();
 }
@@ -340,12 +340,14 @@ Status check_edit_allowed(const Mode& mode, std::string_view relative_path) {
   }
   if (!mode.edit_restriction) return ok_status();
   const EditRestriction& restriction = *mode.edit_restriction;
-  bool matches = false;
-  try {
-    std::regex pattern(restriction.file_regex, std::regex::ECMAScript);
-    matches = std::regex_search(relative_path.begin(), relative_path.end(), pattern);
-  } catch (const std::exception&) {
-    matches = false;  // a pattern that cannot run allows nothing
+  bool matches = false;  // a pattern that cannot run allows nothing
+  Result<std::regex> pattern = compile_regex(restriction.file_regex);
+  if (pattern.ok()) {
+    try {
+      matches = std::regex_search(relative_path.begin(), relative_path.end(), pattern.value());
+    } catch (const std::exception&) {
+      matches = false;  // std::regex_error (error_complexity, error_stack)
+    }
   }
   if (matches) return ok_status();
   std::string message =

@@ -11,6 +11,7 @@
 
 #include "base/atomic_file.h"
 #include "base/json.h"
+#include "base/regex_check.h"
 #include "base/strings.h"
 #include "cloud/http_types.h"
 #include "crypto/hash.h"
@@ -225,12 +226,11 @@ Status check_group(const YAML::Node& entry, std::set<std::string>& seen, const W
   if (regex.Scalar().size() > kMaxFileRegexBytes) {
     return where.at(entry, "content", "groups: fileRegex is too long");
   }
-  try {
-    std::regex compiled(regex.Scalar(), std::regex::ECMAScript);
-  } catch (const std::exception& error) {
+  Result<std::regex> compiled = compile_regex(regex.Scalar());
+  if (!compiled.ok()) {
     return where.at(entry, "content",
                     "groups: invalid fileRegex '" + std::string(utf8_prefix(regex.Scalar(), 80)) +
-                        "': " + error.what());
+                        "': " + compiled.error().message);
   }
   return ok_status();
 }

@@ -262,6 +262,10 @@ TEST(ParseModesTest, BadFilesAreErrorsNamingFileLineAndMode) {
        "      - [edit, {fileRegex: '(unclosed'}]\n",
        "m.yaml:6: mode 'a': invalid fileRegex '(unclosed'"},
       {"customModes:\n  - slug: a\n    name: N\n    roleDefinition: R\n    groups:\n"
+       "      - [edit, {fileRegex: 'a{4444444444444444444}'}]\n",
+       "m.yaml:6: mode 'a': invalid fileRegex 'a{4444444444444444444}': a repetition count or "
+       "back-reference above 1000"},
+      {"customModes:\n  - slug: a\n    name: N\n    roleDefinition: R\n    groups:\n"
        "      - [read, {fileRegex: x}]\n",
        "only the edit group takes options"},
       {"customModes:\n  - slug: a\n    name: N\n    roleDefinition: R\n    groups: [always]\n",
