@@ -84,11 +84,18 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
   // co_await expression twice.
   std::string answer_type = content_type.empty() ? "application/json" : content_type;
   const std::optional<uint64_t> answer_length = strip ? std::nullopt : head.content_length;
-  Status begun =
-      co_await response.begin(status, std::move(answer_type), std::move(headers), answer_length);
-  if (!begun.ok()) {
-    proxy.finish(ticket, 499, meter.usage());
-    co_return;
+  // An event stream's head goes to the client at once. A JSON answer's head waits for its
+  // first piece (usually the whole body, read with the head) and goes out with it in one
+  // write.
+  bool begun = false;
+  if (event_stream) {
+    Status started =
+        co_await response.begin(status, std::move(answer_type), std::move(headers), answer_length);
+    if (!started.ok()) {
+      proxy.finish(ticket, 499, meter.usage());
+      co_return;
+    }
+    begun = true;
   }
   std::string out;
   // Each round reads one piece (at most UpstreamExchange::kPieceBytes) and writes it; the
@@ -105,30 +112,39 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
       }
       proxy.finish(ticket, client_left ? 499 : 502, meter.usage());
       if (client_left) co_return;
+      if (!begun) {
+        HttpResponse cut = refusal_response(
+            protocol, ProxyRefusal{502,
+                                   std::string("the model provider's answer was cut off (") +
+                                       upstream_provider_name(ticket.prepared.provider) + ")",
+                                   std::nullopt});
+        (void)co_await response.respond(std::move(cut));
+        co_return;
+      }
       throw StreamAbandoned("the upstream stream was cut");
     }
     out.clear();
-    if (!*piece) {
-      Status finished = meter.finish(out);
-      if (finished.ok() && !out.empty()) finished = co_await response.write(out);
-      if (finished.ok()) finished = co_await response.end();
-      proxy.finish(ticket, finished.ok() ? status : 499, meter.usage());
-      co_return;
-    }
-    Status fed = meter.feed(**piece, out);
+    const bool last = !*piece;
+    Status fed = last ? meter.finish(out) : meter.feed(**piece, out);
     if (!fed.ok()) {
       log::warn("proxy_stream_malformed", {log::field("error", fed.error().message)});
       exchange->cancel();
       proxy.finish(ticket, 502, meter.usage());
       throw StreamAbandoned("the upstream stream was malformed");
     }
-    if (!out.empty()) {
-      Status written = co_await response.write(out);
-      if (!written.ok()) {
-        exchange->cancel();
-        proxy.finish(ticket, 499, meter.usage());
-        co_return;
-      }
+    Status written = ok_status();
+    if (!begun) {
+      begun = true;
+      written = co_await response.begin(status, std::move(answer_type), std::move(headers),
+                                        answer_length, out);
+    } else if (!out.empty()) {
+      written = co_await response.write(out);
+    }
+    if (written.ok() && last) written = co_await response.end();
+    if (!written.ok() || last) {
+      if (!written.ok()) exchange->cancel();
+      proxy.finish(ticket, written.ok() ? status : 499, meter.usage());
+      co_return;
     }
   }
 }

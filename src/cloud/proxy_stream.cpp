@@ -278,6 +278,71 @@ void read_model(const json& object, MeteredUsage& result) {
   }
 }
 
+// The top-level members of one event's JSON that metering looks at, read through
+// nlohmann's SAX interface without building the document: most events are text deltas
+// that carry none of them, and building each one's tree was most of a stream's metering
+// cost. It accepts exactly what parse_json accepts (the same parser, the same depth
+// limit), and a member given twice counts by its last copy, as in a parsed document.
+class TopMembers final : public nlohmann::json_sax<json> {
+ public:
+  enum class Kind { kAbsent, kNull, kObject, kString, kOther };
+
+  // False when `data` is not JSON, nests too deep, or is not an object.
+  bool read(std::string_view data) { return json::sax_parse(data, this) && top_is_object_; }
+
+  Kind usage = Kind::kAbsent;
+  Kind error = Kind::kAbsent;
+  Kind model = Kind::kAbsent;
+  Kind type = Kind::kAbsent;
+  std::string model_text;  // when model is kString
+  std::string type_text;   // when type is kString
+
+  bool null() override { return value(Kind::kNull); }
+  bool boolean(bool) override { return value(Kind::kOther); }
+  bool number_integer(number_integer_t) override { return value(Kind::kOther); }
+  bool number_unsigned(number_unsigned_t) override { return value(Kind::kOther); }
+  bool number_float(number_float_t, const string_t&) override { return value(Kind::kOther); }
+  bool binary(binary_t&) override { return value(Kind::kOther); }
+  bool string(string_t& text) override {
+    if (depth_ == 1 && member_ == &model) model_text = text;
+    if (depth_ == 1 && member_ == &type) type_text = text;
+    return value(Kind::kString);
+  }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) top_is_object_ = true;
+    value(Kind::kObject);
+    return ++depth_ <= kMaxJsonDepth;
+  }
+  bool start_array(std::size_t) override {
+    value(Kind::kOther);
+    return ++depth_ <= kMaxJsonDepth;
+  }
+  bool end_object() override { return --depth_ >= 0; }
+  bool end_array() override { return --depth_ >= 0; }
+  bool key(string_t& name) override {
+    if (depth_ != 1) return true;
+    member_ = name == "usage"   ? &usage
+              : name == "error" ? &error
+              : name == "model" ? &model
+              : name == "type"  ? &type
+                                : nullptr;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool value(Kind kind) {
+    if (depth_ == 1 && member_ != nullptr) *member_ = kind;
+    return true;
+  }
+
+  int depth_ = 0;
+  Kind* member_ = nullptr;
+  bool top_is_object_ = false;
+};
+
 bool has_error_member(const json& object) {
   const auto it = object.find("error");
   return it != object.end() && !it->is_null();
@@ -471,17 +536,43 @@ void StreamMeter::process_field(std::string_view line) {
 
 // With include_usage, OpenAI puts "usage": null on every chunk before the usage chunk. A
 // client that did not ask for usage must not see it (it would not get it directly), so
-// the member is cut out of the event's raw bytes — the rest stays byte for byte. Outside
-// a JSON string a quote is never escaped, so the pattern cannot match inside one.
+// the top-level member is cut out of the event's raw bytes — the rest stays byte for
+// byte. The scan tracks strings and nesting, so a "usage" inside a string or a nested
+// object is left alone.
 namespace {
 void remove_null_usage(std::string& event) {
-  for (std::string_view pattern :
-       {std::string_view(",\"usage\":null"), std::string_view(", \"usage\": null"),
-        std::string_view("\"usage\":null,"), std::string_view("\"usage\": null, ")}) {
-    const size_t at = event.find(pattern);
-    if (at != std::string::npos) {
-      event.erase(at, pattern.size());
-      return;
+  static constexpr std::string_view kPatterns[] = {",\"usage\":null", ", \"usage\": null",
+                                                   "\"usage\":null,", "\"usage\": null, "};
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (size_t at = 0; at < event.size(); ++at) {
+    const char c = event[at];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (depth == 1 && (c == ',' || c == '"')) {
+      const std::string_view rest = std::string_view(event).substr(at);
+      for (std::string_view pattern : kPatterns) {
+        if (rest.starts_with(pattern)) {
+          event.erase(at, pattern.size());
+          return;
+        }
+      }
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
     }
   }
 }
@@ -521,6 +612,15 @@ bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view
     saw_end_ = true;
     return false;
   }
+  // A chunk without a usage object or an error (every delta) is read without building it.
+  TopMembers top;
+  if (!top.read(data)) return false;
+  using Kind = TopMembers::Kind;
+  if (top.usage != Kind::kObject && (top.error == Kind::kAbsent || top.error == Kind::kNull)) {
+    if (top.model == Kind::kString && !top.model_text.empty()) usage_.model = top.model_text;
+    null_usage_ = top.usage == Kind::kNull;
+    return false;
+  }
   const json chunk = parse_json(data);
   if (!chunk.is_object()) return false;
   if (has_error_member(chunk)) saw_error_ = true;
@@ -537,22 +637,27 @@ bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view
 }
 
 void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view data) {
+  // Only message_start and message_delta carry usage: the others (every content delta) are
+  // read without building them.
+  TopMembers top;
+  if (!top.read(data)) return;
+  // The data's own type is authoritative; the SSE event name only backs it up.
+  const std::string_view kind =
+      top.type == TopMembers::Kind::kString ? std::string_view(top.type_text) : type;
+  if (kind != "message_start" && kind != "message_delta") {
+    if (kind == "message_stop") saw_end_ = true;
+    if (kind == "error") saw_error_ = true;
+    return;
+  }
   const json payload = parse_json(data);
   if (!payload.is_object()) return;
-  // The data's own type is authoritative; the SSE event name only backs it up.
-  const std::string* payload_type = string_field(payload, "type");
-  const std::string_view kind = payload_type != nullptr ? std::string_view(*payload_type) : type;
   if (kind == "message_start") {
     if (const json* message = object_field(payload, "message")) {
       read_model(*message, usage_);
       if (const json* usage = object_field(*message, "usage")) read_anthropic_usage(*usage, usage_);
     }
-  } else if (kind == "message_delta") {
-    if (const json* usage = object_field(payload, "usage")) read_anthropic_usage(*usage, usage_);
-  } else if (kind == "message_stop") {
-    saw_end_ = true;
-  } else if (kind == "error") {
-    saw_error_ = true;
+  } else if (const json* usage = object_field(payload, "usage")) {  // message_delta
+    read_anthropic_usage(*usage, usage_);
   }
 }
 

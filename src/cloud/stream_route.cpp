@@ -124,9 +124,13 @@ class ConnectionResponseStream final : public ResponseStream {
 
   asio::awaitable<Status> begin(int status, std::string content_type,
                                 std::vector<std::pair<std::string, std::string>> headers,
-                                std::optional<uint64_t> content_length) override {
+                                std::optional<uint64_t> content_length,
+                                std::string_view first_bytes) override {
     if (busy_ || phase_ != Phase::kNothingSent) co_return misuse("begin() after a response");
     if (status < 200 || status > 599) co_return misuse("begin() with a status outside 200-599");
+    if (content_length && first_bytes.size() > *content_length) {
+      co_return misuse("begin() with more bytes than the Content-Length");
+    }
     if (client_->gone) co_return gone_error();
     http::response<http::empty_body> message{static_cast<http::status>(status), options_.version};
     set_headers(message.base(), content_type, headers);
@@ -145,14 +149,25 @@ class ConnectionResponseStream final : public ResponseStream {
     message.keep_alive(keep_alive_);
     phase_ = Phase::kStreaming;
     status_ = status;
+    // The head's bytes (held by `message` and `serializer`) and the first body bytes go
+    // out in one gathered write.
     http::response_serializer<http::empty_body> serializer(message);
-    busy_ = true;
-    beast::get_lowest_layer(stream_).expires_after(options_.write_timeout);
+    serializer.split(true);
+    std::vector<asio::const_buffer> buffers;
     error_code error;
-    co_await http::async_write_header(stream_, serializer,
-                                      asio::redirect_error(asio::use_awaitable, error));
-    busy_ = false;
-    co_return after_write(error);
+    serializer.next(error, [&buffers](error_code&, const auto& head) {
+      for (asio::const_buffer buffer : beast::buffers_range_ref(head)) buffers.push_back(buffer);
+    });
+    if (error) co_return misuse("begin() could not serialize the header");
+    const asio::const_buffer piece(first_bytes.data(), first_bytes.size());
+    if (!first_bytes.empty() && mode_ == BodyMode::kChunked) {
+      const auto chunk = http::make_chunk(piece);
+      for (asio::const_buffer buffer : beast::buffers_range_ref(chunk)) buffers.push_back(buffer);
+      co_return co_await send(buffers);
+    }
+    if (!first_bytes.empty()) buffers.push_back(piece);
+    if (mode_ == BodyMode::kLength) remaining_ -= first_bytes.size();
+    co_return co_await send(buffers);
   }
 
   asio::awaitable<Status> write(std::string_view bytes) override {

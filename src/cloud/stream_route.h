@@ -71,16 +71,19 @@ class ResponseStream {
  public:
   virtual ~ResponseStream() = default;
 
-  // Sends the status line and headers. With `content_length` the body that follows is
-  // exactly that many raw bytes (keep-alive stays possible); without it, chunked
+  // Sends the status line and headers, and `first_bytes` of the body with them in one
+  // write (as write() would send them next; a handler that already holds the start of the
+  // body saves the client a packet and joeyd a system call). With `content_length` the
+  // body is exactly that many raw bytes (keep-alive stays possible); without it, chunked
   // transfer-encoding. Content-Type, Content-Length/Transfer-Encoding and Connection are
   // set by the transport; a header with CR, LF or NUL is dropped (logged). Errors:
-  // kInternal when called twice or after respond(); kCancelled when the client is gone;
-  // kTimeout/kNetwork when the header could not be written.
+  // kInternal when called twice, after respond(), or with first_bytes past the
+  // Content-Length; kCancelled when the client is gone; kTimeout/kNetwork when the
+  // header could not be written.
   virtual asio::awaitable<Status> begin(
       int status, std::string content_type,
       std::vector<std::pair<std::string, std::string>> headers = {},
-      std::optional<uint64_t> content_length = std::nullopt) = 0;
+      std::optional<uint64_t> content_length = std::nullopt, std::string_view first_bytes = {}) = 0;
 
   // Writes one piece of the body and returns once the socket took it, so a slow client
   // slows the producer and memory stays bounded (a piece is never copied). An empty

@@ -454,6 +454,68 @@ TEST(StreamMeterTest, MidStreamErrorsAreNoticedAndForwarded) {
   EXPECT_TRUE(anthropic_relayed.saw_error);
 }
 
+// Deltas are read without building their document; these are the shapes where a
+// reader that only looked at the bytes would go wrong.
+TEST(StreamMeterTest, EventsReadWithoutTheirDocumentMeterExactlyAsParsedOnes) {
+  const auto event = [](const std::string& data) { return "data: " + data + "\n\n"; };
+  // "usage" inside a string, or deeper than the top level, is not the member.
+  const std::string inner = event(
+      R"({"model":"m1","choices":[{"delta":{"content":"\"usage\":null","usage":null}}],"usage":null})");
+  Relayed relayed = relay({.strip = true}, inner);
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(
+      relayed.out,
+      event(R"({"model":"m1","choices":[{"delta":{"content":"\"usage\":null","usage":null}}]})"));
+  EXPECT_FALSE(relayed.usage.seen);
+  EXPECT_EQ(relayed.usage.model, "m1");
+
+  // Escaped member names and values are the names and values they spell.
+  relayed = relay({}, event(R"({"model":"gpt\u002d4o","choices":[],)"
+                            R"("us\u0061ge":{"prompt_tokens":5,"completion_tokens":2}})"));
+  EXPECT_TRUE(relayed.usage.seen);
+  EXPECT_EQ(relayed.usage.input_tokens, 5);
+  EXPECT_EQ(relayed.usage.output_tokens, 2);
+  EXPECT_EQ(relayed.usage.model, "gpt-4o");
+
+  // A member given twice counts by its last copy, as in a parsed document.
+  relayed = relay({}, event(R"({"usage":{"prompt_tokens":1,"completion_tokens":1},"usage":null})"));
+  EXPECT_FALSE(relayed.usage.seen);
+  relayed = relay({}, event(R"({"usage":null,"usage":{"prompt_tokens":3,"completion_tokens":1}})"));
+  EXPECT_TRUE(relayed.usage.seen);
+  EXPECT_EQ(relayed.usage.input_tokens, 3);
+
+  // The last model named wins; a null error is no error; an empty or non-string model is none.
+  relayed = relay({}, event(R"({"model":"a","error":null,"choices":[]})") +
+                          event(R"({"model":"b","choices":[]})") +
+                          event(R"({"model":"","choices":[]})") + event(R"({"model":7})"));
+  EXPECT_EQ(relayed.usage.model, "b");
+  EXPECT_FALSE(relayed.saw_error);
+
+  // Too deep for parse_json, not an object, or not JSON: nothing is metered or changed.
+  const std::string deep = std::string(300, '[') + std::string(300, ']');
+  const std::string unmetered = event(R"({"x":)" + deep + R"(,"usage":null,"model":"deep"})") +
+                                event(R"(["usage",null])") +
+                                event(R"({"model":"broken","usage":null)");
+  relayed = relay({.strip = true}, unmetered);
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, unmetered);
+  EXPECT_EQ(relayed.usage.model, "");
+
+  // Anthropic: the data's type decides, the SSE event name only backs a missing one up.
+  const std::string anthropic =
+      anthropic_event("content_block_delta",
+                      R"({"type":"message_delta","usage":{"output_tokens":9}})") +
+      anthropic_event("message_delta", R"({"usage":{"output_tokens":11}})") +
+      anthropic_event("message_delta",
+                      R"({"type":"content_block_delta","usage":{"output_tokens":99}})") +
+      anthropic_event("ping", R"({"type":"message_stop"})");
+  relayed = relay({.protocol = ProxyProtocol::kAnthropicMessages}, anthropic);
+  EXPECT_EQ(relayed.out, anthropic);
+  EXPECT_TRUE(relayed.usage.seen);
+  EXPECT_EQ(relayed.usage.output_tokens, 11);
+  EXPECT_TRUE(relayed.saw_end);
+}
+
 TEST(StreamMeterTest, CutStreamForwardsItsLastPartialEventAtFinish) {
   const std::string stream = openai_stream_before_usage() + "data: {\"id\":\"chatcmpl-1\",\"cho";
   const Relayed relayed = relay({.strip = true}, stream, {9});

@@ -285,6 +285,57 @@ TEST_F(StreamRouteTest, ContentLengthBodyStreamsAndKeepAliveServesTheNextRequest
   EXPECT_EQ(plain.new_connections, 0);
 }
 
+TEST_F(StreamRouteTest, BodyBytesGivenToBeginFollowTheHeadOnEveryBodyMode) {
+  std::atomic<int> misuse_kind{-1};
+  add_stream(
+      "GET", "/first/{mode}",
+      [&misuse_kind](HttpRequest& request, ResponseStream& response) -> asio::awaitable<void> {
+        const std::string mode(request.path_param("mode"));
+        std::optional<uint64_t> length;
+        if (mode == "length") length = 11;
+        if (mode == "too-long") length = 3;
+        const std::string first = "hello ";
+        std::vector<std::pair<std::string, std::string>> headers;
+        Status begun =
+            co_await response.begin(200, "application/json", std::move(headers), length, first);
+        if (!begun.ok()) {
+          misuse_kind = static_cast<int>(begun.error().kind);
+          co_return;
+        }
+        const std::string rest = mode == "only" ? "" : "world";
+        if (!rest.empty() && !(co_await response.write(rest)).ok()) co_return;
+        (void)co_await response.end();
+      });
+  start();
+  CURL* curl = curl_easy_init();
+  CurlResult chunked = perform(curl, "GET", url("/first/chunked"), client_);
+  const std::string chunked_body = client_.body;
+  const std::string chunked_headers = client_.headers;
+  CurlResult length = perform(curl, "GET", url("/first/length"), client_);
+  const std::string length_body = client_.body;
+  const std::string length_headers = client_.headers;
+  CurlResult only = perform(curl, "GET", url("/first/only"), client_);
+  const std::string only_body = client_.body;
+  CurlResult too_long = perform(curl, "GET", url("/first/too-long"), client_);
+  curl_easy_cleanup(curl);
+  ASSERT_EQ(chunked.code, CURLE_OK);
+  ASSERT_EQ(length.code, CURLE_OK);
+  ASSERT_EQ(only.code, CURLE_OK);
+  ASSERT_EQ(too_long.code, CURLE_OK);
+  EXPECT_EQ(chunked_body, "hello world");
+  EXPECT_NE(chunked_headers.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_EQ(length_body, "hello world");
+  EXPECT_NE(length_headers.find("Content-Length: 11"), std::string::npos);
+  EXPECT_EQ(only_body, "hello ");
+  // The connection served all four: the first bytes never broke the framing.
+  EXPECT_EQ(length.new_connections, 0);
+  EXPECT_EQ(only.new_connections, 0);
+  // More first bytes than the promised length is a handler bug: nothing was sent, so the
+  // client gets the generic 500.
+  EXPECT_EQ(misuse_kind.load(), static_cast<int>(ErrorKind::kInternal));
+  EXPECT_EQ(too_long.status, 500);
+}
+
 TEST_F(StreamRouteTest, StreamIdleLongerThanWriteTimeoutStaysOpen) {
   ServerOptions options = fast_options();
   options.write_timeout = 100ms;  // bounds each write, not the wait between writes
