@@ -41,6 +41,10 @@ json parse_json(std::string_view text) {
   return json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 
+bool is_json(std::string_view text) {
+  return json_depth_within_limit(text) && json::accept(text, /*ignore_comments=*/false);
+}
+
 const std::string* string_field(const json& object, const char* key) {
   if (!object.is_object()) return nullptr;
   const auto it = object.find(key);

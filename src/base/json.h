@@ -20,6 +20,10 @@ inline constexpr int kMaxJsonDepth = 256;
 // nests deeper than kMaxJsonDepth.
 nlohmann::json parse_json(std::string_view text);
 
+// Whether `text` is one JSON value (within kMaxJsonDepth) — what parse_json accepts —
+// checked without building it.
+bool is_json(std::string_view text);
+
 // Fields of an object; null when `object` is not an object or the field is absent or
 // of another type.
 const std::string* string_field(const nlohmann::json& object, const char* key);

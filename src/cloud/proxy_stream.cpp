@@ -364,18 +364,25 @@ const char* upstream_provider_name(UpstreamProvider provider) {
 
 Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view body) {
   if (!is_valid_utf8(body)) return invalid("the request body is not valid UTF-8");
-  const json root = parse_json(body);
-  if (root.is_discarded()) return invalid("the request body is not valid JSON");
-  if (!root.is_object()) return invalid("the request body must be a JSON object");
-
-  size_t open = body.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // parse_json skips a BOM too
+  // The body (often a long conversation) is checked without building it; only the three
+  // members the proxy reads are parsed, from where the layout says they lie.
+  if (!is_json(body)) return invalid("the request body is not valid JSON");
+  size_t open = body.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // is_json skips a BOM too
   open = skip_space(body, open);
+  if (open >= body.size() || body[open] != '{') {
+    return invalid("the request body must be a JSON object");
+  }
   const std::optional<ObjectLayout> layout = scan_object(body, open);
   if (!layout) return invalid("could not read the fields of the request body");
+  json root = json::object();
   for (const char* key : {"model", "stream", "stream_options"}) {
     const auto count = std::count_if(layout->members.begin(), layout->members.end(),
                                      [key](const Member& member) { return member.key == key; });
     if (count > 1) return invalid(std::string("the request body gives \"") + key + "\" twice");
+    if (const Member* member = find_member(*layout, key)) {
+      root[key] =
+          parse_json(body.substr(member->value_begin, member->value_end - member->value_begin));
+    }
   }
 
   PreparedRequest request;
