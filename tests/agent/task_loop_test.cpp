@@ -102,17 +102,18 @@ struct Harness {
     context.approvals = &gate;
     context.cancel = &cancel;
     std::vector<ToolDefinition> tools = control_tools();
-    tools.push_back({"echo", "echo", nlohmann::json{{"type", "object"}},
-                     [this](const nlohmann::json& args, ToolContext& tool_context) -> Result<ToolOutput> {
-                       ++echo_runs;
-                       if (!args.contains("text") || !args["text"].is_string()) {
-                         return make_error(ErrorKind::kInvalidArgument, "echo needs `text`");
-                       }
-                       if (args.value("write", false)) {
-                         TRY(tool_context.approvals->request({ActionKind::kWrite, "echo", "write"}));
-                       }
-                       return ToolOutput{"echo: " + args["text"].get<std::string>(), "echoed"};
-                     }});
+    tools.push_back(
+        {"echo", "echo", nlohmann::json{{"type", "object"}},
+         [this](const nlohmann::json& args, ToolContext& tool_context) -> Result<ToolOutput> {
+           ++echo_runs;
+           if (!args.contains("text") || !args["text"].is_string()) {
+             return make_error(ErrorKind::kInvalidArgument, "echo needs `text`");
+           }
+           if (args.value("write", false)) {
+             TRY(tool_context.approvals->request({ActionKind::kWrite, "echo", "write"}));
+           }
+           return ToolOutput{"echo: " + args["text"].get<std::string>(), "echoed"};
+         }});
     TaskLoop loop(options, model, events, context, tools);
     return loop.run("do the thing");
   }
@@ -121,7 +122,8 @@ struct Harness {
 TEST(TaskLoop, RunsToolsUntilAttemptCompletion) {
   Harness harness;
   harness.model.replies.push_back(reply_with_call("echo", R"({"text":"hi"})"));
-  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"all done"})"));
+  harness.model.replies.push_back(
+      reply_with_call("attempt_completion", R"({"result":"all done"})"));
   TaskOutcome outcome = harness.run();
   EXPECT_EQ(outcome.status, TaskStatus::kCompleted);
   EXPECT_EQ(outcome.result, "all done");
@@ -184,7 +186,8 @@ TEST(TaskLoop, ReminderThenRecovery) {
 TEST(TaskLoop, MaxRequestsStopsTheTask) {
   Harness harness;
   harness.options.max_requests = 2;
-  for (int i = 0; i < 5; ++i) harness.model.replies.push_back(reply_with_call("echo", R"({"text":"x"})"));
+  for (int i = 0; i < 5; ++i)
+    harness.model.replies.push_back(reply_with_call("echo", R"({"text":"x"})"));
   TaskOutcome outcome = harness.run();
   EXPECT_EQ(outcome.status, TaskStatus::kFailed);
   EXPECT_EQ(outcome.error.kind, ErrorKind::kLimit);
@@ -196,7 +199,8 @@ TEST(TaskLoop, MaxCostStopsTheTaskBeforeTheNextRequest) {
   Harness harness;
   harness.options.price = llm::ModelPrice{1e-3, 0, 0, 0};  // $0.001 a token
   harness.options.max_cost_usd = 0.15;
-  for (int i = 0; i < 5; ++i) harness.model.replies.push_back(reply_with_call("echo", R"({"text":"x"})"));
+  for (int i = 0; i < 5; ++i)
+    harness.model.replies.push_back(reply_with_call("echo", R"({"text":"x"})"));
   TaskOutcome outcome = harness.run();  // each reply costs $0.10
   EXPECT_EQ(outcome.status, TaskStatus::kFailed);
   EXPECT_EQ(outcome.error.kind, ErrorKind::kLimit);
@@ -225,13 +229,15 @@ TEST(TaskLoop, WriteWithoutApprovalStopsForADecision) {
 
 TEST(TaskLoop, QuestionStopsHeadlessRunWithoutYes) {
   Harness harness;
-  harness.model.replies.push_back(reply_with_call("ask_followup_question", R"({"question":"Which?"})"));
+  harness.model.replies.push_back(
+      reply_with_call("ask_followup_question", R"({"question":"Which?"})"));
   EXPECT_EQ(harness.run(false).status, TaskStatus::kNeedsDecision);
 }
 
 TEST(TaskLoop, QuestionUnderYesIsAnsweredDecideYourself) {
   Harness harness;
-  harness.model.replies.push_back(reply_with_call("ask_followup_question", R"({"question":"Which?"})"));
+  harness.model.replies.push_back(
+      reply_with_call("ask_followup_question", R"({"question":"Which?"})"));
   harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
   EXPECT_EQ(harness.run(true).status, TaskStatus::kCompleted);
   EXPECT_NE(harness.model.requests[1].messages.back().tool_results.at(0).content.find("unattended"),
@@ -330,8 +336,10 @@ namespace {
 TEST(TaskLoop, CondensesOlderTurnsNearTheContextWindow) {
   Harness harness;
   harness.options.context_window_tokens = 1000;
-  harness.model.replies.push_back(reply_with_call("update_todo_list", R"({"todos":"[x] read\n[ ] fix"})"));
-  harness.model.replies.push_back(reply_with_call("echo", R"({"text":"big"})", /*input_tokens=*/900));
+  harness.model.replies.push_back(
+      reply_with_call("update_todo_list", R"({"todos":"[x] read\n[ ] fix"})"));
+  harness.model.replies.push_back(
+      reply_with_call("echo", R"({"text":"big"})", /*input_tokens=*/900));
   harness.model.replies.push_back(reply_with_text("SUMMARY: read the code, fix remains"));
   harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
   EXPECT_EQ(harness.run().status, TaskStatus::kCompleted);
@@ -347,8 +355,9 @@ TEST(TaskLoop, CondensesOlderTurnsNearTheContextWindow) {
   EXPECT_NE(after[1].text.find("[ ] fix"), std::string::npos);
   EXPECT_EQ(after[2].tool_calls.at(0).name, "echo");
   EXPECT_EQ(after[3].tool_results.at(0).content, "echo: big");
-  EXPECT_TRUE(std::any_of(harness.events.log.begin(), harness.events.log.end(),
-                          [](const std::string& line) { return line.rfind("condensed ", 0) == 0; }));
+  EXPECT_TRUE(
+      std::any_of(harness.events.log.begin(), harness.events.log.end(),
+                  [](const std::string& line) { return line.rfind("condensed ", 0) == 0; }));
 }
 
 TEST(TaskLoop, SmallConversationsAreNeverCondensed) {
@@ -356,7 +365,8 @@ TEST(TaskLoop, SmallConversationsAreNeverCondensed) {
   harness.model.replies.push_back(reply_with_call("echo", R"({"text":"hi"})", 100));
   harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
   harness.run();
-  for (const llm::ChatRequest& request : harness.model.requests) EXPECT_FALSE(request.tools.empty());
+  for (const llm::ChatRequest& request : harness.model.requests)
+    EXPECT_FALSE(request.tools.empty());
 }
 
 }  // namespace
