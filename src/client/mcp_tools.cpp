@@ -82,10 +82,11 @@ std::map<std::string, std::string> process_environment() {
 }
 
 mcp::HttpTransportFactory mcp_http_factory(std::string ca_bundle) {
-  return [ca_bundle = std::move(ca_bundle)] {
+  return [ca_bundle = std::move(ca_bundle)](const Cancellation* cancellation) {
     llm::TransportOptions options;
     options.ca_bundle = ca_bundle;
-    return llm::make_curl_transport(&Cancellation::global(), std::move(options));
+    return llm::make_curl_transport(cancellation ? cancellation : &Cancellation::global(),
+                                    std::move(options));
   };
 }
 

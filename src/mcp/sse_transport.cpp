@@ -4,13 +4,12 @@
 
 #include "base/json.h"
 #include "base/log.h"
-#include "llm/sse.h"
+#include "mcp/event_stream.h"
 
 namespace joey::mcp {
 namespace {
 
 constexpr auto kConnectTimeout = std::chrono::milliseconds(10'000);
-constexpr auto kShutdownWake = std::chrono::milliseconds(2'000);
 constexpr size_t kMaxEndpointBytes = 2048;
 constexpr size_t kErrorExcerptBytes = 300;
 
@@ -90,56 +89,36 @@ void SseTransport::stream_loop() {
   timeouts.first_byte = config_.timeout;
   timeouts.idle = kSseIdleLimit;
 
-  llm::SseParser parser(kMaxMessageBytes + 1024);
-  long status = 0;
-  std::string error_body;
-  llm::HttpCallbacks callbacks;
-  callbacks.on_head = [&](const llm::HttpResponseHead& head) { status = head.status; };
-  callbacks.on_body = [&](std::string_view chunk) -> Status {
-    if (stopping_) return make_error(ErrorKind::kCancelled, "shutting down");
-    if (status != 200) {
-      if (error_body.size() < kErrorExcerptBytes) error_body.append(chunk);
-      return ok_status();
+  SseMessageHandlers handlers;
+  handlers.on_message = handlers_.on_message;
+  handlers.on_other_event = [this](const llm::SseEvent& event) -> Status {
+    if (event.event != "endpoint") return ok_status();
+    const std::string endpoint = resolve_sse_endpoint(config_.url, event.data);
+    std::lock_guard lock(mutex_);
+    if (endpoint.empty()) {
+      stream_error_ =
+          "the MCP server " + config_.name + " named an endpoint that is not on its own origin";
+      return make_error(ErrorKind::kProtocol, stream_error_);
     }
-    return parser.feed(chunk, [&](const llm::SseEvent& event) -> Status {
-      if (event.event == "endpoint") {
-        const std::string endpoint = resolve_sse_endpoint(config_.url, event.data);
-        std::lock_guard lock(mutex_);
-        if (endpoint.empty()) {
-          stream_error_ =
-              "the MCP server " + config_.name + " named an endpoint that is not on its own origin";
-          return make_error(ErrorKind::kProtocol, stream_error_);
-        }
-        endpoint_ = endpoint;
-        changed_.notify_all();
-        return ok_status();
-      }
-      if (event.event != "message") return ok_status();
-      Result<std::vector<Message>> messages = parse_frame(event.data);
-      if (!messages.ok()) {
-        log::info("mcp_sse_message_skipped", {log::field("server", config_.name),
-                                              log::field("reason", messages.error().message)});
-        return ok_status();
-      }
-      for (Message& message : *messages) {
-        if (handlers_.on_message) handlers_.on_message(std::move(message));
-      }
-      return ok_status();
-    });
+    endpoint_ = endpoint;
+    changed_.notify_all();
+    return ok_status();
   };
-  std::unique_ptr<llm::HttpTransport> http = factory_();
+  SseMessageReader reader(config_.name, std::move(handlers));
+  std::unique_ptr<llm::HttpTransport> http = factory_(&stream_cancel_);
   std::string reason;
   if (!http) {
     reason = "no HTTP transport for MCP";
   } else {
-    Result<llm::HttpResponseHead> performed = http->perform(request, timeouts, callbacks);
-    if (!performed.ok()) {
+    const EventStreamEnd end = read_event_stream(*http, request, timeouts, reader, stopping_);
+    if (!end.ended.ok()) {
       reason = "the MCP server " + config_.name + " (" + llm::url_host(config_.url) +
-               "): " + performed.error().message;
-    } else if (performed->status != 200) {
-      reason = "the MCP server " + config_.name + " answered HTTP " +
-               std::to_string(performed->status) + ": " +
-               body_excerpt(error_body, kErrorExcerptBytes);
+               "): " + end.ended.error().message;
+    } else if (end.status != 200) {
+      reason = "the MCP server " + config_.name + " answered HTTP " + std::to_string(end.status) +
+               ": " + body_excerpt(end.error_body, kErrorExcerptBytes);
+    } else if (!end.event_stream) {
+      reason = "the MCP server " + config_.name + " answered its SSE URL without an event stream";
     } else {
       reason = "the MCP server " + config_.name + " closed its SSE stream";
     }
@@ -173,7 +152,7 @@ Status SseTransport::post(const std::string& endpoint, const std::string& text,
     if (body.size() < kErrorExcerptBytes) body.append(chunk);
     return ok_status();
   };
-  std::unique_ptr<llm::HttpTransport> http = factory_();
+  std::unique_ptr<llm::HttpTransport> http = factory_(nullptr);
   if (!http) return make_error(ErrorKind::kInternal, "no HTTP transport for MCP");
   Result<llm::HttpResponseHead> performed = http->perform(request, timeouts, callbacks);
   if (!performed.ok()) {
@@ -209,20 +188,7 @@ Status SseTransport::send(const std::string& text, const std::optional<RequestId
 void SseTransport::shutdown() {
   if (!stream_.joinable()) return;
   stopping_ = true;
-  std::string endpoint;
-  {
-    std::lock_guard lock(mutex_);
-    endpoint = stream_ended_ ? std::string() : endpoint_;
-  }
-  if (!endpoint.empty()) {
-    // Any answer wakes the stream, whose callback then sees stopping_ and ends it.
-    Status woken = post(endpoint, make_request(RequestId("joey-shutdown"), "ping", nullptr),
-                        Clock::now() + kShutdownWake);
-    if (!woken.ok()) {
-      log::info("mcp_sse_wake_failed",
-                {log::field("server", config_.name), log::field("reason", woken.error().message)});
-    }
-  }
+  stream_cancel_.request();  // ends the GET even while the server is silent
   stream_.join();
   alive_ = false;
 }

@@ -4,8 +4,11 @@
 // every answer arrives as a "message" event on the stream.
 //
 // The stream has an idle limit (kSseIdleLimit): a server silent that long ends the
-// session, and joey::mcp::Server reconnects on the next use. shutdown() POSTs a ping
-// so that a live server wakes the stream, then waits for the stream thread to end.
+// session, and joey::mcp::Server reconnects on the next use. Events are read as in
+// event_stream.h (data that is not JSON-RPC is skipped; an event over 16 MiB ends the
+// session). shutdown() aborts the stream through the transport's own Cancellation —
+// so Ctrl-C, which aborts the POSTs, leaves the stream alone — and waits for its
+// thread to end.
 //
 // Requests go through llm::HttpTransport with purpose "mcp".
 // Thread-safety: as Transport.
@@ -17,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "base/cancel.h"
 #include "mcp/transport.h"
 #include "mcp/types.h"
 
@@ -47,6 +51,7 @@ class SseTransport : public Transport {
   const HttpTransportFactory factory_;
   TransportHandlers handlers_;
   std::thread stream_;
+  Cancellation stream_cancel_;  // aborts the stream's GET in shutdown()
   std::atomic<bool> alive_{false};
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;

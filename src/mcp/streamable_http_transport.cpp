@@ -4,7 +4,7 @@
 
 #include "base/json.h"
 #include "base/log.h"
-#include "llm/sse.h"
+#include "mcp/event_stream.h"
 
 namespace joey::mcp {
 namespace {
@@ -91,24 +91,17 @@ Status StreamableHttpTransport::send(const std::string& text,
   bool stopped = false;  // we aborted the transfer on purpose (answered, timeout, cancel)
   Error stop_error;
   std::string body;
-  llm::SseParser sse(kMaxMessageBytes + 1024);
 
-  auto deliver = [&](std::string_view frame) -> Status {
-    Result<std::vector<Message>> messages = parse_frame(frame);
-    if (!messages.ok()) {
-      log::info("mcp_http_message_skipped",
-                {log::field("server", name), log::field("reason", messages.error().message)});
-      return ok_status();
-    }
-    for (Message& message : *messages) {
-      const bool is_answer = awaited && message.id && *message.id == *awaited &&
-                             (message.type == Message::Type::kResponse ||
-                              message.type == Message::Type::kErrorResponse);
-      if (handlers_.on_message) handlers_.on_message(std::move(message));
-      if (is_answer) answered = true;
-    }
-    return ok_status();
+  auto deliver = [&](Message message) {
+    const bool is_answer =
+        awaited && message.id && *message.id == *awaited &&
+        (message.type == Message::Type::kResponse || message.type == Message::Type::kErrorResponse);
+    if (handlers_.on_message) handlers_.on_message(std::move(message));
+    if (is_answer) answered = true;
   };
+  SseMessageHandlers sse_handlers;
+  sse_handlers.on_message = deliver;
+  SseMessageReader sse(name, std::move(sse_handlers));
 
   llm::HttpCallbacks callbacks;
   callbacks.on_head = [&](const llm::HttpResponseHead& response_head) {
@@ -142,14 +135,10 @@ Status StreamableHttpTransport::send(const std::string& text,
       body.append(chunk);
       return ok_status();
     }
-    Status fed = sse.feed(chunk, [&](const llm::SseEvent& event) -> Status {
-      if (event.event != "message" && !event.event.empty()) return ok_status();
-      return deliver(event.data);
-    });
+    Status fed = sse.feed(chunk);
     if (!fed.ok()) {
       stopped = true;
-      stop_error = make_error(ErrorKind::kProtocol,
-                              "the MCP server " + name + " sent an event larger than 16 MiB");
+      stop_error = std::move(fed).error();
       return stop_error;
     }
     if (answered) {
@@ -159,7 +148,7 @@ Status StreamableHttpTransport::send(const std::string& text,
     return ok_status();
   };
 
-  std::unique_ptr<llm::HttpTransport> http = factory_();
+  std::unique_ptr<llm::HttpTransport> http = factory_(nullptr);
   if (!http) return make_error(ErrorKind::kInternal, "no HTTP transport for MCP");
   Result<llm::HttpResponseHead> performed = http->perform(request, timeouts, callbacks);
   if (answered) return ok_status();
@@ -179,7 +168,13 @@ Status StreamableHttpTransport::send(const std::string& text,
                                                         body_excerpt(body, kErrorExcerptBytes));
   }
   if (!streaming && !body.empty() && head.status != 202) {
-    TRY(deliver(body));
+    Result<std::vector<Message>> messages = parse_frame(body);
+    if (!messages.ok()) {
+      log::info("mcp_http_message_skipped",
+                {log::field("server", name), log::field("reason", messages.error().message)});
+    } else {
+      for (Message& message : *messages) deliver(std::move(message));
+    }
   }
   if (awaited && !answered) {
     return make_error(ErrorKind::kProtocol, "the MCP server " + name +
@@ -205,7 +200,7 @@ void StreamableHttpTransport::shutdown() {
   llm::HttpTimeouts timeouts{kDeleteTimeout, kDeleteTimeout, kDeleteTimeout};
   llm::HttpCallbacks callbacks;
   callbacks.on_body = [](std::string_view) { return ok_status(); };
-  std::unique_ptr<llm::HttpTransport> http = factory_();
+  std::unique_ptr<llm::HttpTransport> http = factory_(nullptr);
   if (!http) return;
   Result<llm::HttpResponseHead> deleted = http->perform(request, timeouts, callbacks);
   if (!deleted.ok()) {

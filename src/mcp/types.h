@@ -12,13 +12,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/cancel.h"
 #include "llm/http_transport.h"
 
 namespace joey::mcp {
 
 // Builds the HTTP transport for one request (the caller's CA settings and egress
 // log); called once per HTTP request, possibly from several threads at once.
-using HttpTransportFactory = std::function<std::unique_ptr<llm::HttpTransport>()>;
+// `cancellation` null: the request is aborted as the caller's other requests are (the
+// agent's Ctrl-C). Not null: that one aborts it instead — background streams, which
+// outlive a task and must stop when their transport does, pass their own.
+using HttpTransportFactory =
+    std::function<std::unique_ptr<llm::HttpTransport>(const Cancellation* cancellation)>;
 
 // The protocol version joey asks for, and the ones it accepts in answer.
 inline constexpr const char* kProtocolVersion = "2025-06-18";

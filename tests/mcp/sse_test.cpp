@@ -15,7 +15,7 @@ using testing::everything_script;
 using testing::NodeHttpServer;
 
 HttpTransportFactory curl_factory() {
-  return [] { return llm::make_curl_transport(nullptr); };
+  return [](const Cancellation* cancellation) { return llm::make_curl_transport(cancellation); };
 }
 
 ServerConfig sse_config(const std::string& url) {

@@ -28,10 +28,10 @@ class StreamableHttp : public ::testing::Test {
     egress_path_ = std::filesystem::temp_directory_path() /
                    ("joey-mcp-egress-" + std::to_string(std::random_device()()) + ".log");
     egress_ = std::make_shared<llm::EgressLog>(egress_path_);
-    factory_ = [egress = egress_] {
+    factory_ = [egress = egress_](const Cancellation* cancellation) {
       llm::TransportOptions options;
       options.egress_log = egress;
-      return llm::make_curl_transport(nullptr, options);
+      return llm::make_curl_transport(cancellation, options);
     };
   }
   void TearDown() override {
