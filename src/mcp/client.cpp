@@ -141,6 +141,7 @@ Status Client::initialize() {
   TRY(transport_->send(make_notification("notifications/initialized", json()), std::nullopt,
                        Clock::now() + config_.timeout, nullptr));
   initialized_ = true;
+  transport_->on_initialized();
   return ok_status();
 }
 

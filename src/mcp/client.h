@@ -10,7 +10,9 @@
 // process exited; the message holds the end of its stderr).
 //
 // Requests the server sends joey are always answered, so a server never hangs on
-// joey: ping, roots/list (an empty list), anything else -32601.
+// joey: ping, roots/list (an empty list), anything else -32601 — wherever they arrive
+// (stdio, an answer's SSE stream, the streamable HTTP GET stream opened after
+// initialize).
 #pragma once
 
 #include <atomic>

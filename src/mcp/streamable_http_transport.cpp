@@ -12,6 +12,10 @@ namespace {
 constexpr auto kConnectTimeout = std::chrono::milliseconds(10'000);
 constexpr auto kDeleteTimeout = std::chrono::milliseconds(2'000);
 constexpr size_t kErrorExcerptBytes = 300;
+// The GET stream's first reconnect delay, and how long a stream must stay open (when
+// it delivers nothing) to count as healthy, so that the next one starts from it again.
+constexpr auto kFirstEventStreamBackoff = std::chrono::milliseconds(500);
+constexpr auto kHealthyEventStream = std::chrono::seconds(30);
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -51,6 +55,7 @@ void StreamableHttpTransport::set_protocol_version(const std::string& version) {
 }
 
 void StreamableHttpTransport::reset_session() {
+  stop_event_stream();
   std::lock_guard lock(mutex_);
   session_id_.clear();
   protocol_version_.clear();
@@ -185,7 +190,9 @@ Status StreamableHttpTransport::send(const std::string& text,
 }
 
 void StreamableHttpTransport::shutdown() {
-  if (!alive_.exchange(false)) return;
+  const bool was_alive = alive_.exchange(false);
+  stop_event_stream();
+  if (!was_alive) return;
   std::string session;
   {
     std::lock_guard lock(mutex_);
@@ -207,6 +214,131 @@ void StreamableHttpTransport::shutdown() {
     log::info("mcp_session_delete_failed",
               {log::field("server", config_.name), log::field("reason", deleted.error().message)});
   }
+}
+
+void StreamableHttpTransport::on_initialized() {
+  std::lock_guard stream_lock(event_stream_mutex_);
+  if (!alive_ || event_stream_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (event_stream_stats_.not_offered) return;
+  }
+  stop_event_stream_ = false;
+  event_stream_cancel_.reset();
+  event_stream_ = std::thread([this] { event_stream_loop(); });
+}
+
+void StreamableHttpTransport::stop_event_stream() {
+  std::lock_guard stream_lock(event_stream_mutex_);
+  if (!event_stream_.joinable()) return;
+  stop_event_stream_ = true;
+  event_stream_cancel_.request();  // aborts a GET in progress, even a silent one
+  {
+    std::lock_guard lock(mutex_);
+    event_stream_wake_.notify_all();  // ends a backoff wait
+  }
+  event_stream_.join();
+}
+
+EventStreamStats StreamableHttpTransport::event_stream_stats() const {
+  std::lock_guard lock(mutex_);
+  return event_stream_stats_;
+}
+
+void StreamableHttpTransport::event_stream_loop() {
+  std::string last_event_id;
+  std::chrono::milliseconds delay = kFirstEventStreamBackoff;
+  while (!stop_event_stream_) {
+    const StreamEnd end = read_event_stream_once(last_event_id);
+    if (end == StreamEnd::kStopped || end == StreamEnd::kNotOffered ||
+        end == StreamEnd::kSessionEnded) {
+      return;
+    }
+    if (end == StreamEnd::kReopenSoon) delay = kFirstEventStreamBackoff;
+    std::unique_lock lock(mutex_);
+    if (event_stream_wake_.wait_for(lock, delay, [this] { return stop_event_stream_.load(); })) {
+      return;
+    }
+    delay = std::min<std::chrono::milliseconds>(delay * 2, kMaxEventStreamBackoff);
+  }
+}
+
+StreamableHttpTransport::StreamEnd StreamableHttpTransport::read_event_stream_once(
+    std::string& last_event_id) {
+  const std::string& name = config_.name;
+  llm::HttpRequest request;
+  request.method = "GET";
+  request.url = config_.url;
+  request.purpose = "mcp";
+  request.headers = request_headers();
+  request.headers.emplace_back("Accept", "text/event-stream");
+  if (!last_event_id.empty()) request.headers.emplace_back("Last-Event-ID", last_event_id);
+  llm::HttpTimeouts timeouts;
+  timeouts.connect = kConnectTimeout;
+  timeouts.first_byte = kEventStreamIdleLimit;
+  timeouts.idle = kEventStreamIdleLimit;
+
+  SseMessageHandlers handlers;
+  handlers.on_message = [this](Message message) {
+    {
+      std::lock_guard lock(mutex_);
+      ++event_stream_stats_.messages;
+    }
+    if (handlers_.on_message) handlers_.on_message(std::move(message));
+  };
+  handlers.on_skipped = [this](const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    ++event_stream_stats_.skipped;
+    event_stream_stats_.last_skip_reason = reason;
+  };
+  SseMessageReader reader(name, std::move(handlers));
+  {
+    std::lock_guard lock(mutex_);
+    ++event_stream_stats_.requests;
+  }
+  std::unique_ptr<llm::HttpTransport> http = factory_(&event_stream_cancel_);
+  if (!http) {
+    std::lock_guard lock(mutex_);
+    event_stream_stats_.last_error = "no HTTP transport for MCP";
+    return StreamEnd::kStopped;
+  }
+  const Clock::time_point started = Clock::now();
+  const EventStreamEnd end =
+      read_event_stream(*http, request, timeouts, reader, stop_event_stream_);
+  if (!reader.last_event_id().empty()) last_event_id = reader.last_event_id();
+  if (stop_event_stream_) return StreamEnd::kStopped;
+
+  StreamEnd next = StreamEnd::kReopen;
+  std::string reason;
+  if (end.status == 405) {
+    next = StreamEnd::kNotOffered;
+    reason = "the MCP server " + name + " does not offer a GET stream (HTTP 405)";
+  } else if (end.status == 404) {
+    next = StreamEnd::kSessionEnded;
+    reason = "the MCP server " + name + " ended the session (HTTP 404 on its GET stream)";
+  } else if (!end.ended.ok()) {
+    reason = "the GET stream of the MCP server " + name + " (" + llm::url_host(config_.url) +
+             ") failed: " + end.ended.error().message;
+  } else if (!end.event_stream) {
+    reason = "the MCP server " + name + " answered its GET stream with HTTP " +
+             std::to_string(end.status) + (end.status == 200 ? ", not an event stream" : "") +
+             ": " + body_excerpt(end.error_body, kErrorExcerptBytes);
+  } else {
+    reason = "the MCP server " + name + " closed its GET stream";
+  }
+  // A stream that broke the rules (an oversized event) never counts as healthy, so a
+  // server that keeps doing it is asked less and less often.
+  const bool broken = !end.ended.ok() && end.ended.error().kind == ErrorKind::kProtocol;
+  const bool healthy = end.event_stream && !broken &&
+                       (reader.delivered() > 0 || Clock::now() - started >= kHealthyEventStream);
+  if (next == StreamEnd::kReopen && healthy) next = StreamEnd::kReopenSoon;
+  {
+    std::lock_guard lock(mutex_);
+    if (next == StreamEnd::kNotOffered) event_stream_stats_.not_offered = true;
+    event_stream_stats_.last_error = reason;
+  }
+  log::info("mcp_event_stream_ended", {log::field("server", name), log::field("reason", reason)});
+  return next;
 }
 
 }  // namespace joey::mcp

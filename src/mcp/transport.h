@@ -3,8 +3,8 @@
 // methods. Internal to src/mcp.
 //
 // Thread-safety: send() may be called from several threads at once; the handlers
-// given to start() are called from the transport's own threads (stdio) or from the
-// thread inside send() (HTTP), never while a transport lock is held.
+// given to start() are called from the transport's own threads (stdio, the HTTP
+// streams) or from the thread inside send() (HTTP), never while a transport lock is held.
 #pragma once
 
 #include <atomic>
@@ -53,6 +53,9 @@ class Transport {
   virtual void set_protocol_version(const std::string& /*version*/) {}
   // Forgets an HTTP session (before re-initializing); no-op elsewhere.
   virtual void reset_session() {}
+  // Called once notifications/initialized was sent (again after a re-initialize):
+  // streamable HTTP opens its GET stream for server-initiated messages; no-op elsewhere.
+  virtual void on_initialized() {}
 
   // Diagnostics: the server's recent stderr (stdio) and its process id (-1 for HTTP).
   virtual std::string stderr_tail() const { return {}; }
