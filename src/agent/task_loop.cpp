@@ -312,6 +312,11 @@ TaskOutcome TaskLoop::run(const std::string& task) {
       return fail(ErrorKind::kLimit, text);
     }
 
+    if (options_.refresh_tools) {
+      if (std::optional<std::vector<ToolDefinition>> refreshed = options_.refresh_tools()) {
+        tools_ = std::move(*refreshed);
+      }
+    }
     prepare_request(request);
     const int64_t next_tokens = estimate_next_request_tokens(request);
     const auto condense_threshold = static_cast<int64_t>(
@@ -604,6 +609,7 @@ llm::ToolResult TaskLoop::run_subtask(const llm::ToolCall& call, const nlohmann:
   TaskLoop subtask(std::move(child), model_, child_events, context_, tools_);
   subtask.depth_ = depth_ + 1;
   TaskOutcome result = subtask.run(*message);
+  tools_ = std::move(subtask.tools_);  // a change the subtask picked up is not announced again
   outcome_.requests += result.requests;
   add_usage(result.totals.usage);
 

@@ -53,6 +53,10 @@ struct TaskOptions {
   // and the task stops for a decision (or, with auto_approve, the model decides).
   // kCancelled from it stops the task.
   std::function<Result<std::string>(const std::string& question)> ask_user;
+  // Called on the loop's thread before every model request: every tool again when the
+  // tools on offer changed since the last call (an MCP server announced new tools or
+  // was restarted), nullopt when they did not. Empty: the tools never change.
+  std::function<std::optional<std::vector<ToolDefinition>>()> refresh_tools;
 };
 
 struct TaskOutcome {
@@ -69,7 +73,8 @@ int exit_code_for(TaskStatus status);
 class TaskLoop {
  public:
   // `context` carries the workspace, approval gate and cancel flag the tools use;
-  // `tools` are every tool offered to the model (workspace tools and control tools).
+  // `tools` are every tool offered to the model (workspace tools and control tools),
+  // until options.refresh_tools gives others; a subtask's refreshed tools stay after it.
   TaskLoop(TaskOptions options, llm::ModelClient& model, EventSink& events, ToolContext context,
            std::vector<ToolDefinition> tools);
 

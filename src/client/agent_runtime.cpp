@@ -418,6 +418,14 @@ Result<agent::TaskOptions> AgentRuntime::task_options() {
   }
   if (flags_.max_cost >= 0) options.max_cost_usd = flags_.max_cost;
   options.recorder = recorder_.get();
+  if (mcp_) {
+    // MCP servers may change their tools mid-task (notifications/tools/list_changed, a
+    // restart); the model sees the new list from its next request on.
+    options.refresh_tools = [this]() -> std::optional<std::vector<agent::ToolDefinition>> {
+      if (!mcp_->refresh_tools()) return std::nullopt;
+      return tools();
+    };
+  }
   // A checkpoint before every write or command, so `joey checkpoints restore` can undo.
   options.before_change = [this](const std::string& task_id, const std::string& label) {
     if (!checkpoints_) return;

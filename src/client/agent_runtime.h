@@ -117,13 +117,15 @@ class AgentRuntime {
                                                     const EventsFactory& make_events);
 
   // A fresh task's options: a new id, the current mode and model, limits, hooks,
-  // checkpoints before changes and the history recorder.
+  // checkpoints before changes, the history recorder and, when MCP servers run, the
+  // refresh of their tools before each model request (McpToolbox::refresh_tools).
   Result<agent::TaskOptions> task_options();
   // The context the tools get, with `approvals` as the gate (not owned).
   agent::ToolContext tool_context(agent::ApprovalGate& approvals);
   // Every built-in tool; the mode decides which are offered.
   static std::vector<agent::ToolDefinition> all_tools();
-  // The built-in tools and those of the MCP servers that started (client/mcp_tools.h).
+  // The built-in tools and those of the MCP servers that started, as last listed
+  // (client/mcp_tools.h).
   std::vector<agent::ToolDefinition> tools() const;
 
   // Between tasks: another model of the same provider, another mode.

@@ -9,6 +9,7 @@
 
 #include "agent/file_tools.h"
 #include "base/cancel.h"
+#include "base/log.h"
 #include "base/redact.h"
 #include "base/subprocess.h"
 #include "client/cloud_client.h"
@@ -162,9 +163,10 @@ std::unique_ptr<McpToolbox> McpToolbox::open(
     notice("this workspace's MCP servers (" + names +
            ") are off until you trust them: read .joey/mcp.json, then run `joey mcp trust`");
   }
+  box->notice_ = notice;
   // Connect all at once; each bounded by its own timeout.
-  std::vector<std::pair<std::unique_ptr<Running>, std::future<Result<std::vector<mcp::Tool>>>>>
-      starting;
+  using Listed = std::pair<mcp::Client*, std::vector<mcp::Tool>>;
+  std::vector<std::pair<std::unique_ptr<Running>, std::future<Result<Listed>>>> starting;
   for (const McpServerEntry* entry : startable_servers(config)) {
     Result<McpLaunch> launch = resolve_launch(*entry, environment);
     if (!launch.ok()) {
@@ -175,37 +177,73 @@ std::unique_ptr<McpToolbox> McpToolbox::open(
     running->entry = *entry;
     running->server = std::make_unique<mcp::Server>(mcp_server_config(*launch), http);
     mcp::Server* server = running->server.get();
-    starting.emplace_back(
-        std::move(running),
-        std::async(std::launch::async, [server]() -> Result<std::vector<mcp::Tool>> {
-          mcp::Client* client = TRY(server->client());
-          return client->list_tools();
-        }));
+    starting.emplace_back(std::move(running),
+                          std::async(std::launch::async, [server]() -> Result<Listed> {
+                            mcp::Client* client = TRY(server->client());
+                            std::vector<mcp::Tool> tools = TRY(client->list_tools());
+                            return Listed{client, std::move(tools)};
+                          }));
   }
   for (auto& [running, tools] : starting) {
-    Result<std::vector<mcp::Tool>> listed = tools.get();
+    Result<Listed> listed = tools.get();
     if (!listed.ok()) {
       // The client's errors name the server already ("the MCP server NAME …").
       notice(listed.error().message + "; its tools are not offered in this run");
       continue;
     }
-    box->add_server_tools(*running, *listed);
+    running->listed_from = listed->first;
+    running->listed = std::move(listed->second);
     box->servers_.push_back(std::move(running));
   }
-  if (!box->servers_.empty()) box->add_resource_tool();
+  box->rebuild_tools();
   return box;
+}
+
+bool McpToolbox::refresh_tools() {
+  bool changed = false;
+  for (const std::unique_ptr<Running>& running : servers_) {
+    mcp::Client* client = running->server->connected_client();
+    if (!client) continue;  // down: the next call restarts it, and a later refresh re-lists
+    const bool announced = client->tools_changed();
+    const bool restarted = client != running->listed_from;
+    if (!announced && !restarted) continue;
+    running->listed_from = client;
+    Result<std::vector<mcp::Tool>> listed = client->list_tools();
+    if (!listed.ok()) {
+      if (!running->relist_failure_said && notice_) {
+        notice_(listed.error().message + "; joey keeps offering the tools it listed before");
+      }
+      running->relist_failure_said = true;
+      continue;
+    }
+    running->relist_failure_said = false;
+    log::info("mcp_tools_relisted",
+              {log::field("server", running->entry.name), log::field("restarted", restarted),
+               log::field("tools", listed->size())});
+    if (*listed == running->listed) continue;
+    running->listed = std::move(listed).value();
+    changed = true;
+  }
+  if (changed) rebuild_tools();
+  return changed;
+}
+
+void McpToolbox::rebuild_tools() {
+  tools_.clear();
+  for (const std::unique_ptr<Running>& running : servers_) add_server_tools(*running);
+  if (!servers_.empty()) add_resource_tool();
 }
 
 McpToolbox::~McpToolbox() {
   for (auto& running : servers_) running->server->shutdown();
 }
 
-void McpToolbox::add_server_tools(Running& running, const std::vector<mcp::Tool>& tools) {
+void McpToolbox::add_server_tools(Running& running) {
   std::set<std::string> disabled(running.entry.disabled_tools.begin(),
                                  running.entry.disabled_tools.end());
   std::set<std::string> always(running.entry.always_allow.begin(),
                                running.entry.always_allow.end());
-  for (const mcp::Tool& tool : tools) {
+  for (const mcp::Tool& tool : running.listed) {
     if (disabled.contains(tool.name)) continue;
     agent::ToolDefinition definition;
     definition.name = mcp_tool_name(running.entry.name, tool.name);

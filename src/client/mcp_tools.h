@@ -8,6 +8,12 @@
 // the call goes to the tool under its own name. Tools in the server's disabledTools are
 // not offered. access_mcp_resource {server_name, uri} reads a resource.
 //
+// When a server announces notifications/tools/list_changed, or was restarted after a
+// crash (its connected client is not the one its tools were listed from),
+// refresh_tools() lists its tools again and rebuilds the definitions; the agent calls
+// it before each model request (agent::TaskOptions::refresh_tools), so the model is
+// offered the server's current tools.
+//
 // A call asks for approval (ActionKind::kMcp) unless the tool is in its server's
 // alwaysAllow list; the result — text, and a line describing each image, audio or
 // resource — is capped at kMaxMcpResultBytes (head and tail kept). A result the server
@@ -16,7 +22,9 @@
 //
 // Stdio servers never inherit the provider key variables or the Cloud token (P2).
 //
-// Thread-safety: tools run on the task loop's thread; the toolbox outlives them.
+// Thread-safety: tools and refresh_tools() run on the task loop's thread; the toolbox
+// outlives them. list_changed arrives on the transports' threads and only sets the
+// client's atomic flag, which refresh_tools() reads.
 #pragma once
 
 #include <functional>
@@ -51,7 +59,8 @@ std::string mcp_result_text(const mcp::ToolResult& result);
 class McpToolbox {
  public:
   // Connects every startable server; `notice` says which could not start (and that a
-  // workspace's own servers wait for `joey mcp trust`).
+  // workspace's own servers wait for `joey mcp trust`), and later which could not list
+  // its tools again; it must outlive the toolbox.
   static std::unique_ptr<McpToolbox> open(const McpConfig& config,
                                           const std::map<std::string, std::string>& environment,
                                           mcp::HttpTransportFactory http,
@@ -61,17 +70,31 @@ class McpToolbox {
   // The tool definitions (empty when no server is up).
   const std::vector<agent::ToolDefinition>& tools() const { return tools_; }
 
+  // Lists again the tools of each server that announced a change or was restarted
+  // since its tools were listed, and rebuilds tools(): servers keep their order,
+  // disabledTools and alwaysAllow still apply, access_mcp_resource stays. Never starts
+  // a server (one that is down keeps its tools; a call restarts it). A re-list that
+  // fails keeps the server's previous tools and is said through the notice — once,
+  // until a re-list of that server succeeds — and is not retried before the server
+  // announces a change or restarts again. Returns true when tools() changed.
+  bool refresh_tools();
+
  private:
   struct Running {
     McpServerEntry entry;
     std::unique_ptr<mcp::Server> server;
+    std::vector<mcp::Tool> listed;       // the tools as last listed
+    mcp::Client* listed_from = nullptr;  // the client they were listed from
+    bool relist_failure_said = false;
   };
   McpToolbox() = default;
-  void add_server_tools(Running& running, const std::vector<mcp::Tool>& tools);
+  void rebuild_tools();
+  void add_server_tools(Running& running);
   void add_resource_tool();
 
   std::vector<std::unique_ptr<Running>> servers_;
   std::vector<agent::ToolDefinition> tools_;
+  std::function<void(const std::string&)> notice_;
 };
 
 }  // namespace joey::client

@@ -66,7 +66,10 @@ class Client {
   Result<std::vector<ResourceContents>> read_resource(const std::string& uri);
   Status ping();
 
-  // True once after notifications/tools/list_changed arrived.
+  // True once after notifications/tools/list_changed arrived — on stdio, on an HTTP
+  // answer's stream or on the streamable HTTP GET stream — then false until the next
+  // one. Set on a transport thread, read from any (atomic); client::McpToolbox reads
+  // it to list the tools again.
   bool tools_changed();
   // False after the process exited or the session ended.
   bool alive() const;

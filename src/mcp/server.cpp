@@ -65,6 +65,11 @@ Result<Client*> Server::client() {
   return client_.get();
 }
 
+Client* Server::connected_client() const {
+  std::lock_guard lock(mutex_);
+  return client_ && client_->alive() ? client_.get() : nullptr;
+}
+
 void Server::shutdown() {
   std::lock_guard lock(mutex_);
   client_.reset();

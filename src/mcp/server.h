@@ -33,6 +33,9 @@ class Server {
 
   // The connected client, (re)connecting if needed.
   Result<Client*> client();
+  // The connected client when it is alive, else null; never connects or restarts.
+  // After a restart it is another Client* than before (callers use that to notice).
+  Client* connected_client() const;
   const ServerConfig& config() const { return config_; }
   // Stops the server; a later client() starts it again.
   void shutdown();

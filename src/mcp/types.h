@@ -51,6 +51,8 @@ struct Tool {
   std::string title;
   std::string description;
   nlohmann::json input_schema;
+
+  friend bool operator==(const Tool&, const Tool&) = default;
 };
 
 struct Content {

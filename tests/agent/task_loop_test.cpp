@@ -444,5 +444,62 @@ TEST(TaskLoop, OrchestratorSubtaskResultReturnsToTheParent) {
             1);
 }
 
+// A tool with no behaviour beyond its name, as an MCP server might add mid-task.
+ToolDefinition plain_tool(const std::string& name) {
+  return {name, name, nlohmann::json{{"type", "object"}},
+          [name](const nlohmann::json&, ToolContext&) -> Result<ToolOutput> {
+            return ToolOutput{"ran " + name, name};
+          }};
+}
+
+TEST(TaskLoop, RefreshedToolsAreOfferedFromTheNextRequest) {
+  Harness harness;
+  int refreshes = 0;
+  harness.options.refresh_tools = [&]() -> std::optional<std::vector<ToolDefinition>> {
+    ++refreshes;
+    if (harness.echo_runs == 0 || refreshes > 2) return std::nullopt;
+    std::vector<ToolDefinition> tools = control_tools();  // echo is gone, added is new
+    tools.push_back(plain_tool("added"));
+    return tools;
+  };
+  harness.model.replies.push_back(reply_with_call("echo", R"({"text":"hi"})"));
+  harness.model.replies.push_back(reply_with_call("added", "{}"));
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
+  EXPECT_EQ(harness.run().status, TaskStatus::kCompleted);
+  ASSERT_EQ(harness.model.requests.size(), 3u);
+  EXPECT_EQ(refreshes, 3);  // before every request
+  std::vector<std::string> first = offered_tools(harness.model.requests[0]);
+  std::vector<std::string> second = offered_tools(harness.model.requests[1]);
+  EXPECT_EQ(std::count(first.begin(), first.end(), "echo"), 1);
+  EXPECT_EQ(std::count(first.begin(), first.end(), "added"), 0);
+  EXPECT_EQ(std::count(second.begin(), second.end(), "echo"), 0);
+  EXPECT_EQ(std::count(second.begin(), second.end(), "added"), 1);
+  const llm::ToolResult& ran = harness.model.requests[2].messages.back().tool_results.at(0);
+  EXPECT_FALSE(ran.is_error) << ran.content;
+  EXPECT_EQ(ran.content, "ran added");
+}
+
+TEST(TaskLoop, ToolsASubtaskRefreshedStayWithTheParent) {
+  Harness harness;
+  harness.options.mode = find_mode(harness.options.modes, "orchestrator").value();
+  int refreshes = 0;
+  harness.options.refresh_tools = [&]() -> std::optional<std::vector<ToolDefinition>> {
+    // Only the second call — the subtask's first request — sees a change.
+    if (++refreshes != 2) return std::nullopt;
+    std::vector<ToolDefinition> tools = control_tools();
+    tools.push_back(plain_tool("added"));
+    return tools;
+  };
+  harness.model.replies.push_back(reply_with_call("new_task", R"({"mode":"code","message":"x"})"));
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"sub"})"));
+  harness.model.replies.push_back(reply_with_call("attempt_completion", R"({"result":"ok"})"));
+  EXPECT_EQ(harness.run().status, TaskStatus::kCompleted);
+  ASSERT_EQ(harness.model.requests.size(), 3u);
+  std::vector<std::string> first = offered_tools(harness.model.requests[0]);
+  std::vector<std::string> last = offered_tools(harness.model.requests[2]);
+  EXPECT_EQ(std::count(first.begin(), first.end(), "added"), 0);
+  EXPECT_EQ(std::count(last.begin(), last.end(), "added"), 1);
+}
+
 }  // namespace
 }  // namespace joey::agent

@@ -2,11 +2,14 @@
 // stdio, configured in $JOEY_HOME/mcp.json, offers its tools as mcp--everything--TOOL; the
 // scripted model calls one and gets its result back; the server never sees the provider
 // key (P2); calls need approval unless --yes or the server's alwaysAllow; a workspace's
-// own servers stay off until `joey mcp trust`.
+// own servers stay off until `joey mcp trust`. A server that changes its tools mid-task
+// (notifications/tools/list_changed; tests/mcp/data/fake_mcp_server.js) has them
+// offered from the next model request on.
 
 import assert from 'node:assert/strict';
 import {existsSync} from 'node:fs';
-import {mkdir, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {describe, test} from 'node:test';
 
@@ -99,4 +102,37 @@ describe('MCP tools in a task', {skip: missing}, () => {
     const changed = await runJoey(['mcp', 'list', '--cwd', sandbox.workspace], {sandbox});
     assert.match(changed.stdout, /^everything\s+project\s+stdio\s+untrusted/m);
   });
+});
+
+const fakeServer = path.join(repoRoot, 'tests', 'mcp', 'data', 'fake_mcp_server.js');
+
+describe('MCP tools that change mid-task', {skip: joeyMissing}, () => {
+  for (const protocol of kProtocols) {
+    test(`${protocol}: a tool the server adds after a call is offered in the next request`, async (t) => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'joey-e2e-mcp-tools-'));
+      t.after(() => rm(dir, {recursive: true, force: true}));
+      const toolsFile = path.join(dir, 'tools.txt');
+      await writeFile(toolsFile, 'change\nalpha\n');
+      const dynamic = {command: process.execPath, args: [fakeServer, 'dynamic', toolsFile]};
+      const run = await runTask(t, protocol, {
+        homeFiles: {'mcp.json': JSON.stringify({mcpServers: {dyn: dynamic}})},
+        turns: [
+          {tool_calls: [{name: 'mcp--dyn--change', arguments: {add: 'fresh', remove: 'alpha'}}]},
+          {tool_calls: [{name: 'mcp--dyn--fresh', arguments: {}}]},
+          complete('Used the new tool.'),
+        ],
+        task: 'Use the tool the MCP server adds',
+        timeoutMs: 60_000,
+      });
+      assert.equal(run.result.code, 0, run.result.output());
+      const first = toolNamesIn(protocol, run.requests[0]);
+      assert.ok(first.includes('mcp--dyn--alpha'), first.join(', '));
+      assert.ok(!first.includes('mcp--dyn--fresh'), first.join(', '));
+      const second = toolNamesIn(protocol, run.requests[1]);
+      assert.ok(second.includes('mcp--dyn--fresh'), second.join(', '));
+      assert.ok(!second.includes('mcp--dyn--alpha'), second.join(', '));
+      assert.ok(second.includes('access_mcp_resource'), second.join(', '));
+      assert.match(toolResultsIn(protocol, run.requests[2]).at(-1).content, /called fresh/);
+    });
+  }
 });

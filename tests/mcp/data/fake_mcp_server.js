@@ -9,7 +9,13 @@
 //   asks       before answering tools/call, asks joey roots/list, ping and
 //              sampling/createMessage, and reports the answers in its result
 //   exit       exits with status 3 after writing to stderr, on tools/call
+//   dynamic FILE  lists one tool per line of FILE (read at each tools/list); the
+//              tool "change" {add, remove, broken} edits FILE, makes later tools/list
+//              fail while broken is true, and sends notifications/tools/list_changed
+//              before it answers; "quit" exits without answering; any other tool
+//              answers "called NAME". A restarted server reads FILE afresh.
 "use strict";
+const fs = require("fs");
 const readline = require("readline");
 
 const mode = process.argv[2] || "normal";
@@ -47,6 +53,7 @@ async function handle(message) {
     }
     return;
   }
+  if (mode === "dynamic") return handleDynamic(message);
   if (mode === "oversized") process.stdout.write("x".repeat(17 * 1024 * 1024) + "\n");
   const reply = (result) => send({ jsonrpc: "2.0", id: message.id, result });
   switch (message.method) {
@@ -81,6 +88,48 @@ async function handle(message) {
         return reply({ content: [{ type: "text", text: JSON.stringify({ roots, ping, sampling }) }] });
       }
       return reply({ content: [{ type: "text", text: "called " + message.params.name }] });
+    default:
+      return send({ jsonrpc: "2.0", id: message.id,
+                    error: { code: -32601, message: "Method not found" } });
+  }
+}
+
+const toolsFile = process.argv[3];
+let listBroken = false;
+
+function readToolNames() {
+  return fs.readFileSync(toolsFile, "utf8").split("\n").map((line) => line.trim()).filter(Boolean);
+}
+
+function handleDynamic(message) {
+  const reply = (result) => send({ jsonrpc: "2.0", id: message.id, result });
+  switch (message.method) {
+    case "initialize":
+      return reply({
+        protocolVersion: message.params.protocolVersion,
+        capabilities: { tools: { listChanged: true } },
+        serverInfo: { name: "fake-dynamic", version: "1.0.0" },
+      });
+    case "tools/list":
+      if (listBroken) {
+        return send({ jsonrpc: "2.0", id: message.id,
+                      error: { code: -32603, message: "the tool list is broken" } });
+      }
+      return reply({ tools: readToolNames().map((name) => ({
+        name, description: "the tool " + name, inputSchema: { type: "object" } })) });
+    case "tools/call": {
+      const name = message.params.name;
+      const args = message.params.arguments || {};
+      if (name === "quit") process.exit(0);
+      if (name === "change") {
+        let names = readToolNames().filter((tool) => tool !== args.remove);
+        if (args.add && !names.includes(args.add)) names.push(args.add);
+        fs.writeFileSync(toolsFile, names.join("\n") + "\n");
+        listBroken = Boolean(args.broken);
+        send({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
+      }
+      return reply({ content: [{ type: "text", text: "called " + name }] });
+    }
     default:
       return send({ jsonrpc: "2.0", id: message.id,
                     error: { code: -32601, message: "Method not found" } });
