@@ -551,20 +551,9 @@ void remove_null_usage(std::string& event) {
   static constexpr std::string_view kPatterns[] = {",\"usage\":null", ", \"usage\": null",
                                                    "\"usage\":null,", "\"usage\": null, "};
   int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (size_t at = 0; at < event.size(); ++at) {
+  size_t at = 0;
+  while (at < event.size()) {
     const char c = event[at];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
     if (depth == 1 && (c == ',' || c == '"')) {
       const std::string_view rest = std::string_view(event).substr(at);
       for (std::string_view pattern : kPatterns) {
@@ -575,11 +564,13 @@ void remove_null_usage(std::string& event) {
       }
     }
     if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      --depth;
+      at = skip_string(event, at);
+    } else if ((c == '{' || c == '[') && depth == 1) {
+      at = skip_value(event, at);  // a nested value: its members are not the chunk's
+    } else {
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') --depth;
+      ++at;
     }
   }
 }

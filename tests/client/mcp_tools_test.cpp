@@ -35,11 +35,9 @@ class McpToolboxRefresh : public ::testing::Test {
   // A dynamic fake server listing the tools named in its own file, one per line.
   json fake_server(const std::string& node, const std::string& name,
                    const std::vector<std::string>& tools, json extra = json::object()) {
-    const fs::path file = root_ / (name + "-tools.txt");
-    std::ofstream out(file);
-    for (const std::string& tool : tools) out << tool << "\n";
+    set_tools(name, tools);
     extra["command"] = node;
-    extra["args"] = {fake_server_script(), "dynamic", file.string()};
+    extra["args"] = {fake_server_script(), "dynamic", (root_ / (name + "-tools.txt")).string()};
     extra["timeout"] = 20;
     return extra;
   }
