@@ -392,7 +392,11 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
   asio::steady_timer backoff(io);
   while (!stopping) {
     error_code error;
-    tcp::socket socket(asio::make_strand(io));
+    // A connection's handlers must not run concurrently: a strand keeps them apart when
+    // several threads run the io_context. With one thread nothing runs concurrently, and
+    // the strand would only add a second trip through the scheduler per completion.
+    tcp::socket socket =
+        thread_count > 1 ? tcp::socket(asio::make_strand(io)) : tcp::socket(io.get_executor());
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, error));
     if (error) {
       if (stopping || error == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -484,15 +488,27 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
         if (error) co_return;
       }
       parser.body_limit(decision.body_limit);
+      parser.eager(true);
       Clock::time_point body_deadline = Clock::now() + options.body_timeout;
-      // Each read makes progress or fails; the deadline bounds the loop in time.
+      // Each round makes progress or fails, and the deadline bounds the loop in time. What
+      // is buffered already (usually the whole body, read with the header) is parsed at
+      // once, without a trip through the executor.
+      bool try_buffered = true;
       while (!parser.is_done()) {
-        Clock::time_point now = Clock::now();
-        if (now >= body_deadline) co_return;
-        beast::get_lowest_layer(stream).expires_at(
-            std::min(now + options.body_idle_timeout, body_deadline));
-        co_await http::async_read_some(stream, buffer, parser,
-                                       asio::redirect_error(asio::use_awaitable, error));
+        if (try_buffered && buffer.size() > 0) {
+          const size_t used = parser.put(buffer.data(), error);
+          buffer.consume(used);
+          if (error == http::error::need_more) error = {};
+          try_buffered = used > 0;
+        } else {
+          Clock::time_point now = Clock::now();
+          if (now >= body_deadline) co_return;
+          beast::get_lowest_layer(stream).expires_at(
+              std::min(now + options.body_idle_timeout, body_deadline));
+          co_await http::async_read_some(stream, buffer, parser,
+                                         asio::redirect_error(asio::use_awaitable, error));
+          try_buffered = true;
+        }
         if (error) {
           std::optional<HttpResponse> answer = response_for_read_error(error);
           if (!answer) co_return;

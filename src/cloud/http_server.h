@@ -1,5 +1,6 @@
 // joeyd's HTTP/1.1 transport: Boost.Beast and Asio with C++20 coroutines, several
-// threads on one io_context, keep-alive, optional TLS. It turns bytes into HttpRequest
+// threads on one io_context (each connection on a strand; with one thread, on the
+// io_context itself), keep-alive, optional TLS. It turns bytes into HttpRequest
 // values, hands them to a Router (the error boundary) and writes the HttpResponse back.
 // Nothing outside http_server.cpp includes Beast.
 //

@@ -18,6 +18,7 @@ using boost::system::error_code;
 constexpr size_t kWatchReadBytes = 4096;
 constexpr std::chrono::milliseconds kWatcherStopWait{1000};
 constexpr int kWatcherStopTries = 3;
+constexpr int kWatcherStopYields = 4;
 constexpr int kClientClosedStatus = 499;  // nginx's "client closed request", for logs only
 
 bool safe_header_text(std::string_view text) {
@@ -297,6 +298,11 @@ asio::awaitable<bool> stop_watcher(Stream& stream, const std::shared_ptr<ClientS
       log::warn("stream_watcher_stuck");
       beast::get_lowest_layer(stream).close();
       closed = true;
+    }
+    // The cancelled read's completion is queued on the executor at once: a trip through
+    // the queue usually sees it run, without arming a timer.
+    for (int yield = 0; yield < kWatcherStopYields && client->watcher_running; ++yield) {
+      co_await asio::post(client->executor, asio::use_awaitable);
     }
     for (int attempt = 0; attempt < kWatcherStopTries && client->watcher_running; ++attempt) {
       client->watcher_done.expires_after(kWatcherStopWait);

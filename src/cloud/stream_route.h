@@ -7,7 +7,8 @@
 // and the `route` label work exactly as for ordinary routes; the handler runs only after
 // the whole request body has been read.
 //
-// The handler is a coroutine running on the connection's strand (executor()). It either
+// The handler is a coroutine running on the connection's executor (executor(): a strand
+// when the server runs several threads). It either
 // calls respond() once (a complete response: errors found before streaming), or begin(),
 // any number of write()s and end(). Only one ResponseStream call may be in flight at a
 // time. The handler may co_await anything else meanwhile (upstream bytes): the
@@ -113,7 +114,7 @@ class ResponseStream {
   // runs soon (posted), not inside this call. A second registration replaces the first.
   virtual void on_client_gone(std::function<void()> callback) = 0;
 
-  // The connection's strand: where the handler runs and callbacks are called.
+  // The connection's executor: where the handler runs and callbacks are called.
   virtual asio::any_io_executor executor() const = 0;
 };
 

@@ -33,6 +33,15 @@ namespace {
 constexpr int kMaxInterimResponses = 8;         // 1xx answers skipped before the real head
 constexpr int kMaxReadsPerPiece = 1 << 16;      // reads that may yield no body byte in a row
 constexpr size_t kReadBufferSlack = 16 * 1024;  // beyond the head limit, for body bytes
+// What a connection's read buffer keeps between requests. Beast reads at most the buffer's
+// free room (at least 512 bytes) at a time: a buffer emptied to nothing would take a
+// typical JSON answer in several system calls, and the client would get it in as many
+// pieces.
+constexpr size_t kReadBufferKept = 8 * 1024;
+// A pooled connection idle for less than this is used without first checking whether the
+// server closed it (a system call per request): servers close idle keep-alive connections
+// after seconds, and a request that finds one closed anyway is retried on a new one.
+constexpr std::chrono::milliseconds kCheckIdleAfter{1000};
 
 bool is_token_char(char c) {
   if (c >= 'a' && c <= 'z') return true;
@@ -82,7 +91,9 @@ struct UpstreamConnection {
   bool reused = false;
 
   explicit UpstreamConnection(size_t max_header_bytes)
-      : buffer(max_header_bytes + kReadBufferSlack) {}
+      : buffer(max_header_bytes + kReadBufferSlack) {
+    buffer.reserve(kReadBufferKept);
+  }
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
   void close() {
     error_code ignored;
@@ -115,9 +126,11 @@ struct UpstreamPoolState {
 
 namespace {
 
-// True when the peer has closed (or sent unasked-for bytes on) an idle connection.
-bool looks_closed(UpstreamConnection& connection) {
+// True when the peer has closed (or sent unasked-for bytes on) an idle connection. Only
+// a connection idle since before `check_before` is asked (see kCheckIdleAfter).
+bool looks_closed(UpstreamConnection& connection, Clock::time_point check_before) {
   if (connection.buffer.size() > 0) return true;
+  if (connection.idle_since >= check_before) return false;
   int fd = connection.lowest().socket().native_handle();
   char byte = 0;
   ssize_t got = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -142,20 +155,27 @@ std::unique_ptr<UpstreamConnection> UpstreamPoolState::take_idle(const std::stri
   auto found = idle.find(origin);
   if (found == idle.end()) return nullptr;
   auto& queue = found->second;
-  Clock::time_point oldest_allowed = Clock::now() - options.max_idle_age;
+  const Clock::time_point now = Clock::now();
+  const Clock::time_point oldest_allowed = now - options.max_idle_age;
   // Most recently used first; the rest of the queue is older still.
   while (!queue.empty()) {
     std::unique_ptr<UpstreamConnection> connection = std::move(queue.back());
     queue.pop_back();
     --idle_count;
-    if (connection->idle_since >= oldest_allowed && !looks_closed(*connection)) return connection;
+    if (connection->idle_since >= oldest_allowed &&
+        !looks_closed(*connection, now - kCheckIdleAfter)) {
+      return connection;
+    }
     connection->close();
   }
   return nullptr;
 }
 
 void UpstreamPoolState::release(std::unique_ptr<UpstreamConnection> connection) {
-  connection->buffer.shrink_to_fit();
+  if (connection->buffer.capacity() > kReadBufferKept) {
+    connection->buffer.shrink_to_fit();  // after a large head: back to the usual size
+    connection->buffer.reserve(kReadBufferKept);
+  }
   connection->idle_since = Clock::now();
   connection->reused = true;
   std::lock_guard lock(mutex);
@@ -332,18 +352,30 @@ asio::awaitable<Result<std::optional<std::string>>> UpstreamExchange::read_some(
     co_return make_error(ErrorKind::kNetwork, "the upstream response from " + host + " failed");
   }
   ResponseParser& parser = reader_->parser;
+  // Bytes already read (with the head, or past the last piece) are parsed at once: an
+  // asynchronous read would find them too, but only after a trip through the executor.
+  bool try_buffered = true;
   for (int reads = 0; reads < kMaxReadsPerPiece; ++reads) {
     if (parser.is_done()) co_return std::optional<std::string>();
     auto& body = parser.get().body();
     body.data = reader_->piece.get();
     body.size = kPieceBytes;
     body.more = true;
-    connection_->lowest().expires_after(pool_->options.idle_timeout);
     error_code error;
-    if (connection_->secure) {
-      error = co_await read_body_some(*connection_->secure, connection_->buffer, parser);
+    if (try_buffered && connection_->buffer.size() > 0) {
+      const size_t used = parser.put(connection_->buffer.data(), error);
+      connection_->buffer.consume(used);
+      if (error == http::error::need_more) error = {};
+      // No progress (half a chunk header, say): what is missing comes from the socket.
+      try_buffered = used > 0;
     } else {
-      error = co_await read_body_some(*connection_->plain, connection_->buffer, parser);
+      connection_->lowest().expires_after(pool_->options.idle_timeout);
+      if (connection_->secure) {
+        error = co_await read_body_some(*connection_->secure, connection_->buffer, parser);
+      } else {
+        error = co_await read_body_some(*connection_->plain, connection_->buffer, parser);
+      }
+      try_buffered = true;
     }
     if (error == http::error::need_buffer) error = {};
     size_t got = kPieceBytes - parser.get().body().size;
