@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <limits>
+#include <system_error>
 
 namespace joey {
 namespace {
@@ -34,6 +36,287 @@ bool json_depth_within_limit(std::string_view text) {
   return true;
 }
 
+// A JSON text's grammar (RFC 8259) checked byte by byte, without building anything or
+// copying a token: is_json() runs on every request the model proxy relays. It accepts
+// exactly what nlohmann's parser accepts — a UTF-8 byte order mark at the start, strict
+// UTF-8 in strings, paired \u surrogates, no number that overflows a double, and a NUL
+// byte after the value ending the text — within
+// kMaxJsonDepth (json_fuzz compares the two on every input).
+class Validator {
+ public:
+  explicit Validator(std::string_view text) : text_(text) {}
+
+  bool run() {
+    if (text_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
+    skip_space();
+    if (!value(0)) return false;
+    skip_space();
+    // nlohmann's lexer reads a NUL byte as the end of the input.
+    return at_end() || peek() == '\0';
+  }
+
+ private:
+  bool at_end() const { return pos_ >= text_.size(); }
+  unsigned char peek() const { return static_cast<unsigned char>(text_[pos_]); }
+
+  void skip_space() {
+    while (!at_end()) {
+      const unsigned char c = peek();
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
+      ++pos_;
+    }
+  }
+
+  bool literal(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  // Iterative over arrays and objects would need its own stack; recursion is bounded by
+  // kMaxJsonDepth, as nlohmann's own parser is.
+  bool value(int depth) {
+    if (at_end()) return false;
+    switch (peek()) {
+      case '{':
+        return object(depth + 1);
+      case '[':
+        return array(depth + 1);
+      case '"':
+        return string();
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number();
+    }
+  }
+
+  bool object(int depth) {
+    if (depth > kMaxJsonDepth) return false;
+    ++pos_;  // {
+    skip_space();
+    if (!at_end() && peek() == '}') {
+      ++pos_;
+      return true;
+    }
+    for (;;) {
+      if (at_end() || peek() != '"' || !string()) return false;
+      skip_space();
+      if (at_end() || peek() != ':') return false;
+      ++pos_;
+      skip_space();
+      if (!value(depth)) return false;
+      skip_space();
+      if (at_end()) return false;
+      if (peek() == '}') {
+        ++pos_;
+        return true;
+      }
+      if (peek() != ',') return false;
+      ++pos_;
+      skip_space();
+    }
+  }
+
+  bool array(int depth) {
+    if (depth > kMaxJsonDepth) return false;
+    ++pos_;  // [
+    skip_space();
+    if (!at_end() && peek() == ']') {
+      ++pos_;
+      return true;
+    }
+    for (;;) {
+      if (!value(depth)) return false;
+      skip_space();
+      if (at_end()) return false;
+      if (peek() == ']') {
+        ++pos_;
+        return true;
+      }
+      if (peek() != ',') return false;
+      ++pos_;
+      skip_space();
+    }
+  }
+
+  // Four hex digits after "\u"; nullopt when they are not.
+  std::optional<unsigned> hex4() {
+    if (text_.size() - pos_ < 4) return std::nullopt;
+    unsigned code = 0;
+    for (int i = 0; i < 4; ++i) {
+      const unsigned char c = peek();
+      unsigned digit = 0;
+      if (c >= '0' && c <= '9') {
+        digit = c - '0';
+      } else if (c >= 'a' && c <= 'f') {
+        digit = c - 'a' + 10;
+      } else if (c >= 'A' && c <= 'F') {
+        digit = c - 'A' + 10;
+      } else {
+        return std::nullopt;
+      }
+      code = code * 16 + digit;
+      ++pos_;
+    }
+    return code;
+  }
+
+  bool escape() {
+    ++pos_;  // backslash
+    if (at_end()) return false;
+    const unsigned char c = peek();
+    ++pos_;
+    switch (c) {
+      case '"':
+      case '\\':
+      case '/':
+      case 'b':
+      case 'f':
+      case 'n':
+      case 'r':
+      case 't':
+        return true;
+      case 'u': {
+        const std::optional<unsigned> code = hex4();
+        if (!code) return false;
+        if (*code >= 0xDC00 && *code <= 0xDFFF) return false;  // a low surrogate alone
+        if (*code < 0xD800 || *code > 0xDBFF) return true;
+        if (!literal("\\u")) return false;  // a high surrogate needs its low one
+        const std::optional<unsigned> low = hex4();
+        return low && *low >= 0xDC00 && *low <= 0xDFFF;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // `count` continuation bytes, the first within [first_low, first_high].
+  bool continuation(int count, unsigned char first_low, unsigned char first_high) {
+    if (text_.size() - pos_ < static_cast<size_t>(count)) return false;
+    for (int i = 0; i < count; ++i) {
+      const unsigned char c = peek();
+      const unsigned char low = i == 0 ? first_low : 0x80;
+      const unsigned char high = i == 0 ? first_high : 0xBF;
+      if (c < low || c > high) return false;
+      ++pos_;
+    }
+    return true;
+  }
+
+  bool string() {
+    ++pos_;  // opening quote
+    for (;;) {
+      // Plain ASCII runs are the common case.
+      while (!at_end()) {
+        const unsigned char c = peek();
+        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+        ++pos_;
+      }
+      if (at_end()) return false;
+      const unsigned char c = peek();
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (c == '\\') {
+        if (!escape()) return false;
+        continue;
+      }
+      if (c < 0x20) return false;
+      ++pos_;  // a UTF-8 lead byte (RFC 3629's table)
+      bool ok = false;
+      if (c >= 0xC2 && c <= 0xDF) {
+        ok = continuation(1, 0x80, 0xBF);
+      } else if (c == 0xE0) {
+        ok = continuation(2, 0xA0, 0xBF);
+      } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+        ok = continuation(2, 0x80, 0xBF);
+      } else if (c == 0xED) {
+        ok = continuation(2, 0x80, 0x9F);
+      } else if (c == 0xF0) {
+        ok = continuation(3, 0x90, 0xBF);
+      } else if (c >= 0xF1 && c <= 0xF3) {
+        ok = continuation(3, 0x80, 0xBF);
+      } else if (c == 0xF4) {
+        ok = continuation(3, 0x80, 0x8F);
+      }
+      if (!ok) return false;
+    }
+  }
+
+  size_t digits() {
+    const size_t start = pos_;
+    while (!at_end() && peek() >= '0' && peek() <= '9') ++pos_;
+    return pos_ - start;
+  }
+
+  bool number() {
+    const size_t start = pos_;
+    if (!at_end() && peek() == '-') ++pos_;
+    if (at_end()) return false;
+    size_t integer_digits = 0;
+    if (peek() == '0') {
+      ++pos_;
+      integer_digits = 1;
+    } else if (peek() >= '1' && peek() <= '9') {
+      integer_digits = digits();
+    } else {
+      return false;
+    }
+    size_t fraction_zeros = 0;  // zeros right after the point of a number "0.000…"
+    if (!at_end() && peek() == '.') {
+      ++pos_;
+      const size_t fraction_start = pos_;
+      if (digits() == 0) return false;
+      while (fraction_start + fraction_zeros < pos_ &&
+             text_[fraction_start + fraction_zeros] == '0') {
+        ++fraction_zeros;
+      }
+    }
+    bool exponent = false;
+    if (!at_end() && (peek() == 'e' || peek() == 'E')) {
+      ++pos_;
+      if (!at_end() && (peek() == '+' || peek() == '-')) ++pos_;
+      if (digits() == 0) return false;
+      exponent = true;
+    }
+    // nlohmann reads a number that fits no 64-bit integer as a double and refuses one
+    // that overflows it (one that underflows reads as zero); only an exponent or some
+    // 309 digits can get there.
+    if (!exponent && integer_digits < 300) return true;
+    const char* first = text_.data() + start;
+    const char* last = text_.data() + pos_;
+    double parsed = 0;
+    const std::from_chars_result read = std::from_chars(first, last, parsed);
+    if (read.ec != std::errc::result_out_of_range) return true;
+    // Out of range either way: overflow when the number's decimal magnitude is positive.
+    long magnitude = text_[start + (text_[start] == '-' ? 1 : 0)] == '0'
+                         ? -static_cast<long>(fraction_zeros) - 1
+                         : static_cast<long>(integer_digits) - 1;
+    if (exponent) {
+      const size_t e = text_.find_first_of("eE", start);
+      const std::string_view power = text_.substr(e + 1, pos_ - e - 1);
+      const bool negative = power.front() == '-';
+      const std::string_view power_digits = power.substr(power.front() == '+' || negative ? 1 : 0);
+      // Saturates: only the sign of the sum matters, and the digits are at most ~1e9 apart.
+      long value = 0;
+      for (const char digit : power_digits) {
+        value = std::min<long>(value * 10 + (digit - '0'), 1'000'000'000'000L);
+      }
+      magnitude += negative ? -value : value;
+    }
+    return magnitude < 0;
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
 }  // namespace
 
 json parse_json(std::string_view text) {
@@ -41,9 +324,7 @@ json parse_json(std::string_view text) {
   return json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 
-bool is_json(std::string_view text) {
-  return json_depth_within_limit(text) && json::accept(text, /*ignore_comments=*/false);
-}
+bool is_json(std::string_view text) { return Validator(text).run(); }
 
 const std::string* string_field(const json& object, const char* key) {
   if (!object.is_object()) return nullptr;

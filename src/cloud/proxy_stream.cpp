@@ -1,7 +1,10 @@
 #include "cloud/proxy_stream.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -127,6 +130,38 @@ const Member* find_member(const ObjectLayout& layout, std::string_view key) {
     if (member.key == key) return &member;
   }
   return nullptr;
+}
+
+// The value of a member of a text is_json accepted. null and strings without escapes
+// (model names, event types) are read directly; the rest goes through the parser.
+json member_value(std::string_view text, const Member& member) {
+  const std::string_view value =
+      text.substr(member.value_begin, member.value_end - member.value_begin);
+  if (value == "null") return nullptr;
+  if (value.size() >= 2 && value.front() == '"' && value.find('\\') == std::string_view::npos) {
+    return std::string(value.substr(1, value.size() - 2));
+  }
+  return parse_json(value);
+}
+
+// The members `keys` of the object that is the whole of `text`, each parsed from where it
+// lies (a repeated member by its last copy, as in a parsed document); the others — a
+// request's conversation, a delta's text — are checked by is_json and never built. An
+// object holding only those found, or nullopt when `text` is not JSON or not an object.
+std::optional<json> read_members(std::string_view text,
+                                 std::initializer_list<std::string_view> keys) {
+  if (!is_json(text)) return std::nullopt;
+  const size_t open = skip_space(text, text.starts_with("\xEF\xBB\xBF") ? 3 : 0);
+  if (open >= text.size() || text[open] != '{') return std::nullopt;
+  const std::optional<ObjectLayout> layout = scan_object(text, open);
+  if (!layout) return std::nullopt;
+  json members = json::object();
+  for (const Member& member : layout->members) {
+    if (std::find(keys.begin(), keys.end(), member.key) != keys.end()) {
+      members[member.key] = member_value(text, member);
+    }
+  }
+  return members;
 }
 
 struct Edit {
@@ -278,71 +313,6 @@ void read_model(const json& object, MeteredUsage& result) {
   }
 }
 
-// The top-level members of one event's JSON that metering looks at, read through
-// nlohmann's SAX interface without building the document: most events are text deltas
-// that carry none of them, and building each one's tree was most of a stream's metering
-// cost. It accepts exactly what parse_json accepts (the same parser, the same depth
-// limit), and a member given twice counts by its last copy, as in a parsed document.
-class TopMembers final : public nlohmann::json_sax<json> {
- public:
-  enum class Kind { kAbsent, kNull, kObject, kString, kOther };
-
-  // False when `data` is not JSON, nests too deep, or is not an object.
-  bool read(std::string_view data) { return json::sax_parse(data, this) && top_is_object_; }
-
-  Kind usage = Kind::kAbsent;
-  Kind error = Kind::kAbsent;
-  Kind model = Kind::kAbsent;
-  Kind type = Kind::kAbsent;
-  std::string model_text;  // when model is kString
-  std::string type_text;   // when type is kString
-
-  bool null() override { return value(Kind::kNull); }
-  bool boolean(bool) override { return value(Kind::kOther); }
-  bool number_integer(number_integer_t) override { return value(Kind::kOther); }
-  bool number_unsigned(number_unsigned_t) override { return value(Kind::kOther); }
-  bool number_float(number_float_t, const string_t&) override { return value(Kind::kOther); }
-  bool binary(binary_t&) override { return value(Kind::kOther); }
-  bool string(string_t& text) override {
-    if (depth_ == 1 && member_ == &model) model_text = text;
-    if (depth_ == 1 && member_ == &type) type_text = text;
-    return value(Kind::kString);
-  }
-  bool start_object(std::size_t) override {
-    if (depth_ == 0) top_is_object_ = true;
-    value(Kind::kObject);
-    return ++depth_ <= kMaxJsonDepth;
-  }
-  bool start_array(std::size_t) override {
-    value(Kind::kOther);
-    return ++depth_ <= kMaxJsonDepth;
-  }
-  bool end_object() override { return --depth_ >= 0; }
-  bool end_array() override { return --depth_ >= 0; }
-  bool key(string_t& name) override {
-    if (depth_ != 1) return true;
-    member_ = name == "usage"   ? &usage
-              : name == "error" ? &error
-              : name == "model" ? &model
-              : name == "type"  ? &type
-                                : nullptr;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
-  }
-
- private:
-  bool value(Kind kind) {
-    if (depth_ == 1 && member_ != nullptr) *member_ = kind;
-    return true;
-  }
-
-  int depth_ = 0;
-  Kind* member_ = nullptr;
-  bool top_is_object_ = false;
-};
-
 bool has_error_member(const json& object) {
   const auto it = object.find("error");
   return it != object.end() && !it->is_null();
@@ -379,10 +349,7 @@ Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view
     const auto count = std::count_if(layout->members.begin(), layout->members.end(),
                                      [key](const Member& member) { return member.key == key; });
     if (count > 1) return invalid(std::string("the request body gives \"") + key + "\" twice");
-    if (const Member* member = find_member(*layout, key)) {
-      root[key] =
-          parse_json(body.substr(member->value_begin, member->value_end - member->value_begin));
-    }
+    if (const Member* member = find_member(*layout, key)) root[key] = member_value(body, *member);
   }
 
   PreparedRequest request;
@@ -610,59 +577,47 @@ bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view
     saw_end_ = true;
     return false;
   }
-  // A chunk without a usage object or an error (every delta) is read without building it.
-  TopMembers top;
-  if (!top.read(data)) return false;
-  using Kind = TopMembers::Kind;
-  if (top.usage != Kind::kObject && (top.error == Kind::kAbsent || top.error == Kind::kNull)) {
-    if (top.model == Kind::kString && !top.model_text.empty()) usage_.model = top.model_text;
-    null_usage_ = top.usage == Kind::kNull;
-    return false;
-  }
-  const json chunk = parse_json(data);
-  if (!chunk.is_object()) return false;
-  if (has_error_member(chunk)) saw_error_ = true;
-  read_model(chunk, usage_);
-  const auto null_usage = chunk.find("usage");
-  null_usage_ = null_usage != chunk.end() && null_usage->is_null();
-  const json* usage = object_field(chunk, "usage");
+  // Only the members metering reads are built; a delta's choices (the text) never are.
+  const std::optional<json> chunk = read_members(data, {"usage", "error", "model"});
+  if (!chunk) return false;
+  if (has_error_member(*chunk)) saw_error_ = true;
+  read_model(*chunk, usage_);
+  const auto null_usage = chunk->find("usage");
+  null_usage_ = null_usage != chunk->end() && null_usage->is_null();
+  const json* usage = object_field(*chunk, "usage");
   if (usage == nullptr) return false;
   read_openai_usage(*usage, usage_);
-  const auto choices = chunk.find("choices");
-  const bool no_choices =
-      choices == chunk.end() || choices->is_null() || (choices->is_array() && choices->empty());
-  return strip_ && no_choices;
+  if (!strip_) return false;
+  // The usage chunk a client did not ask for is the one without choices.
+  const std::optional<json> rest = read_members(data, {"choices"});
+  const auto choices = rest->find("choices");
+  return choices == rest->end() || choices->is_null() || (choices->is_array() && choices->empty());
 }
 
 void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view data) {
-  // Only message_start and message_delta carry usage: the others (every content delta) are
-  // read without building them.
-  TopMembers top;
-  if (!top.read(data)) return;
+  // Only message_start and message_delta carry usage; a content delta's text is never built.
+  const std::optional<json> payload = read_members(data, {"type", "message", "usage"});
+  if (!payload) return;
   // The data's own type is authoritative; the SSE event name only backs it up.
-  const std::string_view kind =
-      top.type == TopMembers::Kind::kString ? std::string_view(top.type_text) : type;
-  if (kind != "message_start" && kind != "message_delta") {
-    if (kind == "message_stop") saw_end_ = true;
-    if (kind == "error") saw_error_ = true;
-    return;
-  }
-  const json payload = parse_json(data);
-  if (!payload.is_object()) return;
+  const std::string* own_type = string_field(*payload, "type");
+  const std::string_view kind = own_type != nullptr ? std::string_view(*own_type) : type;
+  if (kind == "message_stop") saw_end_ = true;
+  if (kind == "error") saw_error_ = true;
   if (kind == "message_start") {
-    if (const json* message = object_field(payload, "message")) {
+    if (const json* message = object_field(*payload, "message")) {
       read_model(*message, usage_);
       if (const json* usage = object_field(*message, "usage")) read_anthropic_usage(*usage, usage_);
     }
-  } else if (const json* usage = object_field(payload, "usage")) {  // message_delta
-    read_anthropic_usage(*usage, usage_);
+  } else if (kind == "message_delta") {
+    if (const json* usage = object_field(*payload, "usage")) read_anthropic_usage(*usage, usage_);
   }
 }
 
 void StreamMeter::meter_json_body() {
   if (json_too_long_) return;
-  const json body = parse_json(json_);
-  if (!body.is_object()) return;
+  const std::optional<json> members = read_members(json_, {"type", "error", "model", "usage"});
+  if (!members) return;
+  const json& body = *members;
   saw_end_ = true;
   const std::string* type = string_field(body, "type");
   if (has_error_member(body) || (type != nullptr && *type == "error")) saw_error_ = true;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace joey {
 namespace {
 
@@ -21,6 +25,81 @@ TEST(ParseJson, RefusesNestingDeeperThanTheLimit) {
   EXPECT_FALSE(parse_json(fine).is_discarded());
   // Brackets inside strings do not count.
   EXPECT_FALSE(parse_json("\"" + std::string(1000, '[') + "\"").is_discarded());
+}
+
+// is_json() has its own scanner; each case is checked against nlohmann's parser too, so
+// a disagreement names the input (json_fuzz compares them on arbitrary bytes).
+TEST(IsJson, AgreesWithTheParserOnGrammarEdges) {
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"{}", true},
+      {" [1, -0, 0.5, 1e3, 1E-3, -1.25e+10, true, false, null] ", true},
+      {"\"\"", true},
+      {"\xEF\xBB\xBF{\"a\":1}", true},  // a byte order mark at the start
+      {"\xEF\xBB{}", false},
+      {"{\"a\":1,}", false},
+      {"[1,]", false},
+      {"[1 2]", false},
+      {"{\"a\" 1}", false},
+      {"{1:2}", false},
+      {"01", false},
+      {"1.", false},
+      {".5", false},
+      {"+1", false},
+      {"-", false},
+      {"1e", false},
+      {"1e+", false},
+      {"nul", false},
+      {"truex", false},
+      {"{} {}", false},
+      {"", false},
+      {"  ", false},
+      {"\"a\tb\"", false},  // a raw control character in a string
+      {"\"\\u0000\"", true},
+      {"\"\\ud83d\\ude00\"", true},  // a surrogate pair
+      {"\"\\ud83d\"", false},        // a high surrogate alone
+      {"\"\\ud83dx\"", false},
+      {"\"\\ude00\"", false},  // a low surrogate alone
+      {"\"\\u12G4\"", false},
+      {"\"\\x\"", false},
+      {"\"caf\xC3\xA9\"", true},
+      {"\"\xC3\"", false},              // cut UTF-8
+      {"\"\xC0\xAF\"", false},          // overlong
+      {"\"\xED\xA0\x80\"", false},      // a surrogate in UTF-8
+      {"\"\xF4\x90\x80\x80\"", false},  // past U+10FFFF
+      {"\"\xF0\x9F\x98\x80\"", true},
+      {"1e308", true},
+      {"1e309", false},  // overflows a double
+      {"-1e400", false},
+      {"1e-400", true},  // underflows to zero
+      {"0.0001e312", true},
+      {"0.0001e313", false},
+      {"0e999999999999999999", true},
+      {std::string(400, '9'), false},
+      {std::string(300, '9'), true},
+      {"123456789012345678901234567890", true},
+      {std::string("\"a\0b\"", 5), false},
+      // nlohmann's lexer takes a NUL byte for the end of the input.
+      {std::string("[1]\0", 4), true},
+      {std::string("{} \0garbage", 11), true},
+      {std::string("[1\0]", 4), false},
+      {std::string("\0", 1), false},
+  };
+  for (const auto& [text, expected] : cases) {
+    EXPECT_EQ(is_json(text), expected) << text;
+    EXPECT_EQ(nlohmann::json::accept(text), expected) << text;
+  }
+}
+
+TEST(IsJson, RefusesNestingDeeperThanTheLimit) {
+  const std::string fine = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(is_json(fine));
+  const std::string deep = "[" + fine + "]";
+  EXPECT_FALSE(is_json(deep));
+  std::string objects;
+  for (int i = 0; i < kMaxJsonDepth + 1; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(kMaxJsonDepth + 1, '}');
+  EXPECT_FALSE(is_json(objects));
+  EXPECT_TRUE(is_json("\"" + std::string(1000, '[') + "\""));
 }
 
 TEST(JsonFields, MissingOrMistypedFieldsAreAbsent) {
