@@ -87,6 +87,9 @@ struct UpstreamConnection {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<TlsStream> secure;
   beast::flat_buffer buffer;
+  // Where body pieces are decoded; kept with the connection, so a pooled connection's
+  // next exchange does not allocate it again.
+  std::unique_ptr<char[]> piece;
   Clock::time_point idle_since;
   bool reused = false;
 
@@ -95,6 +98,11 @@ struct UpstreamConnection {
     buffer.reserve(kReadBufferKept);
   }
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  char* piece_buffer() {
+    // Not zeroed: only the bytes a read writes are touched (and resident).
+    if (!piece) piece.reset(new char[UpstreamExchange::kPieceBytes]);
+    return piece.get();
+  }
   void close() {
     error_code ignored;
     lowest().socket().close(ignored);
@@ -304,7 +312,6 @@ std::string UpstreamHead::header(std::string_view name) const {
 
 struct UpstreamExchange::Reader {
   ResponseParser parser;
-  std::unique_ptr<char[]> piece = std::make_unique<char[]>(kPieceBytes);
   bool keep_alive = false;
 };
 
@@ -352,13 +359,14 @@ asio::awaitable<Result<std::optional<std::string>>> UpstreamExchange::read_some(
     co_return make_error(ErrorKind::kNetwork, "the upstream response from " + host + " failed");
   }
   ResponseParser& parser = reader_->parser;
+  char* const piece = connection_->piece_buffer();
   // Bytes already read (with the head, or past the last piece) are parsed at once: an
   // asynchronous read would find them too, but only after a trip through the executor.
   bool try_buffered = true;
   for (int reads = 0; reads < kMaxReadsPerPiece; ++reads) {
     if (parser.is_done()) co_return std::optional<std::string>();
     auto& body = parser.get().body();
-    body.data = reader_->piece.get();
+    body.data = piece;
     body.size = kPieceBytes;
     body.more = true;
     error_code error;
@@ -402,7 +410,7 @@ asio::awaitable<Result<std::optional<std::string>>> UpstreamExchange::read_some(
     }
     if (got > 0) {
       body_bytes_ += got;
-      co_return std::optional<std::string>(std::string(reader_->piece.get(), got));
+      co_return std::optional<std::string>(std::string(piece, got));
     }
   }
   failed_ = true;
