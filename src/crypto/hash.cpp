@@ -32,6 +32,15 @@ EVP_KDF* hkdf_algorithm() {
   return algorithm;
 }
 
+// Fetched once: EVP_sha256() names the algorithm, and OpenSSL 3 then looks its
+// implementation up again on every digest or MAC (the model proxy hashes every request's
+// token). An EVP_MD is immutable and may be shared by every thread.
+const EVP_MD* sha256_algorithm() {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (algorithm == nullptr) fatal_openssl("fetching SHA-256");
+  return algorithm;
+}
+
 struct KdfContextDeleter {
   void operator()(EVP_KDF_CTX* context) const { EVP_KDF_CTX_free(context); }
 };
@@ -42,7 +51,7 @@ std::string sha256(std::string_view data) {
   std::string digest(kSha256Bytes, '\0');
   unsigned int digest_length = 0;
   if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(digest.data()),
-                 &digest_length, EVP_sha256(), nullptr) != 1 ||
+                 &digest_length, sha256_algorithm(), nullptr) != 1 ||
       digest_length != kSha256Bytes) {
     fatal_openssl("SHA-256");
   }
@@ -56,7 +65,7 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   // key pointer is passed even for an empty key.
   static const unsigned char kEmpty = 0;
   const unsigned char* key_bytes = key.empty() ? &kEmpty : bytes_of(key);
-  if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), bytes_of(data), data.size(),
+  if (HMAC(sha256_algorithm(), key_bytes, static_cast<int>(key.size()), bytes_of(data), data.size(),
            reinterpret_cast<unsigned char*>(mac.data()), &mac_length) == nullptr ||
       mac_length != kSha256Bytes) {
     fatal_openssl("HMAC-SHA256");
