@@ -51,8 +51,9 @@ class Validator {
     skip_space();
     if (!value(0)) return false;
     skip_space();
-    // nlohmann's lexer reads a NUL byte as the end of the input.
-    return at_end() || peek() == '\0';
+    // nlohmann's lexer reads a NUL byte as the end of the input; parse_json still counts
+    // the nesting of what follows it.
+    return at_end() || (peek() == '\0' && json_depth_within_limit(text_.substr(pos_)));
   }
 
  private:

@@ -90,6 +90,16 @@ TEST(IsJson, AgreesWithTheParserOnGrammarEdges) {
   }
 }
 
+TEST(IsJson, CountsNestingAfterANulAsParseJsonDoes) {
+  // nlohmann accepts anything after a NUL that ends the value, but parse_json refuses
+  // deep brackets anywhere in the text; is_json says what parse_json does.
+  const std::string text = std::string("3e6\0", 4) + std::string(kMaxJsonDepth + 1, '[');
+  EXPECT_TRUE(nlohmann::json::accept(text));
+  EXPECT_TRUE(parse_json(text).is_discarded());
+  EXPECT_FALSE(is_json(text));
+  EXPECT_TRUE(is_json(std::string("3e6\0", 4) + std::string(kMaxJsonDepth, '[')));
+}
+
 TEST(IsJson, RefusesNestingDeeperThanTheLimit) {
   const std::string fine = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
   EXPECT_TRUE(is_json(fine));
