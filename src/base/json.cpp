@@ -96,24 +96,22 @@ class Validator {
     }
   }
 
-  bool object(int depth) {
+  // The elements of an object or an array, from its opening bracket to `close`: each
+  // read by `element`, separated by commas.
+  template <typename Element>
+  bool elements(int depth, char close, Element element) {
     if (depth > kMaxJsonDepth) return false;
-    ++pos_;  // {
+    ++pos_;  // the opening bracket
     skip_space();
-    if (!at_end() && peek() == '}') {
+    if (!at_end() && peek() == close) {
       ++pos_;
       return true;
     }
     for (;;) {
-      if (at_end() || peek() != '"' || !string()) return false;
-      skip_space();
-      if (at_end() || peek() != ':') return false;
-      ++pos_;
-      skip_space();
-      if (!value(depth)) return false;
+      if (!element()) return false;
       skip_space();
       if (at_end()) return false;
-      if (peek() == '}') {
+      if (peek() == close) {
         ++pos_;
         return true;
       }
@@ -123,26 +121,19 @@ class Validator {
     }
   }
 
+  bool object(int depth) {
+    return elements(depth, '}', [this, depth] {
+      if (at_end() || peek() != '"' || !string()) return false;
+      skip_space();
+      if (at_end() || peek() != ':') return false;
+      ++pos_;
+      skip_space();
+      return value(depth);
+    });
+  }
+
   bool array(int depth) {
-    if (depth > kMaxJsonDepth) return false;
-    ++pos_;  // [
-    skip_space();
-    if (!at_end() && peek() == ']') {
-      ++pos_;
-      return true;
-    }
-    for (;;) {
-      if (!value(depth)) return false;
-      skip_space();
-      if (at_end()) return false;
-      if (peek() == ']') {
-        ++pos_;
-        return true;
-      }
-      if (peek() != ',') return false;
-      ++pos_;
-      skip_space();
-    }
+    return elements(depth, ']', [this, depth] { return value(depth); });
   }
 
   // Four hex digits after "\u"; nullopt when they are not.

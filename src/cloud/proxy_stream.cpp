@@ -29,6 +29,12 @@ size_t skip_space(std::string_view text, size_t pos) {
   return pos;
 }
 
+// Where the value of a JSON text begins: past a byte order mark (which the parser skips
+// too) and whitespace.
+size_t value_start(std::string_view text) {
+  return skip_space(text, text.starts_with("\xEF\xBB\xBF") ? 3 : 0);
+}
+
 // One past the closing quote of the string that starts at text[pos].
 size_t skip_string(std::string_view text, size_t pos) {
   ++pos;
@@ -151,7 +157,7 @@ json member_value(std::string_view text, const Member& member) {
 std::optional<json> read_members(std::string_view text,
                                  std::initializer_list<std::string_view> keys) {
   if (!is_json(text)) return std::nullopt;
-  const size_t open = skip_space(text, text.starts_with("\xEF\xBB\xBF") ? 3 : 0);
+  const size_t open = value_start(text);
   if (open >= text.size() || text[open] != '{') return std::nullopt;
   const std::optional<ObjectLayout> layout = scan_object(text, open);
   if (!layout) return std::nullopt;
@@ -337,8 +343,7 @@ Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view
   // The body (often a long conversation) is checked without building it; only the three
   // members the proxy reads are parsed, from where the layout says they lie.
   if (!is_json(body)) return invalid("the request body is not valid JSON");
-  size_t open = body.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // is_json skips a BOM too
-  open = skip_space(body, open);
+  const size_t open = value_start(body);
   if (open >= body.size() || body[open] != '{') {
     return invalid("the request body must be a JSON object");
   }
