@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "base/log.h"
@@ -267,7 +269,16 @@ class SqliteDatabase : public Database {
   Status initialise() {
     TRY(create_private_file());
     writer_ = TRY(connect(false));
+    // Switching a new database to WAL takes an exclusive lock, and SQLite does not wait
+    // for it there (no busy handler): a second process opening the same new file at the
+    // same moment gets SQLITE_BUSY at once. Try again until busy_timeout.
+    const auto give_up = std::chrono::steady_clock::now() + options_.busy_timeout;
     auto mode = run_statement(*writer_, "PRAGMA journal_mode=WAL", {});
+    while (!mode.ok() && mode.error().kind == ErrorKind::kTimeout &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      mode = run_statement(*writer_, "PRAGMA journal_mode=WAL", {});
+    }
     if (!mode.ok()) return mode.error().with_context(path_);
     auto journal =
         mode->empty() ? Result<std::string>(std::string()) : (*mode)[0].text("journal_mode");
