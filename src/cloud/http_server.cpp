@@ -573,7 +573,7 @@ asio::awaitable<void> HttpServer::Impl::connection(tcp::socket socket) {
   std::string remote_address = socket.remote_endpoint(error).address().to_string();
   if (stopping) co_return;
   if (tls) {
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    beast::ssl_stream<TimedStream> stream(std::move(socket), *tls);
     state->close = [&stream] { beast::get_lowest_layer(stream).close(); };
     beast::get_lowest_layer(stream).expires_after(options.header_timeout);
     co_await stream.async_handshake(asio::ssl::stream_base::server,
@@ -583,7 +583,7 @@ asio::awaitable<void> HttpServer::Impl::connection(tcp::socket socket) {
     beast::get_lowest_layer(stream).expires_after(kTlsShutdownTimeout);
     co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, error));
   } else {
-    beast::tcp_stream stream(std::move(socket));
+    TimedStream stream(std::move(socket));
     state->close = [&stream] { stream.close(); };
     co_await serve_requests(stream, *state, remote_address);
     // Lingering close: closing with unread input makes the kernel send a reset, which

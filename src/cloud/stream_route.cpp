@@ -90,8 +90,8 @@ void finish_watch(const std::shared_ptr<ClientState>& client) {
 //
 // Completion handlers, not a coroutine, so that each read is initiated at once: a read
 // must be pending before the handler's first write sets the stream's write deadline,
-// or that deadline would apply to the watcher's read as well (beast::tcp_stream sets
-// both timers when no operation is pending). Between reads nothing else runs: the
+// or that deadline would apply to the watcher's read as well (a TimedStream deadline
+// set while no read is pending applies to the next read too). Between reads nothing else runs: the
 // next read is started from the previous one's completion, on the strand.
 template <typename Stream>
 void watch_client(Stream& stream, beast::flat_buffer& buffer, std::shared_ptr<ClientState> client) {
@@ -380,11 +380,10 @@ asio::awaitable<StreamOutcome> serve_stream_route(Stream& stream, beast::flat_bu
   co_return outcome;
 }
 
-template asio::awaitable<StreamOutcome> serve_stream_route<beast::tcp_stream>(
-    beast::tcp_stream&, beast::flat_buffer&, const StreamRoute&, HttpRequest&,
-    const StreamServeOptions&);
-template asio::awaitable<StreamOutcome> serve_stream_route<beast::ssl_stream<beast::tcp_stream>>(
-    beast::ssl_stream<beast::tcp_stream>&, beast::flat_buffer&, const StreamRoute&, HttpRequest&,
+template asio::awaitable<StreamOutcome> serve_stream_route<TimedStream>(
+    TimedStream&, beast::flat_buffer&, const StreamRoute&, HttpRequest&, const StreamServeOptions&);
+template asio::awaitable<StreamOutcome> serve_stream_route<beast::ssl_stream<TimedStream>>(
+    beast::ssl_stream<TimedStream>&, beast::flat_buffer&, const StreamRoute&, HttpRequest&,
     const StreamServeOptions&);
 
 }  // namespace joey::cloud

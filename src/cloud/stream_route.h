@@ -63,6 +63,7 @@
 
 #include "base/result.h"
 #include "cloud/http_types.h"
+#include "cloud/timed_stream.h"
 
 // Coroutines declared here get the same sanitizer exemption as their definitions.
 JOEY_COROUTINES_BEGIN
@@ -147,19 +148,17 @@ struct StreamOutcome {
 // `buffer`, the connection's read buffer, so pipelined bytes stay there), runs the
 // handler behind the error boundary above, and stops the watcher before returning.
 // Must be called on the stream's strand with no read or write in flight. Defined for
-// beast::tcp_stream and beast::ssl_stream<beast::tcp_stream>.
+// TimedStream and beast::ssl_stream<TimedStream>.
 template <typename Stream>
 asio::awaitable<StreamOutcome> serve_stream_route(Stream& stream, beast::flat_buffer& buffer,
                                                   const StreamRoute& route, HttpRequest& request,
                                                   const StreamServeOptions& options);
 
-extern template asio::awaitable<StreamOutcome> serve_stream_route<beast::tcp_stream>(
-    beast::tcp_stream&, beast::flat_buffer&, const StreamRoute&, HttpRequest&,
+extern template asio::awaitable<StreamOutcome> serve_stream_route<TimedStream>(
+    TimedStream&, beast::flat_buffer&, const StreamRoute&, HttpRequest&, const StreamServeOptions&);
+extern template asio::awaitable<StreamOutcome> serve_stream_route<beast::ssl_stream<TimedStream>>(
+    beast::ssl_stream<TimedStream>&, beast::flat_buffer&, const StreamRoute&, HttpRequest&,
     const StreamServeOptions&);
-extern template asio::awaitable<StreamOutcome>
-serve_stream_route<beast::ssl_stream<beast::tcp_stream>>(beast::ssl_stream<beast::tcp_stream>&,
-                                                         beast::flat_buffer&, const StreamRoute&,
-                                                         HttpRequest&, const StreamServeOptions&);
 
 // `response` as a Beast message: the transport's headers (Server, Content-Type,
 // X-Content-Type-Options, Connection) plus the handler's, minus any with CR, LF or NUL.

@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "cloud/timed_stream.h"
 
 JOEY_COROUTINES_BEGIN
 namespace joey::cloud {
@@ -25,7 +26,7 @@ namespace joey::cloud {
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TlsStream = beast::ssl_stream<TimedStream>;
 using ResponseParser = http::response_parser<http::buffer_body>;
 
 namespace {
@@ -84,7 +85,7 @@ struct UpstreamConnection {
   UpstreamPoolState* pool = nullptr;  // for the TLS session callback; outlives this
   std::string origin;
   std::string host;  // for logs
-  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<TimedStream> plain;
   std::unique_ptr<TlsStream> secure;
   beast::flat_buffer buffer;
   // Where body pieces are decoded; kept with the connection, so a pooled connection's
@@ -97,7 +98,7 @@ struct UpstreamConnection {
       : buffer(max_header_bytes + kReadBufferSlack) {
     buffer.reserve(kReadBufferKept);
   }
-  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  TimedStream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
   char* piece_buffer() {
     // Not zeroed: only the bytes a read writes are touched (and resident).
     if (!piece) piece.reset(new char[UpstreamExchange::kPieceBytes]);
@@ -521,7 +522,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect_new(
   if (url.tls) {
     connection->secure = std::make_unique<TlsStream>(executor, pool->tls);
   } else {
-    connection->plain = std::make_unique<beast::tcp_stream>(executor);
+    connection->plain = std::make_unique<TimedStream>(executor);
   }
   pool->opened.fetch_add(1, std::memory_order_relaxed);
   connection->lowest().expires_at(deadline);
