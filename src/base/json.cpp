@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <system_error>
 
@@ -203,12 +205,7 @@ class Validator {
   bool string() {
     ++pos_;  // opening quote
     for (;;) {
-      // Plain ASCII runs are the common case.
-      while (!at_end()) {
-        const unsigned char c = peek();
-        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
-        ++pos_;
-      }
+      pos_ = skip_plain_string_bytes(text_, pos_);  // plain ASCII runs are the common case
       if (at_end()) return false;
       const unsigned char c = peek();
       if (c == '"') {
@@ -310,6 +307,30 @@ class Validator {
 };
 
 }  // namespace
+
+size_t skip_plain_string_bytes(std::string_view text, size_t pos) {
+  // Per 64-bit word: the high bit of a byte of `found` is set when that byte is below 0x20
+  // (the subtraction borrows), is '"' or '\\' (its XOR with that byte is zero, so minus
+  // one borrows), or is 0x80 and above. A borrow into the next byte starts only at a
+  // byte that matched, so "no byte matched" is exact.
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  while (pos + 8 <= text.size()) {
+    uint64_t word = 0;
+    std::memcpy(&word, text.data() + pos, 8);
+    const uint64_t found = ((word - kOnes * 0x20) | ((word ^ (kOnes * '"')) - kOnes) |
+                            ((word ^ (kOnes * '\\')) - kOnes) | word) &
+                           kHigh;
+    if (found != 0) break;
+    pos += 8;
+  }
+  while (pos < text.size()) {
+    const auto c = static_cast<unsigned char>(text[pos]);
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+    ++pos;
+  }
+  return pos;
+}
 
 json parse_json(std::string_view text) {
   if (!json_depth_within_limit(text)) return json(json::value_t::discarded);

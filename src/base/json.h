@@ -24,6 +24,11 @@ nlohmann::json parse_json(std::string_view text);
 // checked without building it.
 bool is_json(std::string_view text);
 
+// Inside a JSON string: the first position at or after `pos` holding a byte that is not
+// plain printable ASCII — '"', '\\', a control byte or a UTF-8 byte — or text.size().
+// Eight bytes at a time: string scanning is most of what checking a JSON text costs.
+size_t skip_plain_string_bytes(std::string_view text, size_t pos);
+
 // Fields of an object; null when `object` is not an object or the field is absent or
 // of another type.
 const std::string* string_field(const nlohmann::json& object, const char* key);

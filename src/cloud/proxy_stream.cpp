@@ -38,13 +38,13 @@ size_t value_start(std::string_view text) {
 // One past the closing quote of the string that starts at text[pos].
 size_t skip_string(std::string_view text, size_t pos) {
   ++pos;
-  while (pos < text.size()) {
+  while ((pos = skip_plain_string_bytes(text, pos)) < text.size()) {
     if (text[pos] == '\\') {
       pos += 2;
     } else if (text[pos] == '"') {
       return pos + 1;
     } else {
-      ++pos;
+      ++pos;  // a UTF-8 byte (the text is valid JSON: no control bytes)
     }
   }
   return text.size();

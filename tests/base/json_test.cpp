@@ -112,6 +112,31 @@ TEST(IsJson, RefusesNestingDeeperThanTheLimit) {
   EXPECT_TRUE(is_json("\"" + std::string(1000, '[') + "\""));
 }
 
+// The word-at-a-time scan must stop exactly where a byte-by-byte one does: every byte
+// value at every offset of a word and across the word boundary, after plain bytes at
+// the edges of the plain range (a borrow must not mark a byte that does not match).
+TEST(SkipPlainStringBytes, StopsAtTheFirstSpecialByteAsAByteLoopDoes) {
+  const auto special = [](int byte) {
+    return byte < 0x20 || byte == '"' || byte == '\\' || byte >= 0x80;
+  };
+  for (const char filler : {' ', '!', '#', '[', ']', '~', '\x7f', 'a'}) {
+    for (size_t offset = 0; offset < 19; ++offset) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string text(19, filler);
+        text[offset] = static_cast<char>(byte);
+        const size_t expected = special(byte) ? offset : text.size();
+        ASSERT_EQ(skip_plain_string_bytes(text, 0), expected)
+            << "byte " << byte << " at " << offset << " after '" << filler << "'";
+        if (offset >= 3) {
+          EXPECT_EQ(skip_plain_string_bytes(text, 3), expected);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(skip_plain_string_bytes("abc", 3), 3U);
+  EXPECT_EQ(skip_plain_string_bytes("", 0), 0U);
+}
+
 TEST(JsonFields, MissingOrMistypedFieldsAreAbsent) {
   nlohmann::json object = parse_json(R"({"s": "x", "n": 5, "big": 18446744073709551615,
                                           "o": {}, "a": [], "f": 1.5})");
