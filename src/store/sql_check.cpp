@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
 
 #include "base/strings.h"
 #include "store/schema.h"
@@ -35,14 +39,19 @@ struct Scan {
   int user_markers = 0;
 };
 
+// Where a bound parameter comes from: the caller's parameter at that index (>= 0), or
+// the scope's organization or user id.
+constexpr int kOrgId = -1;
+constexpr int kUserId = -2;
+
 // Walks `sql` once, copying it to `out` with placeholders rewritten, collecting table
-// references and markers. Quoted text (strings, identifiers) and comments are copied
-// through unchanged.
+// references and markers, and noting in `sources` where each bound parameter comes from.
+// Quoted text (strings, identifiers) and comments are copied through unchanged.
 class Scanner {
  public:
   Scanner(std::string_view sql, std::span<const Value> params, const Scope& scope,
-          const CheckOptions& options)
-      : sql_(sql), params_(params), scope_(scope), options_(options) {}
+          const CheckOptions& options, std::vector<int>& sources)
+      : sql_(sql), params_(params), scope_(scope), options_(options), sources_(sources) {}
 
   Result<Scan> run(CheckedStatement& out) {
     out.sql.reserve(sql_.size() + 16);
@@ -80,7 +89,8 @@ class Scanner {
           return malformed("more ? placeholders than the " + std::to_string(params_.size()) +
                            " parameters given");
         }
-        TRY(bind(params_[next_param_++], out));
+        TRY(bind(params_[next_param_], static_cast<int>(next_param_), out));
+        ++next_param_;
         ++pos_;
       } else if (c == ':') {
         TRY(colon(out));
@@ -145,8 +155,9 @@ class Scanner {
     if (const TableRule* rule = find_table_rule(word)) scan_.tables.push_back(rule);
   }
 
-  Status bind(Value value, CheckedStatement& out) {
+  Status bind(Value value, int source, CheckedStatement& out) {
     out.params.push_back(std::move(value));
+    sources_.push_back(source);
     if (options_.style == PlaceholderStyle::kDollarNumber) {
       out.sql += "$" + std::to_string(out.params.size());
     } else {
@@ -176,7 +187,7 @@ class Scanner {
                            : "scope markers need a scoped transaction");
       }
       ++scan_.org_markers;
-      return bind(Value(scope_.org_id), out);
+      return bind(Value(scope_.org_id), kOrgId, out);
     }
     if (name == "user") {
       if (scope_.user_id.empty()) {
@@ -185,7 +196,7 @@ class Scanner {
                            : "scope markers need a scoped transaction");
       }
       ++scan_.user_markers;
-      return bind(Value(scope_.user_id), out);
+      return bind(Value(scope_.user_id), kUserId, out);
     }
     return malformed("named parameter :" + std::string(name) +
                      " is not supported; use ? (or the markers :org and :user)");
@@ -217,6 +228,7 @@ class Scanner {
   std::span<const Value> params_;
   const Scope& scope_;
   const CheckOptions& options_;
+  std::vector<int>& sources_;
   size_t pos_ = 0;
   size_t next_param_ = 0;
   Scan scan_;
@@ -284,6 +296,79 @@ Status check_tables(const Scan& scan, StatementContext context) {
   return ok_status();
 }
 
+// A statement that passed the check, kept so the next time the same text is checked in
+// the same kind of transaction only its parameters are bound. The verdict depends on the
+// text, the options and which of the scope's ids are present — never on the ids'
+// values or the parameters' — so those are the key.
+struct Plan {
+  std::string sql;  // the text checked
+  int flags = 0;    // the options and the scope's ids present (plan_flags)
+  std::string checked_sql;
+  std::vector<int> sources;  // per bound parameter (kOrgId, kUserId or the caller's index)
+  size_t placeholders = 0;   // the caller's parameter count
+};
+
+int plan_flags(const Scope& scope, const CheckOptions& options) {
+  return static_cast<int>(options.context) | static_cast<int>(options.style) << 2 |
+         int{options.skip_table_rules} << 3 | int{!scope.org_id.empty()} << 4 |
+         int{!scope.user_id.empty()} << 5;
+}
+
+// Statements are literals in joey's code, so the cache holds a few dozen; the bound keeps
+// text built at run time from growing it without limit (past it, statements are checked
+// in full every time).
+constexpr size_t kMaxPlans = 1024;
+
+class PlanCache {
+ public:
+  // Binds `params` and the scope's ids as the plan for (sql, flags) says; false when
+  // there is none or the parameter count differs (a full check then names the error).
+  bool bind(std::string_view sql, int flags, std::span<const Value> params, const Scope& scope,
+            CheckedStatement& out) const {
+    const size_t hash = std::hash<std::string_view>{}(sql);
+    std::shared_lock lock(mutex_);
+    auto [first, last] = plans_.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      const Plan& plan = it->second;
+      if (plan.flags != flags || plan.sql != sql) continue;
+      if (plan.placeholders != params.size()) return false;
+      out.sql = plan.checked_sql;
+      out.params.reserve(plan.sources.size());
+      for (const int source : plan.sources) {
+        if (source == kOrgId) {
+          out.params.emplace_back(scope.org_id);
+        } else if (source == kUserId) {
+          out.params.emplace_back(scope.user_id);
+        } else {
+          out.params.push_back(params[static_cast<size_t>(source)]);
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  void add(Plan plan) {
+    const size_t hash = std::hash<std::string_view>{}(plan.sql);
+    std::unique_lock lock(mutex_);
+    if (plans_.size() >= kMaxPlans) return;
+    auto [first, last] = plans_.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      if (it->second.flags == plan.flags && it->second.sql == plan.sql) return;
+    }
+    plans_.emplace(hash, std::move(plan));
+  }
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_multimap<size_t, Plan> plans_;
+};
+
+PlanCache& plan_cache() {
+  static PlanCache* cache = new PlanCache();  // never destroyed: checks may run at exit
+  return *cache;
+}
+
 }  // namespace
 
 Result<CheckedStatement> check_statement(std::string_view sql, std::span<const Value> params,
@@ -292,10 +377,14 @@ Result<CheckedStatement> check_statement(std::string_view sql, std::span<const V
     return refused("a scoped transaction needs a user or an organization");
   }
   CheckedStatement out;
-  Scanner scanner(sql, params, scope, options);
+  const int flags = plan_flags(scope, options);
+  if (plan_cache().bind(sql, flags, params, scope, out)) return out;
+  std::vector<int> sources;
+  Scanner scanner(sql, params, scope, options, sources);
   Scan scan = TRY(scanner.run(out));
   if (scan.first_keyword.empty()) return malformed("empty statement");
   if (!options.skip_table_rules) TRY(check_tables(scan, options.context));
+  plan_cache().add(Plan{std::string(sql), flags, out.sql, std::move(sources), params.size()});
   return out;
 }
 

@@ -21,7 +21,9 @@
 // Literals, quoted identifiers and comments are skipped correctly, so a table name in a
 // string does not count and a `?` in a string is not a placeholder.
 //
-// Thread-safety: pure functions.
+// Thread-safety: safe from any thread. Statements that passed are remembered (keyed by
+// their text, the options and which scope ids are present), so checking one again only
+// binds its parameters.
 #pragma once
 
 #include <span>

@@ -206,6 +206,46 @@ TEST(SqlCheck, ParameterCountMustMatch) {
   EXPECT_FALSE(too_many.ok());
 }
 
+// A statement checked once is remembered; checking it again must bind that call's own
+// parameters and ids, and must refuse it wherever a first check would.
+TEST(SqlCheck, ARepeatedStatementIsBoundAnewAndRefusedWhereAFirstCheckWould) {
+  const std::string sql =
+      "SELECT m.role FROM memberships m WHERE m.org_id = :org AND m.user_id = :user AND "
+      "m.role <> ? -- repeated";
+  for (const auto& [scope, role] :
+       {std::pair{kOrgA, "owner"}, std::pair{Scope::for_org("org-b", "user-2"), "member"},
+        std::pair{kOrgA, "admin"}}) {
+    auto checked = check_statement(sql, std::vector<Value>{Value(role)}, scope, scoped());
+    ASSERT_TRUE(checked.ok()) << checked.error().message;
+    EXPECT_EQ(checked->sql,
+              "SELECT m.role FROM memberships m WHERE m.org_id = ? AND m.user_id = ? AND "
+              "m.role <> ? -- repeated");
+    ASSERT_EQ(checked->params.size(), 3u);
+    EXPECT_EQ(checked->params[0], Value(scope.org_id));
+    EXPECT_EQ(checked->params[1], Value(scope.user_id));
+    EXPECT_EQ(checked->params[2], Value(role));
+  }
+  auto numbered = check_statement(sql, std::vector<Value>{Value("x")}, kOrgA,
+                                  scoped(PlaceholderStyle::kDollarNumber));
+  ASSERT_TRUE(numbered.ok());
+  EXPECT_NE(numbered->sql.find("m.org_id = $1 AND m.user_id = $2 AND m.role <> $3"),
+            std::string::npos);
+  auto without_org =
+      check_statement(sql, std::vector<Value>{Value("x")}, Scope::for_user("user-1"), scoped());
+  ASSERT_FALSE(without_org.ok());
+  EXPECT_EQ(without_org.error().kind, ErrorKind::kPermissionDenied);
+  auto unscoped = check_statement(sql, std::vector<Value>{Value("x")}, Scope{},
+                                  context(StatementContext::kUnscoped));
+  ASSERT_FALSE(unscoped.ok());
+  EXPECT_EQ(unscoped.error().kind, ErrorKind::kPermissionDenied);
+  auto too_many = check_statement(sql, std::vector<Value>{Value("x"), Value("y")}, kOrgA, scoped());
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_NE(too_many.error().message.find("2 parameters given for 1 ? placeholders"),
+            std::string::npos)
+      << too_many.error().message;
+}
+
 TEST(SqlCheck, MalformedSqlIsAnErrorNotACrash) {
   for (const char* sql : {"SELECT 'unterminated", "SELECT \"open", "SELECT /* open", "", "   ",
                           "SELECT :name", "SELECT $1", "SELECT ?1", "SELECT :"}) {
