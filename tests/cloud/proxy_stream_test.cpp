@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/json.h"
+#include "llm/openai_protocol.h"
 
 namespace joey::cloud {
 namespace {
@@ -514,6 +515,30 @@ TEST(StreamMeterTest, EventsReadWithoutTheirDocumentMeterExactlyAsParsedOnes) {
   EXPECT_TRUE(relayed.usage.seen);
   EXPECT_EQ(relayed.usage.output_tokens, 11);
   EXPECT_TRUE(relayed.saw_end);
+}
+
+// The usage object is built from its layout, not by the parser; the counts must be what
+// the parsed object gives: floats, negatives, integers past 64 bits, other types,
+// escaped and repeated keys, nesting.
+TEST(StreamMeterTest, UsageBuiltFromItsLayoutCountsAsTheParsedObject) {
+  for (
+      const char* usage : {
+          R"({"prompt_tokens":7.9,"completion_tokens":-3})",
+          R"({"prompt_tokens":-0,"completion_tokens":1e3})",
+          R"({"prompt_tokens":18446744073709551615,"completion_tokens":18446744073709551616})",
+          R"({"prompt_tokens":-9223372036854775808,"completion_tokens":-9223372036854775809})",
+          R"({"prompt_tokens":"12","completion_tokens":true,"total_tokens":null})",
+          R"({"prompt_tokens":5,"prompt_tokens":6,"completion_tokens":[1,2]})",
+          R"({"prompt_tokens":40,"prompt_tokens_details":{"cached_tokens":30,"cached_tokens":31}})",
+          R"({ "prompt_tokens" : 9 , "completion_tokens" : 4 , "x" : { "y" : [ ] } })",
+      }) {
+    const Relayed relayed = relay({}, "data: {\"usage\":" + std::string(usage) + "}\n\n");
+    const llm::Usage expected = llm::openai_usage(parse_json(usage));
+    EXPECT_TRUE(relayed.usage.seen) << usage;
+    EXPECT_EQ(relayed.usage.input_tokens, expected.input_tokens) << usage;
+    EXPECT_EQ(relayed.usage.output_tokens, expected.output_tokens) << usage;
+    EXPECT_EQ(relayed.usage.cache_read_tokens, expected.cache_read_tokens) << usage;
+  }
 }
 
 TEST(StreamMeterTest, CutStreamForwardsItsLastPartialEventAtFinish) {
