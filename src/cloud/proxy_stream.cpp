@@ -490,8 +490,13 @@ Status StreamMeter::feed_events(std::string_view bytes, std::string& out) {
     TRY(end_line(crlf ? "\r\n" : "\r", out));
     pos = crlf ? 1 : 0;
   }
+  // Lines end at "\n" (nearly always), "\r\n" or "\r". find_first_of("\r\n") would
+  // call memchr on its two-byte set once per byte; each terminator is searched with
+  // memchr instead, and where the next "\r" lies is kept until a line passes it.
+  size_t next_cr = bytes.find('\r', pos);
   while (pos < bytes.size()) {
-    const size_t line_end = bytes.find_first_of("\r\n", pos);
+    if (next_cr < pos) next_cr = bytes.find('\r', pos);
+    const size_t line_end = std::min(bytes.find('\n', pos), next_cr);
     if (line_end == std::string_view::npos) return add_line_text(bytes.substr(pos));
     TRY(add_line_text(bytes.substr(pos, line_end - pos)));
     if (bytes[line_end] == '\n') {
