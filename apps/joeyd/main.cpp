@@ -277,10 +277,10 @@ int serve(const ServeFlags& flags) {
   if (marketplace) cloud::add_marketplace_routes(*router, marketplace);  // replaces the built-in
   const cloud::MarketplaceCatalog& served =
       marketplace ? *marketplace : *cloud::builtin_marketplace();
-  log::info("marketplace_loaded",
-            {log::field("source", flags.marketplace.empty() ? "built-in" : "--marketplace"),
-             log::field("modes", served.modes.ids.size()),
-             log::field("mcps", served.mcps.ids.size())});
+  log::info(
+      "marketplace_loaded",
+      {log::field("source", flags.marketplace.empty() ? "built-in" : "--marketplace"),
+       log::field("modes", served.modes.ids.size()), log::field("mcps", served.mcps.ids.size())});
 
   cloud::ServerOptions options;
   options.host = listen->host;
@@ -304,6 +304,9 @@ int serve(const ServeFlags& flags) {
   cloud->start_background_jobs();
   (*server)->wait();
   cloud->stop_background_jobs();
+  // Before the server (and its io_context) is destroyed: the pooled upstream sockets
+  // belong to that io_context.
+  cloud->stop_upstream_connections();
   server_slot->store(nullptr);
   return kExitOk;
 }

@@ -98,6 +98,10 @@ void CloudApp::stop_background_jobs() {
   if (retention_) retention_->stop();
 }
 
+void CloudApp::stop_upstream_connections() {
+  if (upstream_pool_) shut_down_upstream_pool(*upstream_pool_);
+}
+
 Result<RetentionReport> CloudApp::run_retention() {
   return purge_expired_tasks(*database_, *orgs_, tasks_->now_ms());
 }

@@ -61,6 +61,10 @@ class CloudApp {
   void start_background_jobs();
   // Stops it, waiting for a run in progress (also done by the destructor).
   void stop_background_jobs();
+  // Closes the model proxy's pooled upstream connections and stops pooling them. Call
+  // once the HTTP server has stopped and before it is destroyed: the connections use
+  // its io_context.
+  void stop_upstream_connections();
   // One retention run now, on the calling thread (`joeyd retention run`).
   Result<RetentionReport> run_retention();
 

@@ -169,6 +169,8 @@ Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const UpstreamSettings&
   return UpstreamPool::create(std::move(options));
 }
 
+void shut_down_upstream_pool(UpstreamPool& pool) { pool.shutdown(); }
+
 void register_proxy_routes(Router& router, ProxyService& proxy,
                            std::shared_ptr<UpstreamPool> pool) {
   const RouteOptions body{kMaxProxyBodyBytes, BodyKind::kJson};

@@ -41,6 +41,8 @@ struct UpstreamSettings {
 // The proxy's pooled upstream client (cloud/upstream_client.h). Here so that callers
 // need not include Asio.
 Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const UpstreamSettings& settings);
+// UpstreamPool::shutdown(): closes its idle connections and stops pooling.
+void shut_down_upstream_pool(UpstreamPool& pool);
 
 void register_proxy_routes(Router& router, ProxyService& proxy, std::shared_ptr<UpstreamPool> pool);
 

@@ -130,6 +130,7 @@ struct UpstreamPoolState {
   // GUARDED_BY(mutex):
   std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>> idle;
   size_t idle_count = 0;
+  bool closed = false;                                     // shutdown(): nothing is pooled any more
   std::unordered_map<std::string, SSL_SESSION*> sessions;  // owned references
 };
 
@@ -188,6 +189,7 @@ void UpstreamPoolState::release(std::unique_ptr<UpstreamConnection> connection) 
   connection->idle_since = Clock::now();
   connection->reused = true;
   std::lock_guard lock(mutex);
+  if (closed) return;  // closed on destruction
   auto& queue = idle[connection->origin];
   Clock::time_point oldest_allowed = connection->idle_since - options.max_idle_age;
   while (!queue.empty() && queue.front()->idle_since < oldest_allowed) {
@@ -736,6 +738,14 @@ void UpstreamPool::close_idle_connections() {
     closing.swap(state_->idle);
     state_->idle_count = 0;
   }
+}
+
+void UpstreamPool::shutdown() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->closed = true;
+  }
+  close_idle_connections();
 }
 
 }  // namespace joey::cloud

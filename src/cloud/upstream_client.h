@@ -21,7 +21,7 @@
 //
 // Lifetime: the pool may be destroyed while exchanges are alive (they keep its state);
 // idle pooled connections hold sockets of the io_context they were opened on, so
-// destroy the pool (or call close_idle_connections()) before that io_context.
+// destroy the pool (or call shutdown()) before that io_context.
 //
 // This header includes cloud/asio.h: include it before any other header (see there).
 #pragma once
@@ -170,6 +170,11 @@ class UpstreamPool {
   size_t tls_sessions_resumed() const;  // handshakes that resumed a cached session
   // Closes every idle pooled connection (call from any thread, with no I/O pending).
   void close_idle_connections();
+  // Closes every idle pooled connection and stops pooling: a connection released later
+  // is closed at once. Call once the io_context the connections use has stopped and
+  // before it is destroyed — its pending exchanges, destroyed with it, release their
+  // connections then, and an idle socket must not outlive its io_context.
+  void shutdown();
 
  private:
   explicit UpstreamPool(std::shared_ptr<detail::UpstreamPoolState> state);

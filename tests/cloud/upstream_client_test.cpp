@@ -543,6 +543,34 @@ class TestCertificate {
   bool ok_ = false;
 };
 
+// joeyd stops its server, shuts the pool down, then destroys the server's io_context
+// while the pool lives on: no pooled connection may keep a socket of that io_context
+// (the sanitizer build reports one closed after it is gone).
+TEST_F(UpstreamServerTest, ShutDownPoolKeepsNoConnectionAndOutlivesItsIoContext) {
+  start();
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  {
+    asio::io_context io;
+    Answer first;
+    Answer second;
+    ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+      first = co_await fetch(*pool, get(url("/hello")));
+    }()));
+    ASSERT_TRUE(first.status.ok()) << first.status.error().message;
+    EXPECT_EQ(pool->idle_connections(), 1u);
+    pool->shutdown();
+    EXPECT_EQ(pool->idle_connections(), 0u);
+    ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+      second = co_await fetch(*pool, get(url("/hello")));
+    }()));
+    ASSERT_TRUE(second.status.ok()) << second.status.error().message;
+    EXPECT_EQ(second.body, "hello");
+    EXPECT_EQ(pool->idle_connections(), 0u);  // released after shutdown: closed, not kept
+  }
+  EXPECT_EQ(pool->connections_opened(), 2u);
+}
+
 TEST_F(UpstreamServerTest, HttpsVerifiesTheCertificateAndResumesTheSession) {
   TestCertificate certificate("IP:127.0.0.1,DNS:localhost");
   ASSERT_TRUE(certificate.ok()) << "openssl could not make a test certificate";
