@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <system_error>
+#include <vector>
 
 namespace joey {
 namespace {
@@ -46,7 +47,9 @@ bool json_depth_within_limit(std::string_view text) {
 // kMaxJsonDepth (json_fuzz compares the two on every input).
 class Validator {
  public:
-  explicit Validator(std::string_view text) : text_(text) {}
+  // `members`, when given, receives where the members of a top-level object lie.
+  explicit Validator(std::string_view text, std::vector<JsonMemberSpan>* members = nullptr)
+      : text_(text), members_(members) {}
 
   bool run() {
     if (text_.starts_with("\xEF\xBB\xBF")) pos_ = 3;
@@ -125,12 +128,19 @@ class Validator {
 
   bool object(int depth) {
     return elements(depth, '}', [this, depth] {
+      JsonMemberSpan span;
+      span.key_begin = pos_;
       if (at_end() || peek() != '"' || !string()) return false;
+      span.key_end = pos_;
       skip_space();
       if (at_end() || peek() != ':') return false;
       ++pos_;
       skip_space();
-      return value(depth);
+      span.value_begin = pos_;
+      if (!value(depth)) return false;
+      span.value_end = pos_;
+      if (depth == 1 && members_ != nullptr) members_->push_back(span);
+      return true;
     });
   }
 
@@ -303,6 +313,7 @@ class Validator {
   }
 
   std::string_view text_;
+  std::vector<JsonMemberSpan>* members_;
   size_t pos_ = 0;
 };
 
@@ -338,6 +349,13 @@ json parse_json(std::string_view text) {
 }
 
 bool is_json(std::string_view text) { return Validator(text).run(); }
+
+bool is_json(std::string_view text, std::vector<JsonMemberSpan>& members) {
+  members.clear();
+  const bool valid = Validator(text, &members).run();
+  if (!valid) members.clear();
+  return valid;
+}
 
 const std::string* string_field(const json& object, const char* key) {
   if (!object.is_object()) return nullptr;

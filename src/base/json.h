@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,19 @@ nlohmann::json parse_json(std::string_view text);
 // Whether `text` is one JSON value (within kMaxJsonDepth) — what parse_json accepts —
 // checked without building it.
 bool is_json(std::string_view text);
+
+// Where one member of a JSON object lies in its text: its key as written (quotes and
+// escapes included) and its value.
+struct JsonMemberSpan {
+  size_t key_begin = 0;
+  size_t key_end = 0;
+  size_t value_begin = 0;
+  size_t value_end = 0;
+};
+
+// is_json(text), and when the value is an object, where its members lie, in order (empty
+// for other values and when `text` is not JSON) — read in the same pass.
+bool is_json(std::string_view text, std::vector<JsonMemberSpan>& members);
 
 // Inside a JSON string: the first position at or after `pos` holding a byte that is not
 // plain printable ASCII — '"', '\\', a control byte or a UTF-8 byte — or text.size().

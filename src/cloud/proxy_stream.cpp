@@ -97,8 +97,7 @@ struct Member {
 };
 
 struct ObjectLayout {
-  size_t open = 0;   // position of "{"
-  size_t close = 0;  // position of "}"
+  size_t open = 0;  // position of "{"
   std::vector<Member> members;
 };
 
@@ -109,10 +108,7 @@ std::optional<ObjectLayout> scan_object(std::string_view text, size_t open) {
   ObjectLayout layout;
   layout.open = open;
   size_t pos = skip_space(text, open + 1);
-  if (pos < text.size() && text[pos] == '}') {
-    layout.close = pos;
-    return layout;
-  }
+  if (pos < text.size() && text[pos] == '}') return layout;
   while (pos < text.size() && text[pos] == '"') {
     const size_t key_end = skip_string(text, pos);
     Member member;
@@ -124,14 +120,25 @@ std::optional<ObjectLayout> scan_object(std::string_view text, size_t open) {
     pos = skip_space(text, member.value_end);
     layout.members.push_back(std::move(member));
     if (pos >= text.size()) return std::nullopt;
-    if (text[pos] == '}') {
-      layout.close = pos;
-      return layout;
-    }
+    if (text[pos] == '}') return layout;
     if (text[pos] != ',') return std::nullopt;
     pos = skip_space(text, pos + 1);
   }
   return std::nullopt;
+}
+
+// The layout of the object starting at text[open], from the member spans is_json found.
+ObjectLayout layout_of(std::string_view text, size_t open,
+                       const std::vector<JsonMemberSpan>& spans) {
+  ObjectLayout layout;
+  layout.open = open;
+  layout.members.reserve(spans.size());
+  for (const JsonMemberSpan& span : spans) {
+    layout.members.push_back(
+        {decode_key(text.substr(span.key_begin, span.key_end - span.key_begin)), span.value_begin,
+         span.value_end});
+  }
+  return layout;
 }
 
 const Member* find_member(const ObjectLayout& layout, std::string_view key) {
@@ -200,13 +207,13 @@ json member_value(std::string_view text, const Member& member) {
 // object holding only those found, or nullopt when `text` is not JSON or not an object.
 std::optional<json> read_members(std::string_view text,
                                  std::initializer_list<std::string_view> keys) {
-  if (!is_json(text)) return std::nullopt;
+  std::vector<JsonMemberSpan> spans;
+  if (!is_json(text, spans)) return std::nullopt;
   const size_t open = value_start(text);
   if (open >= text.size() || text[open] != '{') return std::nullopt;
-  const std::optional<ObjectLayout> layout = scan_object(text, open);
-  if (!layout) return std::nullopt;
+  const ObjectLayout layout = layout_of(text, open, spans);
   json members = json::object();
-  for (const Member& member : layout->members) {
+  for (const Member& member : layout.members) {
     if (std::find(keys.begin(), keys.end(), member.key) != keys.end()) {
       members[member.key] = member_value(text, member);
     }
@@ -383,22 +390,27 @@ const char* upstream_provider_name(UpstreamProvider provider) {
 }
 
 Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view body) {
-  if (!is_valid_utf8(body)) return invalid("the request body is not valid UTF-8");
-  // The body (often a long conversation) is checked without building it; only the three
-  // members the proxy reads are parsed, from where the layout says they lie.
-  if (!is_json(body)) return invalid("the request body is not valid JSON");
+  // The body (often a long conversation) is checked without building it, in one pass
+  // that also finds where its members lie; only the three members the proxy reads are
+  // parsed. JSON's strings are strict UTF-8 and nothing else may hold a byte above 0x7F,
+  // so only a text that fails, or whose value a NUL ends early, needs a UTF-8 pass.
+  std::vector<JsonMemberSpan> spans;
+  const bool valid_json = is_json(body, spans);
+  if ((!valid_json || body.find('\0') != std::string_view::npos) && !is_valid_utf8(body)) {
+    return invalid("the request body is not valid UTF-8");
+  }
+  if (!valid_json) return invalid("the request body is not valid JSON");
   const size_t open = value_start(body);
   if (open >= body.size() || body[open] != '{') {
     return invalid("the request body must be a JSON object");
   }
-  const std::optional<ObjectLayout> layout = scan_object(body, open);
-  if (!layout) return invalid("could not read the fields of the request body");
+  const ObjectLayout layout = layout_of(body, open, spans);
   json root = json::object();
   for (const char* key : {"model", "stream", "stream_options"}) {
-    const auto count = std::count_if(layout->members.begin(), layout->members.end(),
+    const auto count = std::count_if(layout.members.begin(), layout.members.end(),
                                      [key](const Member& member) { return member.key == key; });
     if (count > 1) return invalid(std::string("the request body gives \"") + key + "\" twice");
-    if (const Member* member = find_member(*layout, key)) root[key] = member_value(body, *member);
+    if (const Member* member = find_member(layout, key)) root[key] = member_value(body, *member);
   }
 
   PreparedRequest request;
@@ -416,12 +428,12 @@ Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view
 
   std::vector<Edit> edits;
   if (request.upstream_model != request.model) {
-    const Member* member = find_member(*layout, "model");
+    const Member* member = find_member(layout, "model");
     if (member == nullptr) return invalid("could not read \"model\" in the request body");
     edits.push_back({member->value_begin, member->value_end, dump(json(request.upstream_model))});
   }
   if (protocol == ProxyProtocol::kOpenAIChat && request.stream && !wants_usage_chunk(root)) {
-    TRY(ask_for_usage_chunk(body, *layout, root, edits));
+    TRY(ask_for_usage_chunk(body, layout, root, edits));
     request.strip_usage_chunk = true;
   }
   request.body = edits.empty() ? std::string(body) : apply_edits(body, std::move(edits));

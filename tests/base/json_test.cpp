@@ -137,6 +137,30 @@ TEST(SkipPlainStringBytes, StopsAtTheFirstSpecialByteAsAByteLoopDoes) {
   EXPECT_EQ(skip_plain_string_bytes("", 0), 0U);
 }
 
+TEST(IsJson, FindsWhereATopLevelObjectsMembersLie) {
+  const std::string text = "\xEF\xBB\xBF { \"a\":1, \"b\" : [1,{\"c\":2}] ,\"\\u0061\":\"x\"}";
+  std::vector<JsonMemberSpan> members;
+  ASSERT_TRUE(is_json(text, members));
+  const auto piece = [&text](size_t begin, size_t end) { return text.substr(begin, end - begin); };
+  ASSERT_EQ(members.size(), 3U);  // nested members are not listed
+  EXPECT_EQ(piece(members[0].key_begin, members[0].key_end), "\"a\"");
+  EXPECT_EQ(piece(members[0].value_begin, members[0].value_end), "1");
+  EXPECT_EQ(piece(members[1].key_begin, members[1].key_end), "\"b\"");
+  EXPECT_EQ(piece(members[1].value_begin, members[1].value_end), "[1,{\"c\":2}]");
+  EXPECT_EQ(piece(members[2].key_begin, members[2].key_end), "\"\\u0061\"");
+  EXPECT_EQ(piece(members[2].value_begin, members[2].value_end), "\"x\"");
+
+  EXPECT_TRUE(is_json("[{\"a\":1}]", members));
+  EXPECT_TRUE(members.empty());
+  EXPECT_TRUE(is_json("{}", members));
+  EXPECT_TRUE(members.empty());
+  EXPECT_FALSE(is_json("{\"a\":1,\"b\":}", members));
+  EXPECT_TRUE(members.empty());
+  ASSERT_TRUE(is_json(std::string("{\"a\":2}\0{\"b\":3}", 15), members));
+  ASSERT_EQ(members.size(), 1U);
+  EXPECT_EQ(members[0].value_begin, 5U);
+}
+
 TEST(JsonFields, MissingOrMistypedFieldsAreAbsent) {
   nlohmann::json object = parse_json(R"({"s": "x", "n": 5, "big": 18446744073709551615,
                                           "o": {}, "a": [], "f": 1.5})");
