@@ -1,6 +1,7 @@
 #include "llm/pricing.h"
 
-#include <regex>
+#include <optional>
+#include <string_view>
 
 #include "base/json.h"
 
@@ -24,9 +25,22 @@ double number_or_zero(const nlohmann::json& object, const char* key) {
   return 0;
 }
 
-std::string without_date_suffix(const std::string& model) {
-  static const std::regex date_suffix("-(\\d{8}|\\d{4}-\\d{2}-\\d{2})$");
-  return std::regex_replace(model, date_suffix, "");
+// `model` without a dated snapshot's suffix, "-YYYYMMDD" or "-YYYY-MM-DD" (nullopt when
+// it has none). Priced on every proxied request: no regex.
+std::optional<std::string> without_date_suffix(std::string_view model) {
+  const auto matches = [model](std::string_view shape) {
+    if (model.size() < shape.size()) return false;
+    const std::string_view tail = model.substr(model.size() - shape.size());
+    for (size_t i = 0; i < shape.size(); ++i) {
+      const bool digit = tail[i] >= '0' && tail[i] <= '9';
+      if (shape[i] == 'd' ? !digit : tail[i] != shape[i]) return false;
+    }
+    return true;
+  };
+  for (const std::string_view shape : {"-dddddddd", "-dddd-dd-dd"}) {
+    if (matches(shape)) return std::string(model.substr(0, model.size() - shape.size()));
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -89,8 +103,9 @@ Result<PriceTable> PriceTable::parse_openrouter_models(std::string_view json_tex
 }
 
 std::optional<ModelPrice> PriceTable::find(const std::string& model) const {
-  for (const std::string& candidate : {model, without_date_suffix(model)}) {
-    if (auto found = prices_.find(candidate); found != prices_.end()) return found->second;
+  if (auto found = prices_.find(model); found != prices_.end()) return found->second;
+  if (const std::optional<std::string> undated = without_date_suffix(model)) {
+    if (auto found = prices_.find(*undated); found != prices_.end()) return found->second;
   }
   for (const char* prefix : {"openai/", "anthropic/"}) {
     std::string_view name(model);

@@ -20,6 +20,12 @@ TEST(Pricing, DatedAndPrefixedIdsFindTheirModel) {
   const PriceTable& table = PriceTable::builtin();
   EXPECT_TRUE(table.find("claude-sonnet-4-5-20250929").has_value());
   EXPECT_TRUE(table.find("gpt-4.1-2025-04-14").has_value());
+  EXPECT_TRUE(table.find("gpt-4.1-20250414").has_value());
+  // Only a whole date is a snapshot's suffix.
+  EXPECT_FALSE(table.find("gpt-4.1-2025-4-14").has_value());
+  EXPECT_FALSE(table.find("gpt-4.1-2025041").has_value());
+  EXPECT_FALSE(table.find("gpt-4.1-2025-04-1x").has_value());
+  EXPECT_FALSE(table.find("gpt-4.1x20250414").has_value());
   EXPECT_TRUE(table.find("openai/gpt-4.1").has_value());
 }
 
