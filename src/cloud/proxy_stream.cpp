@@ -107,6 +107,7 @@ std::optional<ObjectLayout> scan_object(std::string_view text, size_t open) {
   if (open >= text.size() || text[open] != '{') return std::nullopt;
   ObjectLayout layout;
   layout.open = open;
+  layout.members.reserve(8);
   size_t pos = skip_space(text, open + 1);
   if (pos < text.size() && text[pos] == '}') return layout;
   while (pos < text.size() && text[pos] == '"') {
