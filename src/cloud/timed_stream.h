@@ -15,8 +15,9 @@
 // Semantics follow beast::tcp_stream: expires_after()/expires_at()/expires_never() set
 // the deadline of the next read and of the next write; an operation already pending
 // keeps the deadline it started with. An operation started after its deadline times
-// out. On a timeout the socket is closed, so every pending operation completes: the
-// one that timed out with beast::error::timeout, others with their own error.
+// out at once (beast::tcp_stream lets it race its timer). On a timeout the socket is
+// closed, so every pending operation completes: the one that timed out with
+// beast::error::timeout, others with their own error.
 //
 // Usable as the next layer of beast::ssl_stream, and beast::get_lowest_layer() finds it.
 //
@@ -60,6 +61,14 @@ struct State : std::enable_shared_from_this<State> {
   void start(Direction& direction) {
     direction.pending = true;
     direction.timed_out = false;
+    if (direction.deadline == kNever) return;
+    if (direction.deadline <= Clock::now()) {
+      // Already late: the operation fails at once (on the closed socket), not after a
+      // race between the I/O and the timer.
+      direction.timed_out = true;
+      close();
+      return;
+    }
     if (direction.deadline < armed) arm(direction.deadline);
   }
 

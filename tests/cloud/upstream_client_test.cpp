@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "base/ids.h"
 #include "base/subprocess.h"
 #include "cloud/http_server.h"
+#include "cloud/timed_stream.h"
 
 JOEY_COROUTINES_BEGIN
 namespace joey::cloud {
@@ -49,6 +51,95 @@ bool run(asio::io_context& io, asio::awaitable<void> task, int threads = 1) {
   io.run_for(kRunLimit);
   for (std::thread& thread : extra) thread.join();
   return finished;
+}
+
+// ---- TimedStream, the deadline-keeping stream under the client and the server ----
+
+// A connected pair on 127.0.0.1: `ours` wrapped in a TimedStream, `peer` a plain socket.
+struct StreamPair {
+  explicit StreamPair(asio::io_context& io) : peer(io) {
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    peer.connect(acceptor.local_endpoint());
+    ours = std::make_unique<TimedStream>(acceptor.accept());
+  }
+  asio::ip::tcp::socket peer;
+  std::unique_ptr<TimedStream> ours;
+};
+
+asio::awaitable<void> pause(std::chrono::milliseconds duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+TEST(TimedStreamTest, AReadTimesOutAtItsDeadlineAndClosesTheSocket) {
+  asio::io_context io;
+  StreamPair pair(io);
+  boost::system::error_code error;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    std::array<char, 16> buffer{};
+    pair.ours->expires_after(20ms);
+    co_await pair.ours->async_read_some(asio::buffer(buffer),
+                                        asio::redirect_error(asio::use_awaitable, error));
+  }()));
+  EXPECT_EQ(error, beast::error::timeout);
+  EXPECT_FALSE(pair.ours->socket().is_open());
+}
+
+// beast::tcp_stream's rule, which the disconnect watcher relies on: a deadline set while
+// a read is pending is the next write's, not that read's; an operation started after its
+// deadline times out at once.
+TEST(TimedStreamTest, APendingReadKeepsItsDeadlineWhenANewOneIsSet) {
+  asio::io_context io;
+  StreamPair pair(io);
+  boost::system::error_code read_error;
+  boost::system::error_code write_error;
+  size_t read_bytes = 0;
+  bool read_done = false;
+  bool done_before_peer_wrote = true;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    std::array<char, 16> buffer{};
+    pair.ours->expires_never();
+    pair.ours->async_read_some(asio::buffer(buffer),
+                               [&](const boost::system::error_code& error, size_t bytes) {
+                                 read_error = error;
+                                 read_bytes = bytes;
+                                 read_done = true;
+                               });
+    pair.ours->expires_after(1ms);  // the next write's deadline
+    co_await pause(50ms);           // long past it
+    done_before_peer_wrote = read_done;
+    co_await asio::async_write(pair.peer, asio::buffer("x", 1), asio::use_awaitable);
+    while (!read_done) co_await pause(1ms);
+    co_await pair.ours->async_write_some(asio::buffer("y", 1),
+                                         asio::redirect_error(asio::use_awaitable, write_error));
+  }()));
+  EXPECT_FALSE(done_before_peer_wrote);
+  EXPECT_FALSE(read_error) << read_error.message();
+  EXPECT_EQ(read_bytes, 1u);
+  EXPECT_EQ(write_error, beast::error::timeout);
+}
+
+// The timer is armed lazily for a far deadline; a read with a nearer one must still
+// time out at its own (else this run would last until the far one, past kRunLimit).
+TEST(TimedStreamTest, ANearerDeadlineAfterFarOnesStillTimesOut) {
+  asio::io_context io;
+  StreamPair pair(io);
+  int answered = 0;
+  boost::system::error_code last_error;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    std::array<char, 16> buffer{};
+    for (int round = 0; round < 3; ++round) {
+      pair.ours->expires_after(10min);
+      co_await asio::async_write(pair.peer, asio::buffer("z", 1), asio::use_awaitable);
+      co_await pair.ours->async_read_some(asio::buffer(buffer), asio::use_awaitable);
+      ++answered;
+    }
+    pair.ours->expires_after(20ms);
+    co_await pair.ours->async_read_some(asio::buffer(buffer),
+                                        asio::redirect_error(asio::use_awaitable, last_error));
+  }()));
+  EXPECT_EQ(answered, 3);
+  EXPECT_EQ(last_error, beast::error::timeout);
 }
 
 UpstreamOptions fast_options() {
