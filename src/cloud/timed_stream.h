@@ -22,12 +22,13 @@
 // Usable as the next layer of beast::ssl_stream, and beast::get_lowest_layer() finds it.
 //
 // Thread-safety: like a socket — one operation of each direction at a time, and all calls
-// from the stream's executor (a strand when several threads run the io_context). The
-// timer's handler runs on that executor too.
+// from one strand (when several threads run the io_context). The timer's handler runs
+// on the executor the stream was made with, or the one given to rebind().
 #pragma once
 
 #include "cloud/asio.h"  // first: <utility> before Asio (DESIGN.md §6)
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -94,8 +95,18 @@ struct State : std::enable_shared_from_this<State> {
     const uint64_t wait = ++generation;
     timer.expires_at(at);  // cancels an earlier wait, which then sees a stale generation
     timer.async_wait([self = shared_from_this(), wait](const error_code& error) {
-      if (error != asio::error::operation_aborted && wait == self->generation) self->fired();
+      if (error != asio::error::operation_aborted && wait == self->generation.load()) {
+        self->fired();
+      }
     });
+  }
+
+  // A wait already completed but not yet run sees a stale generation; one still pending
+  // is cancelled.
+  void disarm() {
+    ++generation;
+    timer.cancel();
+    armed = kNever;
   }
 
   void fired() {
@@ -124,7 +135,9 @@ struct State : std::enable_shared_from_this<State> {
   Direction read;
   Direction write;
   Clock::time_point armed = kNever;  // when the current wait ends; kNever: no wait
-  uint64_t generation = 0;           // of the current wait
+  // Of the current wait. Atomic: after rebind(), a stale wait's handler may still read it
+  // on the strand that used the stream before.
+  std::atomic<uint64_t> generation{0};
 };
 
 // Wraps an operation's completion handler: ends the operation's timing, then calls the
@@ -175,6 +188,24 @@ class TimedStream {
 
   // Closes the socket (pending operations complete with an error) and stops the timer.
   void close() { state_->close(); }
+
+  // Handing the stream to another strand (a pooled upstream connection reused by another
+  // client connection): the timer's handler must run where the stream's operations do.
+  // disarm() on the strand that used it last, with no operation pending; rebind() on the
+  // strand that takes it over, before its first operation.
+  void disarm() { state_->disarm(); }
+  // Whether the timer's handler runs on a strand (several threads run the io_context):
+  // only then can another strand take the stream over. With one thread all users share
+  // the executor, and a pooled stream keeps its timer armed.
+  bool on_strand() const {
+    return state_->timer.get_executor().target<asio::strand<asio::io_context::executor_type>>() !=
+           nullptr;
+  }
+  void rebind(const executor_type& executor) {
+    if (state_->timer.get_executor() == executor) return;
+    state_->disarm();
+    state_->timer = asio::steady_timer(executor);
+  }
 
   template <typename MutableBuffers, typename Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {

@@ -182,6 +182,9 @@ std::unique_ptr<UpstreamConnection> UpstreamPoolState::take_idle(const std::stri
 }
 
 void UpstreamPoolState::release(std::unique_ptr<UpstreamConnection> connection) {
+  // Another strand may take the connection next: its timer must not fire on this one
+  // meanwhile (see TimedStream::rebind).
+  if (connection->lowest().on_strand()) connection->lowest().disarm();
   if (connection->buffer.capacity() > kReadBufferKept) {
     connection->buffer.shrink_to_fit();  // after a large head: back to the usual size
     connection->buffer.reserve(kReadBufferKept);
@@ -700,6 +703,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamExchange>>> UpstreamPool::send(
       // A retry always opens a fresh connection.
       std::unique_ptr<UpstreamConnection> connection =
           attempt == 0 ? pool->take_idle(origin) : nullptr;
+      if (connection) connection->lowest().rebind(executor);
       if (!connection) {
         Result<std::unique_ptr<UpstreamConnection>> connected =
             co_await connect_new(pool, *url, executor);

@@ -593,6 +593,50 @@ TEST_F(UpstreamServerTest, ThousandConcurrentRequestsAllSucceed) {
   EXPECT_LE(pool->idle_connections(), pool->connections_opened());
 }
 
+// With several threads each client connection runs on its own strand, and a pooled
+// upstream connection moves between them; its deadline timer moves with it
+// (TimedStream::rebind). Deadlines short enough to pass while it waits in the pool.
+TEST_F(UpstreamServerTest, APooledConnectionServesOneStrandAfterAnother) {
+  ServerOptions options;
+  options.threads = 2;
+  start(options);
+  asio::io_context io(2);
+  UpstreamOptions client_options = fast_options();
+  client_options.first_byte_timeout = 100ms;
+  client_options.idle_timeout = 100ms;
+  auto pool = make_pool(client_options);
+  ASSERT_TRUE(pool);
+  constexpr int kRounds = 6;
+  std::atomic<int> successes{0};
+  std::atomic<bool> finished{false};
+  asio::co_spawn(
+      asio::make_strand(io),
+      [&]() -> asio::awaitable<void> {
+        for (int round = 0; round < kRounds; ++round) {
+          co_await asio::co_spawn(
+              asio::make_strand(io),
+              [&]() -> asio::awaitable<void> {
+                Answer answer = co_await fetch(*pool, get(url("/hello")));
+                if (answer.status.ok() && answer.body == "hello") ++successes;
+                co_await pause(150ms);  // past the deadlines, the connection idle in the pool
+              },
+              asio::use_awaitable);
+        }
+        finished = true;
+      },
+      asio::detached);
+  const auto give_up = std::chrono::steady_clock::now() + kRunLimit;
+  const auto drive = [&] {
+    while (!finished && std::chrono::steady_clock::now() < give_up) io.run_one_for(100ms);
+  };
+  std::thread second(drive);
+  drive();
+  second.join();
+  EXPECT_TRUE(finished.load());
+  EXPECT_EQ(successes.load(), kRounds);
+  EXPECT_EQ(pool->connections_opened(), 1u);
+}
+
 // ---- TLS ----
 
 // A self-signed certificate for `subject_alt_name`, made with the openssl CLI.
