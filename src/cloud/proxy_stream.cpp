@@ -128,9 +128,12 @@ std::optional<ObjectLayout> scan_object(std::string_view text, size_t open) {
   return std::nullopt;
 }
 
-// The layout of the object starting at text[open], from the member spans is_json found.
-ObjectLayout layout_of(std::string_view text, size_t open,
-                       const std::vector<JsonMemberSpan>& spans) {
+// The layout of `text`'s object from the member spans is_json found; nullopt when its
+// value is not an object.
+std::optional<ObjectLayout> top_object_layout(std::string_view text,
+                                              const std::vector<JsonMemberSpan>& spans) {
+  const size_t open = value_start(text);
+  if (open >= text.size() || text[open] != '{') return std::nullopt;
   ObjectLayout layout;
   layout.open = open;
   layout.members.reserve(spans.size());
@@ -158,17 +161,13 @@ std::optional<json> plain_integer(std::string_view value) {
       !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
-  const char* const last = value.data() + value.size();
-  if (negative) {
-    int64_t number = 0;
+  const auto read = [value]<typename Integer>(Integer number) -> std::optional<json> {
+    const char* const last = value.data() + value.size();
     const auto [end, error] = std::from_chars(value.data(), last, number);
     if (error != std::errc() || end != last) return std::nullopt;
     return json(number);
-  }
-  uint64_t number = 0;
-  const auto [end, error] = std::from_chars(value.data(), last, number);
-  if (error != std::errc() || end != last) return std::nullopt;
-  return json(number);
+  };
+  return negative ? read(int64_t{0}) : read(uint64_t{0});
 }
 
 // The value lying at text[begin, end) of a text is_json accepted, as parse_json would
@@ -210,11 +209,10 @@ std::optional<json> read_members(std::string_view text,
                                  std::initializer_list<std::string_view> keys) {
   std::vector<JsonMemberSpan> spans;
   if (!is_json(text, spans)) return std::nullopt;
-  const size_t open = value_start(text);
-  if (open >= text.size() || text[open] != '{') return std::nullopt;
-  const ObjectLayout layout = layout_of(text, open, spans);
+  const std::optional<ObjectLayout> layout = top_object_layout(text, spans);
+  if (!layout) return std::nullopt;
   json members = json::object();
-  for (const Member& member : layout.members) {
+  for (const Member& member : layout->members) {
     if (std::find(keys.begin(), keys.end(), member.key) != keys.end()) {
       members[member.key] = member_value(text, member);
     }
@@ -401,11 +399,9 @@ Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view
     return invalid("the request body is not valid UTF-8");
   }
   if (!valid_json) return invalid("the request body is not valid JSON");
-  const size_t open = value_start(body);
-  if (open >= body.size() || body[open] != '{') {
-    return invalid("the request body must be a JSON object");
-  }
-  const ObjectLayout layout = layout_of(body, open, spans);
+  const std::optional<ObjectLayout> top = top_object_layout(body, spans);
+  if (!top) return invalid("the request body must be a JSON object");
+  const ObjectLayout& layout = *top;
   json root = json::object();
   for (const char* key : {"model", "stream", "stream_options"}) {
     const auto count = std::count_if(layout.members.begin(), layout.members.end(),

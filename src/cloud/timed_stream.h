@@ -86,8 +86,7 @@ struct State : std::enable_shared_from_this<State> {
   void close() {
     error_code ignored;
     socket.close(ignored);
-    timer.cancel();
-    armed = kNever;
+    disarm();
   }
 
   void arm(Clock::time_point at) {
@@ -209,48 +208,48 @@ class TimedStream {
 
   template <typename MutableBuffers, typename Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
-        [](auto handler, const std::shared_ptr<timed_stream_detail::State>& state,
-           const MutableBuffers& to) {
-          state->start(state->read);
-          state->socket.async_read_some(
-              to, wrap(state, &timed_stream_detail::State::read, std::move(handler)));
-        },
-        token, state_, buffers);
+    return timed<void(boost::system::error_code, size_t)>(
+        &timed_stream_detail::State::read, std::forward<Token>(token), buffers,
+        [](socket_type& socket, const MutableBuffers& to, auto handler) {
+          socket.async_read_some(to, std::move(handler));
+        });
   }
 
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
-        [](auto handler, const std::shared_ptr<timed_stream_detail::State>& state,
-           const ConstBuffers& from) {
-          state->start(state->write);
-          state->socket.async_write_some(
-              from, wrap(state, &timed_stream_detail::State::write, std::move(handler)));
-        },
-        token, state_, buffers);
+    return timed<void(boost::system::error_code, size_t)>(
+        &timed_stream_detail::State::write, std::forward<Token>(token), buffers,
+        [](socket_type& socket, const ConstBuffers& from, auto handler) {
+          socket.async_write_some(from, std::move(handler));
+        });
   }
 
   // Connects to the first endpoint of `endpoints` that accepts, within the deadline.
   template <typename Endpoints, typename Token>
   auto async_connect(const Endpoints& endpoints, Token&& token) {
-    return asio::async_initiate<Token, void(boost::system::error_code, endpoint_type)>(
-        [](auto handler, const std::shared_ptr<timed_stream_detail::State>& state,
-           const Endpoints& to) {
-          state->start(state->write);
-          asio::async_connect(state->socket, to,
-                              wrap(state, &timed_stream_detail::State::write, std::move(handler)));
-        },
-        token, state_, endpoints);
+    return timed<void(boost::system::error_code, endpoint_type)>(
+        &timed_stream_detail::State::write, std::forward<Token>(token), endpoints,
+        [](socket_type& socket, const Endpoints& to, auto handler) {
+          asio::async_connect(socket, to, std::move(handler));
+        });
   }
 
  private:
-  template <typename Handler>
-  static timed_stream_detail::TimedHandler<std::decay_t<Handler>> wrap(
-      const std::shared_ptr<timed_stream_detail::State>& state,
-      timed_stream_detail::State::Direction timed_stream_detail::State::*direction,
-      Handler&& handler) {
-    return {state, direction, std::forward<Handler>(handler)};
+  // Starts an operation of `direction` on the socket — `perform(socket, argument,
+  // handler)` — with its completion handler wrapped so the operation's deadline ends
+  // with it.
+  template <typename Signature, typename Token, typename Argument, typename Perform>
+  auto timed(timed_stream_detail::State::Direction timed_stream_detail::State::*direction,
+             Token&& token, const Argument& argument, Perform perform) {
+    return asio::async_initiate<Token, Signature>(
+        [direction, perform](auto handler, const std::shared_ptr<timed_stream_detail::State>& state,
+                             const Argument& what) {
+          state->start((*state).*direction);
+          perform(state->socket, what,
+                  timed_stream_detail::TimedHandler<decltype(handler)>{state, direction,
+                                                                       std::move(handler)});
+        },
+        token, state_, argument);
   }
 
   std::shared_ptr<timed_stream_detail::State> state_;

@@ -325,41 +325,40 @@ class PlanCache {
   // there is none or the parameter count differs (a full check then names the error).
   bool bind(std::string_view sql, int flags, std::span<const Value> params, const Scope& scope,
             CheckedStatement& out) const {
-    const size_t hash = std::hash<std::string_view>{}(sql);
     std::shared_lock lock(mutex_);
-    auto [first, last] = plans_.equal_range(hash);
-    for (auto it = first; it != last; ++it) {
-      const Plan& plan = it->second;
-      if (plan.flags != flags || plan.sql != sql) continue;
-      if (plan.placeholders != params.size()) return false;
-      out.sql = plan.checked_sql;
-      out.params.reserve(plan.sources.size());
-      for (const int source : plan.sources) {
-        if (source == kOrgId) {
-          out.params.emplace_back(scope.org_id);
-        } else if (source == kUserId) {
-          out.params.emplace_back(scope.user_id);
-        } else {
-          out.params.push_back(params[static_cast<size_t>(source)]);
-        }
+    const Plan* plan = find(sql, flags);
+    if (plan == nullptr || plan->placeholders != params.size()) return false;
+    out.sql = plan->checked_sql;
+    out.params.reserve(plan->sources.size());
+    for (const int source : plan->sources) {
+      if (source == kOrgId) {
+        out.params.emplace_back(scope.org_id);
+      } else if (source == kUserId) {
+        out.params.emplace_back(scope.user_id);
+      } else {
+        out.params.push_back(params[static_cast<size_t>(source)]);
       }
-      return true;
     }
-    return false;
+    return true;
   }
 
   void add(Plan plan) {
-    const size_t hash = std::hash<std::string_view>{}(plan.sql);
     std::unique_lock lock(mutex_);
-    if (plans_.size() >= kMaxPlans) return;
-    auto [first, last] = plans_.equal_range(hash);
-    for (auto it = first; it != last; ++it) {
-      if (it->second.flags == plan.flags && it->second.sql == plan.sql) return;
-    }
+    if (plans_.size() >= kMaxPlans || find(plan.sql, plan.flags) != nullptr) return;
+    const size_t hash = std::hash<std::string_view>{}(plan.sql);
     plans_.emplace(hash, std::move(plan));
   }
 
  private:
+  // The plan for (sql, flags), or null; the caller holds mutex_.
+  const Plan* find(std::string_view sql, int flags) const {
+    auto [first, last] = plans_.equal_range(std::hash<std::string_view>{}(sql));
+    for (auto it = first; it != last; ++it) {
+      if (it->second.flags == flags && it->second.sql == sql) return &it->second;
+    }
+    return nullptr;
+  }
+
   mutable std::shared_mutex mutex_;
   std::unordered_multimap<size_t, Plan> plans_;
 };
