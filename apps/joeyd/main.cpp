@@ -277,10 +277,10 @@ int serve(const ServeFlags& flags) {
   if (marketplace) cloud::add_marketplace_routes(*router, marketplace);  // replaces the built-in
   const cloud::MarketplaceCatalog& served =
       marketplace ? *marketplace : *cloud::builtin_marketplace();
-  log::info(
-      "marketplace_loaded",
-      {log::field("source", flags.marketplace.empty() ? "built-in" : "--marketplace"),
-       log::field("modes", served.modes.ids.size()), log::field("mcps", served.mcps.ids.size())});
+  log::info("marketplace_loaded",
+            {log::field("source", flags.marketplace.empty() ? "built-in" : "--marketplace"),
+             log::field("modes", served.modes.ids.size()),
+             log::field("mcps", served.mcps.ids.size())});
 
   cloud::ServerOptions options;
   options.host = listen->host;

@@ -91,8 +91,8 @@ void finish_watch(const std::shared_ptr<ClientState>& client) {
 // Completion handlers, not a coroutine, so that each read is initiated at once: a read
 // must be pending before the handler's first write sets the stream's write deadline,
 // or that deadline would apply to the watcher's read as well (a TimedStream deadline
-// set while no read is pending applies to the next read too). Between reads nothing else runs: the
-// next read is started from the previous one's completion, on the strand.
+// set while no read is pending applies to the next read too). Between reads nothing
+// else runs: the next read is started from the previous one's completion, on the strand.
 template <typename Stream>
 void watch_client(Stream& stream, beast::flat_buffer& buffer, std::shared_ptr<ClientState> client) {
   size_t room = buffer.max_size() - buffer.size();
