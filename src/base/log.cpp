@@ -86,6 +86,15 @@ bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 void append_escaped(std::string_view text, std::string& out) {
   size_t pos = 0;
   while (pos < text.size()) {
+    // Printable ASCII other than '\\' and '"' is copied a run at a time.
+    size_t plain = pos;
+    while (plain < text.size() && text[plain] >= 0x20 && text[plain] < 0x7F &&
+           text[plain] != '\\' && text[plain] != '"') {
+      ++plain;
+    }
+    out.append(text.substr(pos, plain - pos));
+    pos = plain;
+    if (pos == text.size()) break;
     const auto byte = static_cast<unsigned char>(text[pos]);
     const size_t length = byte >= 0x80 ? utf8_sequence_length(text, pos) : 1;
     const bool c1_control =
@@ -96,7 +105,8 @@ void append_escaped(std::string_view text, std::string& out) {
       continue;
     }
     if (c1_control) {
-      out.append(fmt::format("\\u{:04x}", static_cast<unsigned char>(text[pos + 1])));
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}",
+                     static_cast<unsigned char>(text[pos + 1]));
       pos += 2;
       continue;
     }
@@ -117,70 +127,90 @@ void append_escaped(std::string_view text, std::string& out) {
         out.append("\\\"");
         break;
       default:
-        if (byte < 0x20 || byte >= 0x7F) {
-          out.append(fmt::format("\\x{:02x}", byte));
-        } else {
-          out.push_back(static_cast<char>(byte));
-        }
+        fmt::format_to(std::back_inserter(out), "\\x{:02x}", byte);
     }
     ++pos;
   }
 }
 
-std::string format_text_value(const Field& field) {
+void append_text_value(const Field& field, std::string& out) {
   const std::string redacted = redact(field.text, RedactScope::kLogLine);
   const std::string_view shown = utf8_prefix(redacted, kMaxTextBytes);
-  std::string value;
-  append_escaped(shown, value);
+  const size_t begin = out.size();
+  append_escaped(shown, out);
   const bool truncated =
       shown.size() < redacted.size() || field.text_total_bytes > field.text.size();
-  if (truncated) value += fmt::format("...[{}B]", field.text_total_bytes);
-  const bool needs_quotes = value.empty() || value.find_first_of(" =\"") != std::string::npos;
-  return needs_quotes ? "\"" + value + "\"" : value;
+  if (truncated) fmt::format_to(std::back_inserter(out), "...[{}B]", field.text_total_bytes);
+  const std::string_view value = std::string_view(out).substr(begin);
+  if (value.empty() || value.find_first_of(" =\"") != std::string_view::npos) {
+    out.insert(begin, 1, '"');
+    out.push_back('"');
+  }
 }
 
 // Event and field names are identifiers written in code; anything else is replaced
 // so a name cannot smuggle a line break or a value into the output.
-std::string sanitize_name(std::string_view name, std::string_view fallback) {
-  std::string clean;
-  for (char c : name.substr(0, std::min(name.size(), kMaxNameBytes))) {
+void append_name(std::string_view name, std::string_view fallback, std::string& out) {
+  name = name.substr(0, std::min(name.size(), kMaxNameBytes));
+  if (name.empty()) {
+    out.append(fallback);
+    return;
+  }
+  for (char c : name) {
     const bool allowed =
         is_letter(c) || is_digit(c) || c == '_' || c == '.' || c == '-' || c == ':';
-    clean.push_back(allowed ? c : '_');
+    out.push_back(allowed ? c : '_');
   }
-  return clean.empty() ? std::string(fallback) : clean;
 }
 
 std::string_view last_name_part(std::string_view name) {
-  const size_t separator = name.find_last_of("_.-");
-  return separator == std::string_view::npos ? name : name.substr(separator + 1);
+  for (size_t i = name.size(); i > 0; --i) {
+    const char c = name[i - 1];
+    if (c == '_' || c == '.' || c == '-') return name.substr(i);
+  }
+  return name;
 }
 
+// Whether `name`, or its last part, is one of `names` (lower case), ignoring case.
 template <size_t N>
 bool name_in(std::string_view name, const std::array<std::string_view, N>& names) {
   const std::string_view part = last_name_part(name);
   for (std::string_view candidate : names) {
-    if (ascii_iequals(part, candidate) || ascii_iequals(name, candidate)) return true;
+    if ((candidate.size() == part.size() && ascii_iequals(part, candidate)) ||
+        (candidate.size() == name.size() && ascii_iequals(name, candidate))) {
+      return true;
+    }
   }
   return false;
 }
 
-std::string format_value(const Field& field) {
-  if (name_in(field.name, kBodyNames)) return std::string(kOmitted);
-  if (name_in(field.name, kSecretNames)) return std::string(kRedacted);
+void append_value(const Field& field, std::string& out) {
+  if (name_in(field.name, kBodyNames)) {
+    out.append(kOmitted);
+    return;
+  }
+  if (name_in(field.name, kSecretNames)) {
+    out.append(kRedacted);
+    return;
+  }
   switch (field.kind) {
     case Field::Kind::kSigned:
-      return fmt::format("{}", field.signed_value);
+      fmt::format_to(std::back_inserter(out), "{}", field.signed_value);
+      return;
     case Field::Kind::kUnsigned:
-      return fmt::format("{}", field.unsigned_value);
+      fmt::format_to(std::back_inserter(out), "{}", field.unsigned_value);
+      return;
     case Field::Kind::kDouble:
-      return fmt::format("{}", field.double_value);
+      fmt::format_to(std::back_inserter(out), "{}", field.double_value);
+      return;
     case Field::Kind::kBool:
-      return field.bool_value ? "true" : "false";
+      out.append(field.bool_value ? "true" : "false");
+      return;
     case Field::Kind::kText:
-      return format_text_value(field);
+      append_text_value(field, out);
+      return;
   }
-  return std::string(kOmitted);
+  out.append(kOmitted);
 }
 
 void emit(Level level, std::string_view event, std::initializer_list<Field> fields) {
@@ -247,12 +277,14 @@ Field unsigned_field(std::string_view name, uint64_t value) {
 }
 
 std::string format_event(std::string_view event, std::initializer_list<Field> fields) {
-  std::string line = sanitize_name(event, "event");
+  std::string line;
+  line.reserve(128);
+  append_name(event, "event", line);
   for (const Field& field : fields) {
     line.push_back(' ');
-    line += sanitize_name(field.name, "field");
+    append_name(field.name, "field", line);
     line.push_back('=');
-    line += format_value(field);
+    append_value(field, line);
   }
   return line;
 }
