@@ -28,8 +28,9 @@
 // then prints each --rss-pid's VmRSS before and after (KiB), and per stream. The streams
 // are closed when the program exits.
 //
-// Output: one line of `key=value` pairs on stdout (times in microseconds). Exit status 0,
-// 2 for bad usage, 1 when nothing could be measured. Every wait is bounded by --seconds,
+// Output: one line of `key=value` pairs on stdout (times in microseconds); its `reopen_*`
+// keys say why connections were reopened (CloseReason below) and add up to `reconnects`. Exit
+// status 0, 2 for bad usage, 1 when nothing could be measured. Every wait is bounded by --seconds,
 // --warmup and --timeout-ms (default 10 s); the program never runs longer than their sum
 // plus the timeout.
 #include <arpa/inet.h>
@@ -41,6 +42,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -84,6 +86,47 @@ struct Options {
 
 enum class ConnState { kIdle, kConnecting, kWriting, kReading, kClosed };
 
+// Why a connection's socket was closed; counted when the connection is reopened, so the
+// `reopen_*` counts add up to `reconnects`. A close that is never followed by a reopen (the
+// run ended, or the first connect of a connection failed before it counted as opened) is
+// in no count. Every call that closes a socket names one of these.
+enum class CloseReason {
+  kNone,                      // not closed yet
+  kPeerClosedIdle,            // EOF, reset or stray bytes on an idle keep-alive connection
+  kPeerClosedBeforeResponse,  // EOF (or EPIPE on send) before any byte of the answer: often
+                              // the server closing a kept-alive connection as the request left
+  kPeerClosedMidResponse,     // EOF (or EPIPE) with the answer incomplete
+  kReset,                     // ECONNRESET on send or recv
+  kIoError,                   // any other send/recv error
+  kConnectFailed,             // socket() or connect() failed (refused, no fds, ...)
+  kConnectTimeout,            // not connected within --timeout-ms
+  kTimeout,                   // connected, answer not complete within --timeout-ms
+  kBadResponse,               // the answer could not be parsed
+  kConnectionCloseHeader,     // complete answer with `Connection: close` (or HTTP/1.0 without
+                              // keep-alive): the server ends the connection
+  kCloseDelimited,            // complete answer whose body (no length) ended at the server's close
+  kErrorStatus,               // complete answer, status not 200: this client closes
+  kErrorBody,                 // complete answer without --expect TEXT: this client closes
+  kCount,
+};
+
+constexpr std::array<const char*, static_cast<size_t>(CloseReason::kCount)> kCloseReasonKeys = {
+    "",
+    "reopen_peer_closed_idle",
+    "reopen_peer_closed_before_response",
+    "reopen_peer_closed_mid_response",
+    "reopen_reset",
+    "reopen_io_error",
+    "reopen_connect_failed",
+    "reopen_connect_timeout",
+    "reopen_timeout",
+    "reopen_bad_response",
+    "reopen_connection_close_header",
+    "reopen_close_delimited",
+    "reopen_error_status",
+    "reopen_error_body",
+};
+
 struct Connection {
   int fd = -1;
   ConnState state = ConnState::kClosed;
@@ -93,9 +136,11 @@ struct Connection {
   TimePoint deadline;
   TimePoint first_byte;
   bool got_first = false;
-  bool recorded = false;  // the request counts in the results
+  bool got_response_bytes = false;  // any byte of the current answer
+  bool recorded = false;            // the request counts in the results
   bool connected_once = false;
   bool failed = false;  // the last request failed: closed loop restarts it a little later
+  CloseReason close_reason = CloseReason::kNone;  // why the socket was last closed
   ResponseReader reader;
   explicit Connection(const std::string* expect) : reader(expect) {}
 };
@@ -108,6 +153,7 @@ struct Results {
   size_t errors_io = 0;
   size_t errors_timeout = 0;
   size_t reconnects = 0;
+  std::array<size_t, static_cast<size_t>(CloseReason::kCount)> reopens{};  // by CloseReason
   size_t unsent = 0;
   int last_bad_status = 0;
 };
@@ -128,7 +174,9 @@ class Load {
     buffer_.resize(kReadBytes);
   }
   ~Load() {
-    for (Connection& connection : connections_) close_fd(connection);
+    for (Connection& connection : connections_) {
+      if (connection.fd >= 0) ::close(connection.fd);
+    }
     if (epoll_ >= 0) ::close(epoll_);
   }
 
@@ -258,13 +306,27 @@ class Load {
     return nullptr;
   }
 
-  void close_fd(Connection& connection) {
+  // Closes the socket, if open, and remembers why; a connection already closed keeps its
+  // first reason (e.g. `Connection: close` on an answer that then fails its status check).
+  void close_fd(Connection& connection, CloseReason reason) {
     if (connection.fd >= 0) {
       epoll_ctl(epoll_, EPOLL_CTL_DEL, connection.fd, nullptr);
       ::close(connection.fd);
+      connection.close_reason = reason;
     }
     connection.fd = -1;
     connection.state = ConnState::kClosed;
+  }
+
+  // The reason for a failed send or recv with `error` (errno). Linux reports EPIPE once the
+  // peer has closed its side and then reset the connection.
+  static CloseReason io_close_reason(int error, const Connection& connection) {
+    if (error == ECONNRESET) return CloseReason::kReset;
+    if (error == EPIPE) {
+      return connection.got_response_bytes ? CloseReason::kPeerClosedMidResponse
+                                           : CloseReason::kPeerClosedBeforeResponse;
+    }
+    return CloseReason::kIoError;
   }
 
   void watch(Connection& connection, uint32_t events, int op) {
@@ -281,14 +343,19 @@ class Load {
     connection.start = start;
     connection.deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
     connection.got_first = false;
+    connection.got_response_bytes = false;
     connection.recorded = start >= measure_from_ && start < measure_until_;
     connection.written = 0;
     connection.reader.reset();
     if (connection.fd < 0) {
-      if (connection.connected_once) ++results_.reconnects;
+      if (connection.connected_once) {
+        ++results_.reconnects;
+        ++results_.reopens[static_cast<size_t>(connection.close_reason)];
+      }
       connection.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (connection.fd < 0) {
-        fail(connection, results_.errors_io);
+        connection.close_reason = CloseReason::kConnectFailed;  // no socket for close_fd to close
+        fail(connection, results_.errors_io, CloseReason::kConnectFailed);
         return;
       }
       const int one = 1;
@@ -296,7 +363,7 @@ class Load {
       const int rc =
           ::connect(connection.fd, reinterpret_cast<const sockaddr*>(&address_), sizeof address_);
       if (rc < 0 && errno != EINPROGRESS) {
-        fail(connection, results_.errors_io);
+        fail(connection, results_.errors_io, CloseReason::kConnectFailed);
         return;
       }
       connection.connected_once = true;
@@ -313,11 +380,12 @@ class Load {
       const ssize_t sent = ::send(connection.fd, request_.data() + connection.written,
                                   request_.size() - connection.written, MSG_NOSIGNAL);
       if (sent < 0) {
-        if (errno == EAGAIN) {
+        const int error = errno;
+        if (error == EAGAIN) {
           watch(connection, EPOLLOUT | EPOLLIN, EPOLL_CTL_MOD);
           return;
         }
-        fail(connection, results_.errors_io);
+        fail(connection, results_.errors_io, io_close_reason(error, connection));
         return;
       }
       connection.written += static_cast<size_t>(sent);
@@ -334,7 +402,7 @@ class Load {
       socklen_t length = sizeof error;
       getsockopt(connection.fd, SOL_SOCKET, SO_ERROR, &error, &length);
       if (error != 0) {
-        fail(connection, results_.errors_io);
+        fail(connection, results_.errors_io, CloseReason::kConnectFailed);
         return;
       }
       connection.state = ConnState::kWriting;
@@ -348,24 +416,28 @@ class Load {
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
     if (connection.state == ConnState::kIdle || !connection.busy) {
       // The server closed an idle keep-alive connection: forget the socket.
-      close_fd(connection);
+      close_fd(connection, CloseReason::kPeerClosedIdle);
       return;
     }
     for (int round = 0; round < 16; ++round) {
       const ssize_t received = ::recv(connection.fd, buffer_.data(), buffer_.size(), 0);
       if (received < 0) {
-        if (errno == EAGAIN) return;
-        fail(connection, results_.errors_io);
+        const int error = errno;
+        if (error == EAGAIN) return;
+        fail(connection, results_.errors_io, io_close_reason(error, connection));
         return;
       }
       if (received == 0) {
         if (connection.reader.at_close() == ResponseReader::Step::kDone) {
-          complete(connection, /*closing=*/true);
+          complete(connection, CloseReason::kCloseDelimited);
         } else {
-          fail(connection, results_.errors_io);
+          fail(connection, results_.errors_io,
+               connection.got_response_bytes ? CloseReason::kPeerClosedMidResponse
+                                             : CloseReason::kPeerClosedBeforeResponse);
         }
         return;
       }
+      connection.got_response_bytes = true;
       bool first_body = false;
       const ResponseReader::Step step = connection.reader.feed(
           std::string_view(buffer_.data(), static_cast<size_t>(received)), first_body);
@@ -374,28 +446,31 @@ class Load {
         connection.first_byte = Clock::now();
       }
       if (step == ResponseReader::Step::kBad) {
-        fail(connection, results_.errors_io);
+        fail(connection, results_.errors_io, CloseReason::kBadResponse);
         return;
       }
       if (step == ResponseReader::Step::kDone) {
-        complete(connection, connection.reader.close_after());
+        // Here close_after() is the header's doing: a close-delimited body ends at EOF above.
+        complete(connection, connection.reader.close_after() ? CloseReason::kConnectionCloseHeader
+                                                             : CloseReason::kNone);
         return;
       }
     }
   }
 
-  void complete(Connection& connection, bool closing) {
+  // A whole answer arrived; `close` is why the connection ends with it (kNone: kept alive).
+  void complete(Connection& connection, CloseReason close) {
     const TimePoint now = Clock::now();
     if (!connection.got_first) connection.first_byte = now;
     const int status = connection.reader.status();
-    if (closing) close_fd(connection);
+    if (close != CloseReason::kNone) close_fd(connection, close);
     if (status != 200) {
       results_.last_bad_status = status;
-      fail(connection, results_.errors_status);
+      fail(connection, results_.errors_status, CloseReason::kErrorStatus);
       return;
     }
     if (!connection.reader.body_ok()) {
-      fail(connection, results_.errors_body);
+      fail(connection, results_.errors_body, CloseReason::kErrorBody);
       return;
     }
     if (connection.recorded) {
@@ -410,9 +485,9 @@ class Load {
     return static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX));
   }
 
-  void fail(Connection& connection, size_t& counter) {
+  void fail(Connection& connection, size_t& counter, CloseReason reason) {
     if (connection.recorded) ++counter;
-    close_fd(connection);
+    close_fd(connection, reason);
     connection.failed = true;
     finish(connection, Clock::now());
   }
@@ -442,7 +517,11 @@ class Load {
 
   void check_timeouts(TimePoint now) {
     for (Connection& connection : connections_) {
-      if (connection.busy && now >= connection.deadline) fail(connection, results_.errors_timeout);
+      if (connection.busy && now >= connection.deadline) {
+        fail(connection, results_.errors_timeout,
+             connection.state == ConnState::kConnecting ? CloseReason::kConnectTimeout
+                                                        : CloseReason::kTimeout);
+      }
     }
     if (options_.rate > 0 || options_.hold) return;
     for (Connection& connection : connections_) {
@@ -494,6 +573,11 @@ class Load {
                 results_.errors_io, results_.errors_status, results_.errors_timeout,
                 results_.errors_body);
     if (results_.last_bad_status) std::printf(" last_bad_status=%d", results_.last_bad_status);
+    // Why connections were reopened; these add up to `reconnects`.
+    for (size_t reason = static_cast<size_t>(CloseReason::kNone) + 1;
+         reason < results_.reopens.size(); ++reason) {
+      std::printf(" %s=%zu", kCloseReasonKeys[reason], results_.reopens[reason]);
+    }
     std::printf("\n");
   }
 
