@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -170,12 +171,30 @@ std::optional<json> plain_integer(std::string_view value) {
   return negative ? read(int64_t{0}) : read(uint64_t{0});
 }
 
+// The members metering reads below the top level (llm::openai_usage, read_anthropic_usage,
+// read_model on an Anthropic message): an object nested in a metered member is built
+// with these alone, so the counts a meter ignores (reasoning, audio, prediction tokens...)
+// cost no allocation. A key read from a nested object must be listed here.
+constexpr std::string_view kMeteredKeys[] = {"model",
+                                             "usage",
+                                             "prompt_tokens",
+                                             "completion_tokens",
+                                             "input_tokens",
+                                             "output_tokens",
+                                             "prompt_tokens_details",
+                                             "cached_tokens",
+                                             "prompt_cache_hit_tokens",
+                                             "cache_read_input_tokens",
+                                             "cache_creation_input_tokens"};
+
 // The value lying at text[begin, end) of a text is_json accepted, as parse_json would
-// build it. Objects are built member by member from their layout, and null, booleans,
-// strings without escapes and integers directly: a usage object costs a few
+// build it — but when `keep` is not empty, objects hold only the members named in it,
+// at every depth. Objects are built member by member from their layout, and null,
+// booleans, strings without escapes and integers directly: a usage object costs a few
 // allocations instead of a parser run. Arrays, floats and escaped strings go through
 // the parser.
-json value_at(std::string_view text, size_t begin, size_t end) {
+json value_at(std::string_view text, size_t begin, size_t end,
+              std::span<const std::string_view> keep = {}) {
   const std::string_view value = text.substr(begin, end - begin);
   if (value == "null") return nullptr;
   if (value == "true") return true;
@@ -187,7 +206,10 @@ json value_at(std::string_view text, size_t begin, size_t end) {
     if (const std::optional<ObjectLayout> layout = scan_object(text, begin)) {
       json object = json::object();
       for (const Member& member : layout->members) {
-        object[member.key] = value_at(text, member.value_begin, member.value_end);
+        if (!keep.empty() && std::find(keep.begin(), keep.end(), member.key) == keep.end()) {
+          continue;
+        }
+        object[member.key] = value_at(text, member.value_begin, member.value_end, keep);
       }
       return object;
     }
@@ -203,10 +225,12 @@ json member_value(std::string_view text, const Member& member) {
 
 // The members `keys` of the object that is the whole of `text`, each parsed from where it
 // lies (a repeated member by its last copy, as in a parsed document); the others — a
-// request's conversation, a delta's text — are checked by is_json and never built. An
+// request's conversation, a delta's text — are checked by is_json and never built.
+// Objects nested in those members are built with kMeteredKeys only when `metered`. An
 // object holding only those found, or nullopt when `text` is not JSON or not an object.
 std::optional<json> read_members(std::string_view text,
-                                 std::initializer_list<std::string_view> keys) {
+                                 std::initializer_list<std::string_view> keys,
+                                 bool metered = false) {
   std::vector<JsonMemberSpan> spans;
   if (!is_json(text, spans)) return std::nullopt;
   const std::optional<ObjectLayout> layout = top_object_layout(text, spans);
@@ -214,7 +238,9 @@ std::optional<json> read_members(std::string_view text,
   json members = json::object();
   for (const Member& member : layout->members) {
     if (std::find(keys.begin(), keys.end(), member.key) != keys.end()) {
-      members[member.key] = member_value(text, member);
+      members[member.key] = value_at(text, member.value_begin, member.value_end,
+                                     metered ? std::span<const std::string_view>(kMeteredKeys)
+                                             : std::span<const std::string_view>());
     }
   }
   return members;
@@ -641,7 +667,8 @@ bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view
     return false;
   }
   // Only the members metering reads are built; a delta's choices (the text) never are.
-  const std::optional<json> chunk = read_members(data, {"usage", "error", "model"});
+  const std::optional<json> chunk =
+      read_members(data, {"usage", "error", "model"}, /*metered=*/true);
   if (!chunk) return false;
   if (has_error_member(*chunk)) saw_error_ = true;
   read_model(*chunk, usage_);
@@ -659,7 +686,8 @@ bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view
 
 void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view data) {
   // Only message_start and message_delta carry usage; a content delta's text is never built.
-  const std::optional<json> payload = read_members(data, {"type", "message", "usage"});
+  const std::optional<json> payload =
+      read_members(data, {"type", "message", "usage"}, /*metered=*/true);
   if (!payload) return;
   // The data's own type is authoritative; the SSE event name only backs it up.
   const std::string* own_type = string_field(*payload, "type");
@@ -678,7 +706,8 @@ void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view 
 
 void StreamMeter::meter_json_body() {
   if (json_too_long_) return;
-  const std::optional<json> members = read_members(json_, {"type", "error", "model", "usage"});
+  const std::optional<json> members =
+      read_members(json_, {"type", "error", "model", "usage"}, /*metered=*/true);
   if (!members) return;
   const json& body = *members;
   saw_end_ = true;

@@ -531,6 +531,9 @@ TEST(StreamMeterTest, UsageBuiltFromItsLayoutCountsAsTheParsedObject) {
           R"({"prompt_tokens":5,"prompt_tokens":6,"completion_tokens":[1,2]})",
           R"({"prompt_tokens":40,"prompt_tokens_details":{"cached_tokens":30,"cached_tokens":31}})",
           R"({ "prompt_tokens" : 9 , "completion_tokens" : 4 , "x" : { "y" : [ ] } })",
+          R"({"prompt_tokens":40,"prompt_cache_hit_tokens":12,"completion_tokens":2})",
+          R"({"prompt_tokens":40,"prompt_tokens_details":{"cach\u0065d_tokens":25,)"
+          R"("audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":3}})",
       }) {
     const Relayed relayed = relay({}, "data: {\"usage\":" + std::string(usage) + "}\n\n");
     const llm::Usage expected = llm::openai_usage(parse_json(usage));
