@@ -142,6 +142,7 @@ RouteMatch Router::match(std::string_view method, std::string_view raw_path) con
       result.route_index = index;
       result.stream = route.stream != nullptr;
       result.allow.clear();
+      result.segments = std::move(*segments);
       return result;
     }
     if (!result.allow.empty()) result.allow += ", ";
@@ -205,15 +206,16 @@ std::optional<HttpResponse> Router::check(HttpRequest& request, std::string_view
     return HttpResponse::error(500, "internal", "the server failed to handle the request");
   }
   const Route& route = routes_[match.route_index];
-  std::optional<std::vector<std::string>> segments = decode_segments(raw_path);
-  if (!segments || segments->size() != route.segments.size()) {
+  // match() decoded the path's segments; they are not decoded twice.
+  const std::vector<std::string>& segments = match.segments;
+  if (segments.size() != route.segments.size()) {
     return HttpResponse::error(400, "invalid_request", "the request path is not valid");
   }
   request.path_params.clear();
   for (size_t index = 0; index < route.segments.size(); ++index) {
     const std::string& segment = route.segments[index];
     if (is_parameter(segment)) {
-      request.path_params[segment.substr(1, segment.size() - 2)] = (*segments)[index];
+      request.path_params[segment.substr(1, segment.size() - 2)] = segments[index];
     }
   }
   request.path = percent_decode(raw_path).value_or(std::string(raw_path));

@@ -62,6 +62,7 @@ struct RouteMatch {
   std::string allow;          // for kMethodNotAllowed: "GET, POST"
   size_t route_index = 0;     // internal: which route matched
   bool stream = false;        // kFound: a stream route (run it with dispatch_stream())
+  std::vector<std::string> segments;  // kFound: the path's segments, percent-decoded
 };
 
 // What dispatch_stream() decided: the route to run, or (route null) the refusal to send.
