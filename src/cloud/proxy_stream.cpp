@@ -233,15 +233,19 @@ std::optional<json> read_members(std::string_view text,
                                  bool metered = false) {
   std::vector<JsonMemberSpan> spans;
   if (!is_json(text, spans)) return std::nullopt;
-  const std::optional<ObjectLayout> layout = top_object_layout(text, spans);
-  if (!layout) return std::nullopt;
+  const size_t open = value_start(text);
+  if (open >= text.size() || text[open] != '{') return std::nullopt;
   json members = json::object();
-  for (const Member& member : layout->members) {
-    if (std::find(keys.begin(), keys.end(), member.key) != keys.end()) {
-      members[member.key] = value_at(text, member.value_begin, member.value_end,
-                                     metered ? std::span<const std::string_view>(kMeteredKeys)
-                                             : std::span<const std::string_view>());
-    }
+  for (const JsonMemberSpan& span : spans) {
+    // Keys are compared as they lie in the text; only one holding an escape is decoded.
+    const std::string_view quoted = text.substr(span.key_begin, span.key_end - span.key_begin);
+    std::string decoded;
+    std::string_view key = quoted.substr(1, quoted.size() - 2);
+    if (key.find('\\') != std::string_view::npos) key = decoded = decode_key(quoted);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) continue;
+    members[std::string(key)] = value_at(text, span.value_begin, span.value_end,
+                                         metered ? std::span<const std::string_view>(kMeteredKeys)
+                                                 : std::span<const std::string_view>());
   }
   return members;
 }
