@@ -1,6 +1,7 @@
 #include "base/json.h"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -323,7 +324,8 @@ size_t skip_plain_string_bytes(std::string_view text, size_t pos) {
   // Per 64-bit word: the high bit of a byte of `found` is set when that byte is below 0x20
   // (the subtraction borrows), is '"' or '\\' (its XOR with that byte is zero, so minus
   // one borrows), or is 0x80 and above. A borrow into the next byte starts only at a
-  // byte that matched, so "no byte matched" is exact.
+  // byte that matched, so "no byte matched" is exact, and so is the lowest flagged byte:
+  // in a little-endian word that is the first byte in the text that matched.
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHigh = 0x8080808080808080ULL;
   while (pos + 8 <= text.size()) {
@@ -332,7 +334,12 @@ size_t skip_plain_string_bytes(std::string_view text, size_t pos) {
     const uint64_t found = ((word - kOnes * 0x20) | ((word ^ (kOnes * '"')) - kOnes) |
                             ((word ^ (kOnes * '\\')) - kOnes) | word) &
                            kHigh;
-    if (found != 0) break;
+    if (found != 0) {
+      if constexpr (std::endian::native == std::endian::little) {
+        return pos + static_cast<size_t>(std::countr_zero(found)) / 8;
+      }
+      break;
+    }
     pos += 8;
   }
   while (pos < text.size()) {
