@@ -614,7 +614,9 @@ void remove_null_usage(std::string& event) {
   size_t at = 0;
   while (at < event.size()) {
     const char c = event[at];
-    if (depth == 1 && (c == ',' || c == '"')) {
+    // Every pattern has the "u" of usage within its first four bytes; most members do not.
+    const auto u_at = [&event](size_t pos) { return pos < event.size() && event[pos] == 'u'; };
+    if (depth == 1 && (c == ',' || c == '"') && (u_at(at + 1) || u_at(at + 2) || u_at(at + 3))) {
       const std::string_view rest = std::string_view(event).substr(at);
       for (std::string_view pattern : kPatterns) {
         if (rest.starts_with(pattern)) {
