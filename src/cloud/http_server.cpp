@@ -32,6 +32,8 @@ constexpr std::chrono::milliseconds kPollInterval{10};
 constexpr std::chrono::milliseconds kForceCloseGrace{1000};
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{500};
 constexpr int kMaxRunRestarts = 1000;
+// Connections taken per wake-up of the accept loop, after the one it woke for.
+constexpr size_t kAcceptBatch = 256;
 constexpr std::chrono::milliseconds kLingerTimeout{1000};
 constexpr size_t kLingerMaxBytes = 1024 * 1024;
 
@@ -198,6 +200,9 @@ class HttpServer::Impl {
   void close_connections(bool idle_only);
 
   asio::awaitable<void> accept_loop();
+  tcp::socket new_socket();
+  // Starts serving an accepted connection, or closes it when max_connections are open.
+  void admit(tcp::socket socket);
   asio::awaitable<void> drain();
   asio::awaitable<void> connection(tcp::socket socket);
   template <typename Stream>
@@ -283,6 +288,8 @@ Status HttpServer::Impl::open() {
   if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
   if (!error) acceptor.bind(endpoint, error);
   if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  // accept_loop() takes waiting connections without blocking after each wake-up.
+  if (!error) acceptor.non_blocking(true, error);
   if (error) {
     return make_error(ErrorKind::kIo, "cannot listen on " + options.host + ":" +
                                           std::to_string(options.port) + ": " + error.message());
@@ -388,15 +395,38 @@ void HttpServer::Impl::on_signal(const error_code& error, int signal_number) {
       [this](const error_code& next_error, int number) { on_signal(next_error, number); });
 }
 
+tcp::socket HttpServer::Impl::new_socket() {
+  // A connection's handlers must not run concurrently: a strand keeps them apart when
+  // several threads run the io_context. With one thread nothing runs concurrently, and
+  // the strand would only add a second trip through the scheduler per completion.
+  return thread_count > 1 ? tcp::socket(asio::make_strand(io)) : tcp::socket(io.get_executor());
+}
+
+void HttpServer::Impl::admit(tcp::socket socket) {
+  size_t open_connections = 0;
+  {
+    std::lock_guard lock(connections_mutex);
+    open_connections = connections.size();
+  }
+  if (open_connections >= options.max_connections) {
+    if (metrics) metrics->connection_rejected();
+    error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  // A response's head and body may go out as separate writes; without this, Nagle's
+  // algorithm holds the second until the client's delayed ACK (~40 ms per answer).
+  error_code no_delay_error;
+  socket.set_option(tcp::no_delay(true), no_delay_error);
+  asio::any_io_executor executor = socket.get_executor();
+  spawn(executor, connection(std::move(socket)), "connection");
+}
+
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
   asio::steady_timer backoff(io);
   while (!stopping) {
     error_code error;
-    // A connection's handlers must not run concurrently: a strand keeps them apart when
-    // several threads run the io_context. With one thread nothing runs concurrently, and
-    // the strand would only add a second trip through the scheduler per completion.
-    tcp::socket socket =
-        thread_count > 1 ? tcp::socket(asio::make_strand(io)) : tcp::socket(io.get_executor());
+    tcp::socket socket = new_socket();
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, error));
     if (error) {
       if (stopping || error == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -406,23 +436,17 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, error));
       continue;
     }
-    size_t open_connections = 0;
-    {
-      std::lock_guard lock(connections_mutex);
-      open_connections = connections.size();
+    admit(std::move(socket));
+    // Then every connection already waiting, up to a bound. One accept per wake-up would
+    // queue each behind a whole round of the open connections' handlers: with hundreds
+    // busy and hundreds arriving, the last waited seconds to be accepted. A failure here
+    // (nothing waiting, or out of descriptors) is left to the next async_accept.
+    for (size_t more = 0; more < kAcceptBatch && !stopping; ++more) {
+      tcp::socket waiting = new_socket();
+      acceptor.accept(waiting, error);
+      if (error) break;
+      admit(std::move(waiting));
     }
-    if (open_connections >= options.max_connections) {
-      if (metrics) metrics->connection_rejected();
-      error_code ignored;
-      socket.close(ignored);
-      continue;
-    }
-    // A response's head and body may go out as separate writes; without this, Nagle's
-    // algorithm holds the second until the client's delayed ACK (~40 ms per answer).
-    error_code no_delay_error;
-    socket.set_option(tcp::no_delay(true), no_delay_error);
-    asio::any_io_executor executor = socket.get_executor();
-    spawn(executor, connection(std::move(socket)), "connection");
   }
 }
 
