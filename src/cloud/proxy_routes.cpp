@@ -166,6 +166,7 @@ Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const UpstreamSettings&
   options.extra_ca_file = settings.extra_ca_file;
   options.first_byte_timeout = settings.first_byte_timeout;
   options.idle_timeout = settings.idle_timeout;
+  options.max_idle_per_host = settings.max_idle_per_host;
   return UpstreamPool::create(std::move(options));
 }
 

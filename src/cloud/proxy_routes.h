@@ -36,6 +36,11 @@ struct UpstreamSettings {
   std::string extra_ca_file;  // PEM trusted besides the system store; empty: none
   std::chrono::milliseconds first_byte_timeout{300'000};  // request sent -> response head
   std::chrono::milliseconds idle_timeout{120'000};        // longest gap between body bytes
+  // Idle connections kept per upstream. A client connection holds at most one upstream
+  // connection at a time, so as many as the server accepts (ServerOptions'
+  // max_connections) means a steady load never reconnects; a pool smaller than the
+  // concurrency closes connections only to open them again (a TLS handshake each).
+  size_t max_idle_per_host = 1024;
 };
 
 // The proxy's pooled upstream client (cloud/upstream_client.h). Here so that callers
