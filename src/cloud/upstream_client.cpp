@@ -453,7 +453,8 @@ bool closed_before_answer(const error_code& error) {
          error == asio::ssl::error::stream_truncated;
 }
 
-Result<RequestMessage> build_message(const UpstreamRequest& request, const UpstreamUrl& url) {
+// The message to send; takes `request`'s body instead of copying it.
+Result<RequestMessage> build_message(UpstreamRequest& request, const UpstreamUrl& url) {
   if (!is_token(request.method)) {
     return make_error(ErrorKind::kInvalidArgument, "the upstream request method is not valid");
   }
@@ -480,7 +481,7 @@ Result<RequestMessage> build_message(const UpstreamRequest& request, const Upstr
     if (is_framing_header(name)) continue;
     message.insert(name, value);
   }
-  message.body() = request.body;
+  message.body() = std::move(request.body);
   message.prepare_payload();
   return message;
 }
