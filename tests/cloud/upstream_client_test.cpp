@@ -24,6 +24,7 @@
 #include "base/ids.h"
 #include "base/subprocess.h"
 #include "cloud/http_server.h"
+#include "cloud/proxy_routes.h"
 #include "cloud/timed_stream.h"
 
 JOEY_COROUTINES_BEGIN
@@ -591,6 +592,33 @@ TEST_F(UpstreamServerTest, ThousandConcurrentRequestsAllSucceed) {
   EXPECT_EQ(successes.load(), kRequests);
   EXPECT_LE(pool->connections_opened(), static_cast<size_t>(kRequests));
   EXPECT_LE(pool->idle_connections(), pool->connections_opened());
+}
+
+// The proxy's pool (make_upstream_pool) keeps every connection a burst needed: a pool
+// smaller than the concurrency would close connections only to open them again.
+TEST_F(UpstreamServerTest, TheProxysPoolKeepsAsManyIdleConnectionsAsABurstUsed) {
+  start();
+  asio::io_context io;
+  Result<std::shared_ptr<UpstreamPool>> created = make_upstream_pool(UpstreamSettings{});
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  std::shared_ptr<UpstreamPool> pool = *created;
+  // All start before any answer is read, so each needs a connection of its own.
+  constexpr int kInFlight = 100;
+  int successes = 0;
+  for (int index = 0; index < kInFlight; ++index) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          Answer answer = co_await fetch(*pool, get(url("/hello")));
+          if (answer.status.ok() && *answer.status == 200) ++successes;
+        },
+        asio::detached);
+  }
+  io.run_for(kRunLimit);
+  EXPECT_EQ(successes, kInFlight);
+  EXPECT_EQ(pool->connections_opened(), static_cast<size_t>(kInFlight));
+  EXPECT_EQ(pool->idle_connections(), static_cast<size_t>(kInFlight));
+  pool->shutdown();
 }
 
 // With several threads each client connection runs on its own strand, and a pooled
