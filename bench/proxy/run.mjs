@@ -275,9 +275,9 @@ const proxyLocation = (pool, buffering) => `location / {
     }`;
 const nginxProxy = await startNginx('nginx-proxy', `
   access_log ${tmp}/nginx-proxy/access.log;
-  upstream up_json { server 127.0.0.1:${upJson}; keepalive 64; }
-  upstream up_sse { server 127.0.0.1:${upSse}; keepalive 64; }
-  upstream up_hold { server 127.0.0.1:${holdPort}; keepalive 64; }
+  upstream up_json { server 127.0.0.1:${upJson}; keepalive 1024; }
+  upstream up_sse { server 127.0.0.1:${upSse}; keepalive 1024; }
+  upstream up_hold { server 127.0.0.1:${holdPort}; keepalive 1024; }
   proxy_read_timeout 120s;
   server { listen 127.0.0.1:${ngxJson} backlog=4096; ${proxyLocation('up_json', true)} }
   server { listen 127.0.0.1:${ngxSse} backlog=4096; ${proxyLocation('up_sse', false)} }
