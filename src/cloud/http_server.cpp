@@ -231,6 +231,9 @@ class HttpServer::Impl {
   std::optional<asio::ssl::context> tls;
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  // The accept loop and stop()'s close of the acceptor run here: with several threads
+  // they would otherwise touch the acceptor at the same time.
+  asio::strand<asio::io_context::executor_type> accepting = asio::make_strand(io);
   asio::signal_set signals{io};
   int signals_received = 0;
 };
@@ -300,7 +303,7 @@ Status HttpServer::Impl::open() {
 
 void HttpServer::Impl::start() {
   if (started.exchange(true)) return;
-  spawn(io.get_executor(), accept_loop(), "accept");
+  spawn(accepting, accept_loop(), "accept");
   std::lock_guard lock(threads_mutex);
   for (unsigned index = 0; index < thread_count; ++index) {
     threads.emplace_back([this] {
@@ -319,7 +322,7 @@ void HttpServer::Impl::start() {
 void HttpServer::Impl::stop() {
   if (stopping.exchange(true)) return;
   if (!started) return;
-  asio::post(io, [this] {
+  asio::post(accepting, [this] {
     log::info("server_stopping", {log::field("drain_ms", options.drain_timeout.count())});
     error_code ignored;
     acceptor.close(ignored);
