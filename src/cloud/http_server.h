@@ -51,12 +51,15 @@ struct TlsFiles {
   std::filesystem::path private_key_file;  // PEM
 };
 
+// Connections a server keeps open at most (ServerOptions::max_connections' default).
+inline constexpr size_t kDefaultMaxConnections = 1024;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";  // an address or a name that resolves to one
   uint16_t port = 8420;            // 0 picks a free port; port() reports it
   unsigned threads = 0;            // 0: one per core
   size_t max_header_bytes = 16 * 1024;
-  size_t max_connections = 1024;
+  size_t max_connections = kDefaultMaxConnections;
   size_t max_requests_per_connection = 1000;
   std::chrono::milliseconds header_timeout{20'000};
   std::chrono::milliseconds body_idle_timeout{20'000};

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "cloud/http_server.h"
 #include "cloud/proxy_service.h"
 #include "cloud/router.h"
 
@@ -37,10 +38,10 @@ struct UpstreamSettings {
   std::chrono::milliseconds first_byte_timeout{300'000};  // request sent -> response head
   std::chrono::milliseconds idle_timeout{120'000};        // longest gap between body bytes
   // Idle connections kept per upstream. A client connection holds at most one upstream
-  // connection at a time, so as many as the server accepts (ServerOptions'
-  // max_connections) means a steady load never reconnects; a pool smaller than the
-  // concurrency closes connections only to open them again (a TLS handshake each).
-  size_t max_idle_per_host = 1024;
+  // connection at a time, so as many as the server accepts means a steady load never
+  // reconnects; a pool smaller than the concurrency closes connections only to open them
+  // again (a TLS handshake each).
+  size_t max_idle_per_host = kDefaultMaxConnections;
 };
 
 // The proxy's pooled upstream client (cloud/upstream_client.h). Here so that callers

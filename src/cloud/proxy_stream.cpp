@@ -39,6 +39,14 @@ size_t value_start(std::string_view text) {
   return skip_space(text, text.starts_with("\xEF\xBB\xBF") ? 3 : 0);
 }
 
+// Where the "{" of the object that is the whole of `text` (is_json accepted it) lies;
+// nullopt when that value is not an object.
+std::optional<size_t> object_open(std::string_view text) {
+  const size_t open = value_start(text);
+  if (open >= text.size() || text[open] != '{') return std::nullopt;
+  return open;
+}
+
 // One past the closing quote of the string that starts at text[pos].
 size_t skip_string(std::string_view text, size_t pos) {
   ++pos;
@@ -133,10 +141,10 @@ std::optional<ObjectLayout> scan_object(std::string_view text, size_t open) {
 // value is not an object.
 std::optional<ObjectLayout> top_object_layout(std::string_view text,
                                               const std::vector<JsonMemberSpan>& spans) {
-  const size_t open = value_start(text);
-  if (open >= text.size() || text[open] != '{') return std::nullopt;
+  const std::optional<size_t> open = object_open(text);
+  if (!open) return std::nullopt;
   ObjectLayout layout;
-  layout.open = open;
+  layout.open = *open;
   layout.members.reserve(spans.size());
   for (const JsonMemberSpan& span : spans) {
     layout.members.push_back(
@@ -232,9 +240,7 @@ std::optional<json> read_members(std::string_view text,
                                  std::initializer_list<std::string_view> keys,
                                  bool metered = false) {
   std::vector<JsonMemberSpan> spans;
-  if (!is_json(text, spans)) return std::nullopt;
-  const size_t open = value_start(text);
-  if (open >= text.size() || text[open] != '{') return std::nullopt;
+  if (!is_json(text, spans) || !object_open(text)) return std::nullopt;
   json members = json::object();
   for (const JsonMemberSpan& span : spans) {
     // Keys are compared as they lie in the text; only one holding an escape is decoded.
@@ -612,10 +618,10 @@ void remove_null_usage(std::string& event) {
                                                    "\"usage\":null,", "\"usage\": null, "};
   int depth = 0;
   size_t at = 0;
+  // Every pattern has the "u" of usage within its first four bytes; most members do not.
+  const auto u_at = [&event](size_t pos) { return pos < event.size() && event[pos] == 'u'; };
   while (at < event.size()) {
     const char c = event[at];
-    // Every pattern has the "u" of usage within its first four bytes; most members do not.
-    const auto u_at = [&event](size_t pos) { return pos < event.size() && event[pos] == 'u'; };
     if (depth == 1 && (c == ',' || c == '"') && (u_at(at + 1) || u_at(at + 2) || u_at(at + 3))) {
       const std::string_view rest = std::string_view(event).substr(at);
       for (std::string_view pattern : kPatterns) {
