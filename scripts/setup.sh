@@ -11,7 +11,7 @@ runtime_packages=(
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libtomlplusplus-dev libyaml-cpp-dev libedit-dev bubblewrap
   libsecret-tools bsdutils
-  libssl-dev libboost-dev libsodium-dev libpq-dev
+  libssl-dev libboost-dev libsodium-dev libpq-dev libjemalloc-dev
 )
 test_packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
