@@ -94,6 +94,7 @@ Result<UpstreamUrl> parse_upstream_url(std::string_view url);
 namespace detail {
 struct UpstreamConnection;
 struct UpstreamPoolState;
+struct WireRequest;
 }  // namespace detail
 
 // One response being read. Not thread-safe: use it from the executor of the coroutine
@@ -134,8 +135,7 @@ class UpstreamExchange {
                    std::unique_ptr<detail::UpstreamConnection> connection);
   // Writes the request and reads the response head; `retryable` is set when a reused
   // connection was found closed before any response byte.
-  asio::awaitable<Status> begin(const http::request<http::string_body>& message, bool head_only,
-                                bool& retryable);
+  asio::awaitable<Status> begin(const detail::WireRequest& request, bool& retryable);
 
   std::shared_ptr<detail::UpstreamPoolState> pool_;
   std::unique_ptr<detail::UpstreamConnection> connection_;

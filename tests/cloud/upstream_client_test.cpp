@@ -270,6 +270,7 @@ class ScriptedUpstream {
     return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
   }
   int connections() const { return accepted_; }
+  int port() const { return port_; }
 
  private:
   void serve() {
@@ -410,6 +411,58 @@ TEST(UpstreamClientTest, SendsHostContentLengthAndCallerHeadersButNotCallerFrami
   EXPECT_EQ(received.find("999"), std::string::npos);
   EXPECT_EQ(received.find("chunked"), std::string::npos);
   EXPECT_NE(received.find("\r\n\r\n{\"model\":\"m\"}"), std::string::npos);
+}
+
+// The head is written by joeyd, not Beast: byte for byte what HTTP wants, with
+// Content-Length where Beast's prepare_payload would put it (a body, or POST, PUT and
+// OPTIONS without one) and nowhere else.
+TEST(UpstreamClientTest, RequestHeadsAreExactAndCarryContentLengthOnlyWhereDue) {
+  std::vector<std::string> received;
+  ScriptedUpstream upstream([&](int fd, int) {
+    for (int i = 0; i < 4; ++i) {
+      std::string request = read_request(fd);
+      if (request.empty()) return;
+      received.push_back(std::move(request));
+      send_all(fd, ok_response("done"));
+    }
+  });
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  std::vector<Answer> answers;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    UpstreamRequest post;
+    post.url = upstream.url("/v1/messages");
+    post.headers = {
+        {"x-api-key", "sk-ant-test"}, {"Connection", "close"}, {"anthropic-version", "1"}};
+    post.body = "{}";
+    answers.push_back(co_await fetch(*pool, post));
+    UpstreamRequest empty_post;
+    empty_post.url = upstream.url("/v1/empty");
+    answers.push_back(co_await fetch(*pool, empty_post));
+    answers.push_back(co_await fetch(*pool, get(upstream.url("/v1/models"))));
+    UpstreamRequest custom = get(upstream.url("/x"));
+    custom.method = "PROPFIND";
+    answers.push_back(co_await fetch(*pool, custom));
+    UpstreamRequest trace = get(upstream.url("/t"));
+    trace.method = "TRACE";
+    trace.body = "not allowed";
+    answers.push_back(co_await fetch(*pool, trace));
+  }()));
+  ASSERT_EQ(answers.size(), 5u);
+  for (size_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(answers[i].status.ok()) << i << ": " << answers[i].status.error().message;
+  }
+  ASSERT_FALSE(answers[4].status.ok());
+  EXPECT_EQ(answers[4].status.error().kind, ErrorKind::kInvalidArgument);
+  ASSERT_EQ(received.size(), 4u);
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(upstream.port()) + "\r\n";
+  EXPECT_EQ(received[0], "POST /v1/messages HTTP/1.1\r\n" + host +
+                             "x-api-key: sk-ant-test\r\nanthropic-version: 1\r\n"
+                             "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(received[1], "POST /v1/empty HTTP/1.1\r\n" + host + "Content-Length: 0\r\n\r\n");
+  EXPECT_EQ(received[2], "GET /v1/models HTTP/1.1\r\n" + host + "\r\n");
+  EXPECT_EQ(received[3], "PROPFIND /x HTTP/1.1\r\n" + host + "\r\n");
 }
 
 TEST(UpstreamClientTest, ChunkedBodyArrivesPieceByPiece) {
