@@ -43,6 +43,48 @@ void set_headers(http::response_header<>& header, const std::string& content_typ
   }
 }
 
+// A streamed response's head, written here rather than through a Beast field list and
+// serializer (they cost more than the bytes they make), as Beast would write it: the
+// status line, the fields set_headers sets, in its order, then the framing joeyd decides
+// — Content-Length, or chunked on HTTP/1.1 — and Connection as the version wants it
+// (HTTP/1.1 says close, HTTP/1.0 says keep-alive). A handler's own framing fields are
+// dropped: the framing is the server's.
+std::string response_head(int status, unsigned version, const std::string& content_type,
+                          const std::vector<std::pair<std::string, std::string>>& headers,
+                          std::optional<uint64_t> content_length, bool keep_alive) {
+  std::string head;
+  head.reserve(160);
+  const beast::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
+  head.append(version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ")
+      .append(std::to_string(status))
+      .append(" ")
+      .append(reason.data(), reason.size())
+      .append("\r\nServer: joeyd\r\nContent-Type: ")
+      .append(safe_header_text(content_type) ? std::string_view(content_type)
+                                             : std::string_view("application/octet-stream"))
+      .append("\r\nX-Content-Type-Options: nosniff\r\n");
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || !safe_header_text(name) || !safe_header_text(value)) {
+      log::warn("response_header_dropped", {log::field("name", utf8_prefix(name, 40))});
+      continue;
+    }
+    if (ascii_iequals(name, "content-length") || ascii_iequals(name, "transfer-encoding") ||
+        ascii_iequals(name, "connection")) {
+      continue;
+    }
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (content_length) {
+    head.append("Content-Length: ").append(std::to_string(*content_length)).append("\r\n");
+  } else if (version >= 11) {
+    head.append("Transfer-Encoding: chunked\r\n");
+  }
+  if (version >= 11 && !keep_alive) head.append("Connection: close\r\n");
+  if (version < 11 && keep_alive) head.append("Connection: keep-alive\r\n");
+  head.append("\r\n");
+  return head;
+}
+
 // What the disconnect watcher, the response stream and posted callbacks share. Used on
 // the connection's strand only, so it needs no lock.
 struct ClientState {
@@ -133,33 +175,22 @@ class ConnectionResponseStream final : public ResponseStream {
       co_return misuse("begin() with more bytes than the Content-Length");
     }
     if (client_->gone) co_return gone_error();
-    http::response<http::empty_body> message{static_cast<http::status>(status), options_.version};
-    set_headers(message.base(), content_type, headers);
     keep_alive_ = options_.keep_alive && !stopping();
     if (content_length) {
       mode_ = BodyMode::kLength;
       remaining_ = *content_length;
-      message.content_length(*content_length);
     } else if (options_.version >= 11) {
       mode_ = BodyMode::kChunked;
-      message.chunked(true);
     } else {
       mode_ = BodyMode::kUntilClose;  // HTTP/1.0 has no chunks: the close ends the body
       keep_alive_ = false;
     }
-    message.keep_alive(keep_alive_);
     phase_ = Phase::kStreaming;
     status_ = status;
-    // The head's bytes (held by `message` and `serializer`) and the first body bytes go
-    // out in one gathered write.
-    http::response_serializer<http::empty_body> serializer(message);
-    serializer.split(true);
-    std::vector<asio::const_buffer> buffers;
-    error_code error;
-    serializer.next(error, [&buffers](error_code&, const auto& head) {
-      for (asio::const_buffer buffer : beast::buffers_range_ref(head)) buffers.push_back(buffer);
-    });
-    if (error) co_return misuse("begin() could not serialize the header");
+    // The head and the first body bytes go out in one gathered write.
+    const std::string head =
+        response_head(status, options_.version, content_type, headers, content_length, keep_alive_);
+    std::vector<asio::const_buffer> buffers{asio::buffer(head)};
     const asio::const_buffer piece(first_bytes.data(), first_bytes.size());
     if (!first_bytes.empty() && mode_ == BodyMode::kChunked) {
       const auto chunk = http::make_chunk(piece);

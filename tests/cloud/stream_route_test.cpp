@@ -337,6 +337,53 @@ TEST_F(StreamRouteTest, BodyBytesGivenToBeginFollowTheHeadOnEveryBodyMode) {
   EXPECT_EQ(too_long.status, 500);
 }
 
+// joeyd writes a streamed response's head itself: byte for byte, with the server's
+// framing (a handler's own Content-Length or Connection is dropped) and Connection as
+// each HTTP version wants it.
+TEST_F(StreamRouteTest, StreamedHeadsAreExactForEachVersionAndFraming) {
+  add_stream("GET", "/head/{mode}",
+             [](HttpRequest& request, ResponseStream& response) -> asio::awaitable<void> {
+               std::optional<uint64_t> length;
+               if (request.path_param("mode") == "length") length = 5;
+               std::vector<std::pair<std::string, std::string>> headers;
+               headers.emplace_back("X-Request-Id", "req-1");
+               headers.emplace_back("Content-Length", "999");
+               headers.emplace_back("connection", "upgrade");
+               Status begun = co_await response.begin(202, "application/json", std::move(headers),
+                                                      length, "hello");
+               if (begun.ok() && !length) co_await response.end();
+             });
+  start();
+  auto head_of = [this](const std::string& request) {
+    int fd = connect_to(server_->port());
+    EXPECT_GE(fd, 0);
+    if (fd < 0) return std::string();
+    EXPECT_TRUE(send_all(fd, request));
+    ReadOutcome outcome;
+    read_until(fd, outcome,
+               [](const std::string& data) { return data.find("hello") != std::string::npos; });
+    ::close(fd);
+    return outcome.data.substr(0, outcome.data.find("\r\n\r\n") + 4);
+  };
+  const std::string common =
+      "Server: joeyd\r\nContent-Type: application/json\r\nX-Content-Type-Options: "
+      "nosniff\r\nX-Request-Id: req-1\r\n";
+  EXPECT_EQ(head_of("GET /head/length HTTP/1.1\r\nHost: x\r\n\r\n"),
+            "HTTP/1.1 202 Accepted\r\n" + common + "Content-Length: 5\r\n\r\n");
+  EXPECT_EQ(head_of("GET /head/chunked HTTP/1.1\r\nHost: x\r\n\r\n"),
+            "HTTP/1.1 202 Accepted\r\n" + common + "Transfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(
+      head_of("GET /head/length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      "HTTP/1.1 202 Accepted\r\n" + common + "Content-Length: 5\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(
+      head_of("GET /head/length HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"),
+      "HTTP/1.0 202 Accepted\r\n" + common + "Content-Length: 5\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(head_of("GET /head/length HTTP/1.0\r\nHost: x\r\n\r\n"),
+            "HTTP/1.0 202 Accepted\r\n" + common + "Content-Length: 5\r\n\r\n");
+  EXPECT_EQ(head_of("GET /head/chunked HTTP/1.0\r\nHost: x\r\n\r\n"),
+            "HTTP/1.0 202 Accepted\r\n" + common + "\r\n");
+}
+
 TEST_F(StreamRouteTest, StreamIdleLongerThanWriteTimeoutStaysOpen) {
   ServerOptions options = fast_options();
   options.write_timeout = 100ms;  // bounds each write, not the wait between writes
