@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -184,14 +185,46 @@ bool name_in(std::string_view name, const std::array<std::string_view, N>& names
   return false;
 }
 
-void append_value(const Field& field, std::string& out) {
-  if (name_in(field.name, kBodyNames)) {
-    out.append(kOmitted);
-    return;
+enum class NameKind : unsigned char { kPlain, kBody, kSecret };
+
+NameKind classify_name(std::string_view name) {
+  if (name_in(name, kBodyNames)) return NameKind::kBody;
+  if (name_in(name, kSecretNames)) return NameKind::kSecret;
+  return NameKind::kPlain;
+}
+
+// Field names are identifiers written in code, so the same few recur on every line (an
+// access log line has five): each thread remembers the verdicts of names it classified,
+// one per slot, instead of comparing each against both lists again.
+NameKind name_kind(std::string_view name) {
+  constexpr size_t kMaxRememberedName = 32;
+  struct Slot {
+    std::string name;
+    NameKind kind = NameKind::kPlain;
+    bool used = false;
+  };
+  thread_local std::array<Slot, 64> slots;
+  Slot& slot = slots[std::hash<std::string_view>{}(name) % slots.size()];
+  if (slot.used && slot.name == name) return slot.kind;
+  const NameKind kind = classify_name(name);
+  if (name.size() <= kMaxRememberedName) {
+    slot.name.assign(name);
+    slot.kind = kind;
+    slot.used = true;
   }
-  if (name_in(field.name, kSecretNames)) {
-    out.append(kRedacted);
-    return;
+  return kind;
+}
+
+void append_value(const Field& field, std::string& out) {
+  switch (name_kind(field.name)) {
+    case NameKind::kBody:
+      out.append(kOmitted);
+      return;
+    case NameKind::kSecret:
+      out.append(kRedacted);
+      return;
+    case NameKind::kPlain:
+      break;
   }
   switch (field.kind) {
     case Field::Kind::kSigned:

@@ -160,6 +160,25 @@ TEST_F(LogTest, RedactsSecretNamedFields) {
   }
 }
 
+// Verdicts on field names are remembered per thread in a few slots; many names sharing
+// them, repeated, names past the remembered length and names differing only in case must
+// each still get their own verdict.
+TEST_F(LogTest, RememberedNameVerdictsStayRightAcrossManyNames) {
+  const std::string long_secret(40, 'a');
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      const std::string n = std::to_string(i);
+      EXPECT_EQ(logged_value("count_" + n, "v"), "v") << n;
+      EXPECT_EQ(logged_value("k" + n + "_token", "v"), "[REDACTED]") << n;
+      EXPECT_EQ(logged_value("k" + n + ".Body", "v"), "[omitted]") << n;
+    }
+    EXPECT_EQ(logged_value(long_secret + "_password", "v"), "[REDACTED]");
+    EXPECT_EQ(logged_value(long_secret + "_size", "v"), "v");
+    EXPECT_EQ(logged_value("PROMPT", "v"), "[omitted]");
+    EXPECT_EQ(logged_value("prompt_id", "v"), "v");
+  }
+}
+
 TEST_F(LogTest, SanitizesEventAndFieldNames) {
   info("bad event\nname", {field("x y", 1)});
   ASSERT_EQ(lines_.size(), 1u);
