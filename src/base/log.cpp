@@ -157,10 +157,13 @@ void append_name(std::string_view name, std::string_view fallback, std::string& 
     out.append(fallback);
     return;
   }
-  for (char c : name) {
+  const size_t begin = out.size();
+  out.append(name);
+  for (size_t i = begin; i < out.size(); ++i) {
+    const char c = out[i];
     const bool allowed =
         is_letter(c) || is_digit(c) || c == '_' || c == '.' || c == '-' || c == ':';
-    out.push_back(allowed ? c : '_');
+    if (!allowed) out[i] = '_';
   }
 }
 
