@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 
 namespace joey::cloud {
@@ -223,9 +224,14 @@ void HttpMetrics::record_request(std::string_view route, std::string_view method
   for (std::string_view known : kMethods) {
     if (known == method) method_label = known;
   }
-  requests_.with({std::string(route), std::string(method_label), std::to_string(status)})
-      .increment();
-  durations_.with({std::string(route)}).observe(seconds);
+  char status_text[16];
+  const auto [status_end, ignored] =
+      std::to_chars(status_text, status_text + sizeof status_text, status);
+  const std::array<std::string_view, 3> request_labels{
+      route, method_label, std::string_view(status_text, status_end - status_text)};
+  requests_.with_labels(request_labels).increment();
+  const std::array<std::string_view, 1> duration_labels{route};
+  durations_.with_labels(duration_labels).observe(seconds);
 }
 
 }  // namespace joey::cloud

@@ -12,6 +12,7 @@
 // combination appears); render() takes each family's lock in turn.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +87,17 @@ class Family {
     return *position->second;
   }
 
+  // with(), for a caller holding its label values as views (one per label name): a cell
+  // that exists already is found without copying them.
+  Cell& with_labels(std::span<const std::string_view> label_values) {
+    if (label_values.size() == label_names_.size()) {
+      std::shared_lock lock(mutex_);
+      auto found = cells_.find(label_values);
+      if (found != cells_.end()) return *found->second;
+    }
+    return with(std::vector<std::string>(label_values.begin(), label_values.end()));
+  }
+
   // Calls `visit(label_values, cell)` for every cell, in label order.
   template <typename Visitor>
   void for_each(Visitor&& visit) const {
@@ -98,7 +111,19 @@ class Family {
   const std::vector<std::string> label_names_;
   const CellFactory factory_;
   mutable std::shared_mutex mutex_;
-  std::map<std::vector<std::string>, std::unique_ptr<Cell>> cells_;  // GUARDED_BY(mutex_)
+  // Label values in order, compared as a vector of strings is (so for_each's order is
+  // theirs), and against views too.
+  struct LabelsLess {
+    using is_transparent = void;
+    template <typename Left, typename Right>
+    bool operator()(const Left& left, const Right& right) const {
+      return std::lexicographical_compare(
+          left.begin(), left.end(), right.begin(), right.end(),
+          [](std::string_view a, std::string_view b) { return a < b; });
+    }
+  };
+  std::map<std::vector<std::string>, std::unique_ptr<Cell>, LabelsLess>
+      cells_;  // GUARDED_BY(mutex_)
 };
 
 using CounterFamily = Family<Counter>;

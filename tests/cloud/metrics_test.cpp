@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -24,6 +26,27 @@ TEST(MetricsTest, CountersRenderPerLabelCombination) {
   EXPECT_TRUE(contains(text, "# HELP jobs_total Jobs done.\n# TYPE jobs_total counter\n"));
   EXPECT_TRUE(contains(text, "jobs_total{kind=\"a\"} 3\n"));
   EXPECT_TRUE(contains(text, "jobs_total{kind=\"b\"} 1\n"));
+}
+
+// with_labels() finds the cell with() made from the same values, makes a new one as
+// with() would, and a short list gets empty values for the labels it leaves out.
+TEST(MetricsTest, LabelViewsReachTheSameCellsAsLabelStrings) {
+  MetricsRegistry registry;
+  CounterFamily& family = registry.counter("calls_total", "Calls.", {"route", "status"});
+  family.with({"/a", "200"}).increment();
+  const std::array<std::string_view, 2> same{"/a", "200"};
+  EXPECT_EQ(&family.with_labels(same), &family.with({"/a", "200"}));
+  family.with_labels(same).increment(2);
+  const std::array<std::string_view, 2> other{"/a", "500"};
+  family.with_labels(other).increment();
+  const std::array<std::string_view, 1> short_list{"/b"};
+  family.with_labels(short_list).increment();
+  EXPECT_EQ(&family.with_labels(short_list), &family.with({"/b", ""}));
+  const std::string text = registry.render();
+  EXPECT_TRUE(contains(text, "calls_total{route=\"/a\",status=\"200\"} 3\n")) << text;
+  EXPECT_TRUE(contains(text, "calls_total{route=\"/a\",status=\"500\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "calls_total{route=\"/b\",status=\"\"} 1\n")) << text;
+  EXPECT_LT(text.find("status=\"200\""), text.find("status=\"500\""));
 }
 
 TEST(MetricsTest, HistogramBucketsAreCumulative) {
