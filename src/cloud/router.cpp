@@ -272,18 +272,18 @@ HttpResponse error_response(const Error& error, std::string_view route) {
 std::optional<std::string> percent_decode(std::string_view text) {
   std::string decoded;
   decoded.reserve(text.size());
-  for (size_t index = 0; index < text.size(); ++index) {
-    char c = text[index];
-    if (c != '%') {
-      decoded.push_back(c);
-      continue;
-    }
-    if (index + 2 >= text.size()) return std::nullopt;
-    int high = hex_value(text[index + 1]);
-    int low = hex_value(text[index + 2]);
+  // The text between escapes is copied a run at a time.
+  size_t index = 0;
+  while (index < text.size()) {
+    const size_t escape = std::min(text.find('%', index), text.size());
+    decoded.append(text.substr(index, escape - index));
+    if (escape == text.size()) break;
+    if (escape + 2 >= text.size()) return std::nullopt;
+    int high = hex_value(text[escape + 1]);
+    int low = hex_value(text[escape + 2]);
     if (high < 0 || low < 0) return std::nullopt;
     decoded.push_back(static_cast<char>(high * 16 + low));
-    index += 2;
+    index = escape + 3;
   }
   if (decoded.find('\0') != std::string::npos || !is_valid_utf8(decoded)) return std::nullopt;
   return decoded;

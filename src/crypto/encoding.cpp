@@ -36,12 +36,11 @@ constexpr std::array<int8_t, 256> kBase64UrlTable = make_base64url_table();
 }  // namespace
 
 std::string hex_encode(std::string_view bytes) {
-  std::string text;
-  text.reserve(bytes.size() * 2);
-  for (const char byte : bytes) {
-    const auto value = static_cast<unsigned char>(byte);
-    text.push_back(kHexDigits[value >> 4]);
-    text.push_back(kHexDigits[value & 0x0f]);
+  std::string text(bytes.size() * 2, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto value = static_cast<unsigned char>(bytes[i]);
+    text[2 * i] = kHexDigits[value >> 4];
+    text[2 * i + 1] = kHexDigits[value & 0x0f];
   }
   return text;
 }

@@ -178,6 +178,12 @@ TEST(RouterTest, PercentDecodeRefusesBadEscapesNulAndInvalidUtf8) {
   EXPECT_FALSE(percent_decode("%g0").has_value());
   EXPECT_FALSE(percent_decode("%00").has_value());
   EXPECT_FALSE(percent_decode("%C3").has_value());
+  EXPECT_EQ(percent_decode("").value_or("?"), "");
+  EXPECT_EQ(percent_decode("completions").value_or("?"), "completions");
+  EXPECT_EQ(percent_decode("%41%42c%44").value_or("?"), "ABcD");
+  EXPECT_EQ(percent_decode("ab%41").value_or("?"), "abA");
+  EXPECT_FALSE(percent_decode("ab%4").has_value());
+  EXPECT_FALSE(percent_decode("abc%").has_value());
 }
 
 }  // namespace
