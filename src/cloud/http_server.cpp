@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <exception>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -97,6 +98,7 @@ HttpRequest to_request(Parser& parser, std::string query, std::string remote_add
   auto& message = parser.get();
   request.method = std::string(message.method_string());
   request.query = std::move(query);
+  request.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
   for (const auto& field : message) {
     request.headers.emplace_back(
         ascii_lower(std::string_view(field.name_string().data(), field.name_string().size())),

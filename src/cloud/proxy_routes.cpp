@@ -45,8 +45,10 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
   // The prepared body is what goes upstream; the client's copy is no longer needed.
   std::string().swap(request.body);
 
-  UpstreamRequest upstream{"POST", ticket.upstream_url, ticket.upstream_headers,
-                           std::move(ticket.prepared.body)};
+  // The URL, headers and body go to the upstream request; the ticket keeps what finish()
+  // records.
+  UpstreamRequest upstream{"POST", std::move(ticket.upstream_url),
+                           std::move(ticket.upstream_headers), std::move(ticket.prepared.body)};
   Result<std::unique_ptr<UpstreamExchange>> sent = co_await pool.send(std::move(upstream));
   if (!sent.ok()) {
     const bool timeout = sent.error().kind == ErrorKind::kTimeout;

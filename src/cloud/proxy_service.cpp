@@ -335,6 +335,7 @@ std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& r
   ticket.started = std::chrono::steady_clock::now();
   const bool messages = protocol == ProxyProtocol::kAnthropicMessages;
   ticket.upstream_url = target.base_url + (messages ? "/messages" : "/chat/completions");
+  ticket.upstream_headers.reserve(5);
   ticket.upstream_headers.emplace_back("content-type", "application/json");
   if (messages) {
     ticket.upstream_headers.emplace_back("x-api-key", key);
