@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "crypto/encoding.h"
 
@@ -25,6 +28,30 @@ TEST(Sha256, MatchesFips180DigestOfAbc) {
 TEST(Sha256, MatchesDigestOfEmptyInput) {
   EXPECT_EQ(hex_encode(sha256("")),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// sha256 keeps one context per thread: digests one after another, of different lengths,
+// on several threads at once, each start afresh.
+TEST(Sha256, DigestsInTurnOnSeveralThreadsEachStartAfresh) {
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (hex_encode(sha256("abc")) !=
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" ||
+            hex_encode(sha256(two_blocks)) !=
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" ||
+            hex_encode(sha256("")) !=
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 // RFC 4231 §4.2–4.8 (case 5 is a truncated MAC, which joey does not use).
