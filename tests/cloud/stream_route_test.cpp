@@ -351,7 +351,7 @@ TEST_F(StreamRouteTest, StreamedHeadsAreExactForEachVersionAndFraming) {
                headers.emplace_back("connection", "upgrade");
                Status begun = co_await response.begin(202, "application/json", std::move(headers),
                                                       length, "hello");
-               if (begun.ok() && !length) co_await response.end();
+               if (begun.ok() && !length) (void)co_await response.end();
              });
   start();
   auto head_of = [this](const std::string& request) {
