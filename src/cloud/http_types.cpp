@@ -47,6 +47,11 @@ bool is_json_content_type(std::string_view content_type) {
   return ascii_iequals(trim(media_type), "application/json");
 }
 
+bool is_safe_header_text(std::string_view text) {
+  return std::none_of(text.begin(), text.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
 bool is_valid_utf8(std::string_view text) {
   size_t position = 0;
   while (position < text.size()) {

@@ -88,4 +88,8 @@ bool is_json_content_type(std::string_view content_type);
 // True when `text` is entirely valid UTF-8.
 bool is_valid_utf8(std::string_view text);
 
+// True when `text` holds no CR, LF or NUL: it cannot end a header line or split an HTTP
+// head, so it may go into a header name or value as it is.
+bool is_safe_header_text(std::string_view text);
+
 }  // namespace joey::cloud

@@ -21,25 +21,28 @@ constexpr int kWatcherStopTries = 3;
 constexpr int kWatcherStopYields = 4;
 constexpr int kClientClosedStatus = 499;  // nginx's "client closed request", for logs only
 
-bool safe_header_text(std::string_view text) {
-  return std::none_of(text.begin(), text.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+// The Content-Type a response goes out with: the handler's, unless it could split the head.
+std::string_view response_content_type(const std::string& content_type) {
+  return is_safe_header_text(content_type) ? std::string_view(content_type)
+                                           : std::string_view("application/octet-stream");
+}
+
+// Whether a handler's header may go out: a handler echoing client text into a header
+// must not split the response, so one that could is dropped (and logged by name).
+bool response_header_allowed(const std::string& name, const std::string& value) {
+  if (!name.empty() && is_safe_header_text(name) && is_safe_header_text(value)) return true;
+  log::warn("response_header_dropped", {log::field("name", utf8_prefix(name, 40))});
+  return false;
 }
 
 void set_headers(http::response_header<>& header, const std::string& content_type,
                  const std::vector<std::pair<std::string, std::string>>& headers) {
   header.set(http::field::server, "joeyd");
-  header.set(http::field::content_type, safe_header_text(content_type)
-                                            ? content_type
-                                            : std::string("application/octet-stream"));
+  const std::string_view type = response_content_type(content_type);
+  header.set(http::field::content_type, beast::string_view(type.data(), type.size()));
   header.set("X-Content-Type-Options", "nosniff");
   for (const auto& [name, value] : headers) {
-    // A handler echoing client text into a header must not split the response.
-    if (name.empty() || !safe_header_text(name) || !safe_header_text(value)) {
-      log::warn("response_header_dropped", {log::field("name", utf8_prefix(name, 40))});
-      continue;
-    }
-    header.insert(name, value);
+    if (response_header_allowed(name, value)) header.insert(name, value);
   }
 }
 
@@ -60,14 +63,10 @@ std::string response_head(int status, unsigned version, const std::string& conte
       .append(" ")
       .append(reason.data(), reason.size())
       .append("\r\nServer: joeyd\r\nContent-Type: ")
-      .append(safe_header_text(content_type) ? std::string_view(content_type)
-                                             : std::string_view("application/octet-stream"))
+      .append(response_content_type(content_type))
       .append("\r\nX-Content-Type-Options: nosniff\r\n");
   for (const auto& [name, value] : headers) {
-    if (name.empty() || !safe_header_text(name) || !safe_header_text(value)) {
-      log::warn("response_header_dropped", {log::field("name", utf8_prefix(name, 40))});
-      continue;
-    }
+    if (!response_header_allowed(name, value)) continue;
     if (ascii_iequals(name, "content-length") || ascii_iequals(name, "transfer-encoding") ||
         ascii_iequals(name, "connection")) {
       continue;

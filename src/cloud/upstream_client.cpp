@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "cloud/http_types.h"
 #include "cloud/timed_stream.h"
 
 JOEY_COROUTINES_BEGIN
@@ -55,11 +56,6 @@ bool is_token_char(char c) {
 
 bool is_token(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
-}
-
-bool is_safe_header_value(std::string_view text) {
-  return std::none_of(text.begin(), text.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 bool is_framing_header(std::string_view name) {
@@ -479,7 +475,7 @@ Result<WireRequest> build_wire_request(UpstreamRequest& request, const UpstreamU
       return make_error(ErrorKind::kInvalidArgument,
                         "an upstream request header name is not a valid HTTP token");
     }
-    if (!is_safe_header_value(value)) {
+    if (!is_safe_header_text(value)) {
       return make_error(ErrorKind::kInvalidArgument, "the upstream request header " +
                                                          std::string(utf8_prefix(name, 64)) +
                                                          " holds CR, LF or NUL");

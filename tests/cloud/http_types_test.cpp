@@ -76,6 +76,15 @@ TEST(HttpTypesTest, JsonBodyRefusesNonObjectAndWrongContentType) {
   EXPECT_TRUE(parse_json_body(json_request("{}", "Application/JSON; charset=utf-8"), {}).ok());
 }
 
+TEST(HttpTypesTest, HeaderTextMayNotHoldCrLfOrNul) {
+  EXPECT_TRUE(is_safe_header_text(""));
+  EXPECT_TRUE(is_safe_header_text("Bearer joey_pat_x; q=\"1\"\t\xC3\xA9"));
+  EXPECT_FALSE(is_safe_header_text("a\r\nInjected: yes"));
+  EXPECT_FALSE(is_safe_header_text("a\nb"));
+  EXPECT_FALSE(is_safe_header_text("a\rb"));
+  EXPECT_FALSE(is_safe_header_text(std::string_view("a\0b", 3)));
+}
+
 TEST(HttpTypesTest, Utf8CheckerFindsBadSequences) {
   EXPECT_TRUE(is_valid_utf8("plain ascii"));
   EXPECT_TRUE(is_valid_utf8("\xe2\x82\xac"));
