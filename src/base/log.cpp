@@ -202,18 +202,16 @@ NameKind classify_name(std::string_view name) {
 NameKind name_kind(std::string_view name) {
   constexpr size_t kMaxRememberedName = 32;
   struct Slot {
-    std::string name;
+    std::string name;  // empty: nothing remembered here
     NameKind kind = NameKind::kPlain;
-    bool used = false;
   };
   thread_local std::array<Slot, 64> slots;
   Slot& slot = slots[std::hash<std::string_view>{}(name) % slots.size()];
-  if (slot.used && slot.name == name) return slot.kind;
+  if (!name.empty() && slot.name == name) return slot.kind;
   const NameKind kind = classify_name(name);
-  if (name.size() <= kMaxRememberedName) {
+  if (!name.empty() && name.size() <= kMaxRememberedName) {
     slot.name.assign(name);
     slot.kind = kind;
-    slot.used = true;
   }
   return kind;
 }
