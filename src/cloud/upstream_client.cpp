@@ -456,7 +456,8 @@ bool closed_before_answer(const error_code& error) {
 // Host, the caller's headers in order, then Content-Length as Beast's prepare_payload
 // sets it (for a body, and for POST, PUT and OPTIONS even without one). Takes `request`'s
 // body instead of copying it.
-Result<WireRequest> build_wire_request(UpstreamRequest& request, const UpstreamUrl& url) {
+Result<WireRequest> build_wire_request(UpstreamRequest& request, const UpstreamUrl& url,
+                                       std::string_view host_header) {
   if (!is_token(request.method)) {
     return make_error(ErrorKind::kInvalidArgument, "the upstream request method is not valid");
   }
@@ -469,7 +470,7 @@ Result<WireRequest> build_wire_request(UpstreamRequest& request, const UpstreamU
   std::string& head = wire.head;
   head.reserve(256);
   head.append(method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
-  head.append(url.host_header()).append("\r\n");
+  head.append(host_header).append("\r\n");
   for (const auto& [name, value] : request.headers) {
     if (!is_token(name)) {
       return make_error(ErrorKind::kInvalidArgument,
@@ -700,15 +701,49 @@ Result<std::shared_ptr<UpstreamPool>> UpstreamPool::create(UpstreamOptions optio
   }
 }
 
+namespace {
+
+// An upstream URL parsed, with the pool key and Host value it gives.
+struct ParsedUrl {
+  std::string text;
+  UpstreamUrl url;
+  std::string origin;
+  std::string host_header;
+};
+
+// Every request to a provider names one of a few URLs (its base URL and a route), so
+// each thread keeps the last few parsed: parsing one cost more than writing the request
+// head. Shared, so a coroutine that resumes on another thread keeps what it was given.
+Result<std::shared_ptr<const ParsedUrl>> parse_upstream_url_cached(std::string_view text) {
+  constexpr size_t kSlots = 4;
+  thread_local std::array<std::shared_ptr<const ParsedUrl>, kSlots> slots;
+  thread_local size_t next = 0;
+  for (const std::shared_ptr<const ParsedUrl>& slot : slots) {
+    if (slot && slot->text == text) return slot;
+  }
+  Result<UpstreamUrl> url = parse_upstream_url(text);
+  if (!url) return url.error();
+  auto parsed = std::make_shared<ParsedUrl>();
+  parsed->text = std::string(text);
+  parsed->origin = url->origin();
+  parsed->host_header = url->host_header();
+  parsed->url = std::move(*url);
+  slots[next++ % kSlots] = parsed;
+  return std::shared_ptr<const ParsedUrl>(std::move(parsed));
+}
+
+}  // namespace
+
 asio::awaitable<Result<std::unique_ptr<UpstreamExchange>>> UpstreamPool::send(
     UpstreamRequest request) {
   std::shared_ptr<UpstreamPoolState> pool = state_;
-  Result<UpstreamUrl> url = parse_upstream_url(request.url);
-  if (!url) co_return url.error();
-  Result<WireRequest> wire = build_wire_request(request, *url);
+  Result<std::shared_ptr<const ParsedUrl>> parsed = parse_upstream_url_cached(request.url);
+  if (!parsed) co_return parsed.error();
+  const UpstreamUrl* url = &(*parsed)->url;
+  const std::string& origin = (*parsed)->origin;
+  Result<WireRequest> wire = build_wire_request(request, *url, (*parsed)->host_header);
   if (!wire) co_return wire.error();
   asio::any_io_executor executor = co_await asio::this_coro::executor;
-  std::string origin = url->origin();
   try {
     for (int attempt = 0; attempt < 2; ++attempt) {
       // A retry always opens a fresh connection.

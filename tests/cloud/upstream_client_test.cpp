@@ -465,6 +465,55 @@ TEST(UpstreamClientTest, RequestHeadsAreExactAndCarryContentLengthOnlyWhereDue) 
   EXPECT_EQ(received[3], "PROPFIND /x HTTP/1.1\r\n" + host + "\r\n");
 }
 
+// Parsed upstream URLs are remembered per thread (a few at a time): requests that cycle
+// through more URLs than are remembered, on two upstreams, each reach the host and path
+// their own URL names.
+TEST(UpstreamClientTest, ManyUrlsOnTwoUpstreamsEachReachTheirOwnPath) {
+  constexpr int kRounds = 3;
+  constexpr int kPaths = 6;
+  std::vector<std::string> received_a;
+  std::vector<std::string> received_b;
+  const auto serve_into = [](std::vector<std::string>& received) {
+    return [&received](int fd, int) {
+      for (int i = 0; i < kRounds * kPaths; ++i) {
+        std::string request = read_request(fd);
+        if (request.empty()) return;
+        received.push_back(request.substr(0, request.find("\r\n\r\n")));
+        send_all(fd, ok_response("done"));
+      }
+    };
+  };
+  ScriptedUpstream upstream_a(serve_into(received_a));
+  ScriptedUpstream upstream_b(serve_into(received_b));
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  std::vector<Answer> answers;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    for (int round = 0; round < kRounds; ++round) {
+      for (int path = 0; path < kPaths; ++path) {
+        const std::string target = "/p" + std::to_string(path);
+        answers.push_back(co_await fetch(*pool, get(upstream_a.url(target))));
+        answers.push_back(co_await fetch(*pool, get(upstream_b.url(target + "?b"))));
+      }
+    }
+  }()));
+  ASSERT_EQ(answers.size(), size_t{2 * kRounds * kPaths});
+  for (const Answer& answer : answers) ASSERT_TRUE(answer.status.ok());
+  ASSERT_EQ(received_a.size(), size_t{kRounds * kPaths});
+  ASSERT_EQ(received_b.size(), size_t{kRounds * kPaths});
+  for (int i = 0; i < kRounds * kPaths; ++i) {
+    const std::string target = "/p" + std::to_string(i % kPaths);
+    EXPECT_EQ(received_a[i], "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                 std::to_string(upstream_a.port()));
+    EXPECT_EQ(received_b[i], "GET " + target + "?b HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                 std::to_string(upstream_b.port()));
+  }
+  // One pooled connection per upstream: the remembered pool key is the upstream's own.
+  EXPECT_EQ(upstream_a.connections(), 1);
+  EXPECT_EQ(upstream_b.connections(), 1);
+}
+
 TEST(UpstreamClientTest, ChunkedBodyArrivesPieceByPiece) {
   Signal first_piece_seen;
   ScriptedUpstream upstream([&](int fd, int) {
