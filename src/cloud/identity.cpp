@@ -271,18 +271,24 @@ Result<Caller> IdentityService::authenticate_token(const std::string& token) {
     return make_error(ErrorKind::kAuth, "the access token is not valid");
   }
   const std::string digest = crypto::token_digest(token);
-  store::Transaction tx = TRY(database_.begin_unscoped());
+  // Looked up in a read transaction: with SQLite a write transaction waits for the one
+  // writer, which may be in the middle of a batch of usage rows, and the proxy
+  // authenticates on its I/O thread, where that wait would stall every request.
+  store::Transaction tx = TRY(database_.begin_unscoped(store::Access::kRead));
   store::Rows rows = TRY(
       tx.query("SELECT u.id, u.email, u.name, t.last_used_at FROM access_tokens t JOIN users u ON "
                "u.id = t.user_id WHERE t.digest = ? AND t.revoked_at IS NULL",
                {digest}));
+  TRY(tx.commit());
   if (rows.empty()) return make_error(ErrorKind::kAuth, "the access token is not valid");
   Caller caller{TRY(user_from(rows[0])), Caller::Via::kToken, digest};
   // last_used_at to the minute: one write per token per minute, not per request.
   const std::optional<int64_t> last_used = TRY(rows[0].optional_integer("last_used_at"));
   if (!last_used || now() - *last_used >= 60) {
-    TRY(tx.execute("UPDATE access_tokens SET last_used_at = ? WHERE digest = ?", {now(), digest}));
-    TRY(tx.commit());
+    store::Transaction write = TRY(database_.begin_unscoped());
+    TRY(write.execute("UPDATE access_tokens SET last_used_at = ? WHERE digest = ?",
+                      {now(), digest}));
+    TRY(write.commit());
   }
   return caller;
 }
