@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <thread>
 
 #include "base/ids.h"
 #include "base/log.h"
@@ -461,6 +462,11 @@ Status ProxyService::insert_records(const std::vector<const Record*>& records) {
          store::Value(record->usage.output_tokens), store::Value(record->usage.cache_read_tokens),
          store::Value(record->usage.cache_write_tokens), store::Value(record->cost_usd)});
     TRY(tx.execute(sql, params));
+    // A row costs ~10 µs of CPU; a batch of hundreds is milliseconds. On a core an I/O
+    // thread shares, the kernel need not preempt this thread when a socket wakes the I/O
+    // thread (measured: a 4 ms burst here delays proxied answers by up to 4 ms, whatever
+    // this thread's nice level or policy), so the writer steps aside after every row.
+    std::this_thread::yield();
   }
   return tx.commit();
 }
