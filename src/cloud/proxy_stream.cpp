@@ -99,11 +99,26 @@ std::string decode_key(std::string_view quoted) {
   return key.is_string() ? key.get<std::string>() : std::string();
 }
 
+// A member of an object as it lies in the text: its key is compared in place, and decoded
+// only when it holds an escape (a request body's keys cost no allocation).
 struct Member {
-  std::string key;
+  std::string_view quoted_key;  // quotes included
+  bool escaped = false;         // the key holds a backslash
   size_t value_begin = 0;
   size_t value_end = 0;
+
+  bool is(std::string_view key) const {
+    if (escaped) return decode_key(quoted_key) == key;
+    return quoted_key.size() == key.size() + 2 && quoted_key.substr(1, key.size()) == key;
+  }
+  std::string key() const { return decode_key(quoted_key); }
 };
+
+Member member_at(std::string_view text, size_t key_begin, size_t key_end, size_t value_begin,
+                 size_t value_end) {
+  const std::string_view quoted = text.substr(key_begin, key_end - key_begin);
+  return {quoted, quoted.find('\\') != std::string_view::npos, value_begin, value_end};
+}
 
 struct ObjectLayout {
   size_t open = 0;  // position of "{"
@@ -120,15 +135,14 @@ std::optional<ObjectLayout> scan_object(std::string_view text, size_t open) {
   size_t pos = skip_space(text, open + 1);
   if (pos < text.size() && text[pos] == '}') return layout;
   while (pos < text.size() && text[pos] == '"') {
+    const size_t key_begin = pos;
     const size_t key_end = skip_string(text, pos);
-    Member member;
-    member.key = decode_key(text.substr(pos, key_end - pos));
     pos = skip_space(text, key_end);
     if (pos >= text.size() || text[pos] != ':') return std::nullopt;
-    member.value_begin = skip_space(text, pos + 1);
-    member.value_end = skip_value(text, member.value_begin);
-    pos = skip_space(text, member.value_end);
-    layout.members.push_back(std::move(member));
+    const size_t value_begin = skip_space(text, pos + 1);
+    const size_t value_end = skip_value(text, value_begin);
+    pos = skip_space(text, value_end);
+    layout.members.push_back(member_at(text, key_begin, key_end, value_begin, value_end));
     if (pos >= text.size()) return std::nullopt;
     if (text[pos] == '}') return layout;
     if (text[pos] != ',') return std::nullopt;
@@ -148,15 +162,14 @@ std::optional<ObjectLayout> top_object_layout(std::string_view text,
   layout.members.reserve(spans.size());
   for (const JsonMemberSpan& span : spans) {
     layout.members.push_back(
-        {decode_key(text.substr(span.key_begin, span.key_end - span.key_begin)), span.value_begin,
-         span.value_end});
+        member_at(text, span.key_begin, span.key_end, span.value_begin, span.value_end));
   }
   return layout;
 }
 
 const Member* find_member(const ObjectLayout& layout, std::string_view key) {
   for (const Member& member : layout.members) {
-    if (member.key == key) return &member;
+    if (member.is(key)) return &member;
   }
   return nullptr;
 }
@@ -214,10 +227,12 @@ json value_at(std::string_view text, size_t begin, size_t end,
     if (const std::optional<ObjectLayout> layout = scan_object(text, begin)) {
       json object = json::object();
       for (const Member& member : layout->members) {
-        if (!keep.empty() && std::find(keep.begin(), keep.end(), member.key) == keep.end()) {
+        if (!keep.empty() &&
+            std::none_of(keep.begin(), keep.end(),
+                         [&member](std::string_view key) { return member.is(key); })) {
           continue;
         }
-        object[member.key] = value_at(text, member.value_begin, member.value_end, keep);
+        object[member.key()] = value_at(text, member.value_begin, member.value_end, keep);
       }
       return object;
     }
@@ -341,7 +356,7 @@ Status ask_for_usage_chunk(std::string_view body, const ObjectLayout& root_layou
   if (!layout) return invalid("could not read \"stream_options\" in the request body");
   bool found = false;
   for (const Member& option : layout->members) {
-    if (option.key != "include_usage") continue;
+    if (!option.is("include_usage")) continue;
     edits.push_back({option.value_begin, option.value_end, "true"});
     found = true;
   }
@@ -441,7 +456,7 @@ Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view
   json root = json::object();
   for (const char* key : {"model", "stream", "stream_options"}) {
     const auto count = std::count_if(layout.members.begin(), layout.members.end(),
-                                     [key](const Member& member) { return member.key == key; });
+                                     [key](const Member& member) { return member.is(key); });
     if (count > 1) return invalid(std::string("the request body gives \"") + key + "\" twice");
     if (const Member* member = find_member(layout, key)) root[key] = member_value(body, *member);
   }
