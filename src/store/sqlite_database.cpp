@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "store/session.h"
+#include "store/yielding_vfs.h"
 
 namespace joey::store::detail {
 
@@ -401,7 +402,9 @@ class SqliteDatabase : public Database {
     sqlite3* db = nullptr;
     int flags = SQLITE_OPEN_NOMUTEX |
                 (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    int code = sqlite3_open_v2(path_.c_str(), &db, flags, nullptr);
+    // Page writes yield the CPU (yielding_vfs.h): a checkpoint must not hold up the I/O
+    // threads that share the writer's core.
+    int code = sqlite3_open_v2(path_.c_str(), &db, flags, yielding_vfs_name());
     if (code != SQLITE_OK) {
       Error error = sqlite_error(db, code, "opening " + path_);
       sqlite3_close_v2(db);

@@ -19,6 +19,7 @@
 #include "base/ids.h"
 #include "store/database.h"
 #include "store/schema.h"
+#include "store/yielding_vfs.h"
 #include "support/test_database.h"
 
 namespace joey::store {
@@ -678,6 +679,37 @@ TEST_P(StoreTest, SqliteSurvivesAWriterKilledMidTransaction) {
   ASSERT_TRUE(database);
   EXPECT_EQ(admin("PRAGMA integrity_check"), "ok");
   EXPECT_EQ(count_audit_rows(*database, "org-a"), 50);
+}
+
+// The SQLite backend writes pages through the yielding VFS (store/yielding_vfs.h): commits
+// and a checkpoint yield once per page, and what they leave is an ordinary database that
+// SQLite's own VFS reads back whole.
+TEST_P(StoreTest, SqlitePagesAreWrittenThroughTheYieldingVfs) {
+  if (postgres()) GTEST_SKIP() << "the VFS is SQLite's";
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "sealed");
+  const unsigned long long before = store::detail::yielding_vfs_yields();
+  {
+    auto tx = database->begin(Scope::for_org("org-a"));
+    ASSERT_TRUE(tx.ok()) << tx.error().message;
+    for (int row = 0; row < 500; ++row) {
+      ASSERT_TRUE(
+          tx->execute("INSERT INTO audit_log (org_id, action, at) VALUES (:org, ?, ?)",
+                      {Value(std::string(200, static_cast<char>('a' + row % 26))), Value(row)})
+              .ok());
+    }
+    ASSERT_TRUE(tx->commit().ok());
+  }
+  const unsigned long long after_commit = store::detail::yielding_vfs_yields();
+  // 500 rows of ~200 bytes fill dozens of pages, each written to the WAL.
+  EXPECT_GE(after_commit - before, 20u);
+  ASSERT_TRUE(database->flush_deleted().ok());  // a checkpoint into the database file
+  EXPECT_GE(store::detail::yielding_vfs_yields() - after_commit, 20u);
+  EXPECT_EQ(count_audit_rows(*database, "org-a"), 500);
+  database.reset();
+  EXPECT_EQ(admin("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(admin("SELECT COUNT(*) FROM audit_log WHERE org_id = 'org-a'"), "500");
 }
 
 TEST_P(StoreTest, SqliteFilesArePrivateAndBadLocationsAreErrors) {
