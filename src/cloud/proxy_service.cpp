@@ -263,7 +263,17 @@ std::optional<ProxyRefusal> ProxyService::check_budget(const Account& account) {
     }
   }
   if (spent < 0) {
-    flush();  // the rows of requests already finished count
+    // The rows of requests already finished count, written or not. Waiting for the
+    // writer here (as this once did) stalled the I/O thread for a batch every
+    // budget_refresh; instead the cost still queued is added to what the database holds.
+    // It is read first: a row written between the two reads is counted twice until the
+    // next refresh (the budget errs on the safe side by at most a batch), never missed.
+    double unwritten = 0;
+    {
+      std::lock_guard lock(mutex_);
+      const auto found = unwritten_usd_.find(*account.org_id);
+      if (found != unwritten_usd_.end()) unwritten = found->second;
+    }
     Result<double> total = [&]() -> Result<double> {
       store::Transaction tx = TRY(database_.begin(
           store::Scope::for_org(*account.org_id, account.user.id), store::Access::kRead));
@@ -278,7 +288,7 @@ std::optional<ProxyRefusal> ProxyService::check_budget(const Account& account) {
       log::error("proxy_budget_failed", {log::field("error", total.error().message)});
       return refusal(500, "the joey proxy could not read the organization's spending");
     }
-    spent = *total;
+    spent = *total + unwritten;
     std::lock_guard lock(mutex_);
     spend_[*account.org_id] = Spend{month, spent, std::chrono::steady_clock::now()};
   }
@@ -370,6 +380,7 @@ void ProxyService::finish(const ProxyTicket& ticket, int status, const MeteredUs
     if (ticket.org_id && cost) {
       const auto spend = spend_.find(*ticket.org_id);
       if (spend != spend_.end()) spend->second.usd += *cost;
+      if (*cost > 0) unwritten_usd_[*ticket.org_id] += *cost;
     }
   }
   Record record{ticket.user_id,
@@ -425,15 +436,30 @@ void ProxyService::write_records() {
       tenants[record.org_id ? "o" + *record.org_id : "u" + record.user_id].push_back(&record);
     }
     for (const auto& [tenant, records] : tenants) {
-      if (insert_records(records).ok()) continue;
-      // One bad row (its user deleted meanwhile) must not cost the others theirs.
-      for (const Record* record : records) {
-        Status alone = insert_records({record});
-        if (!alone.ok()) {
-          log::error("proxy_record_failed", {log::field("error", alone.error().message)});
+      if (!insert_records(records).ok()) {
+        // One bad row (its user deleted meanwhile) must not cost the others theirs.
+        for (const Record* record : records) {
+          Status alone = insert_records({record});
+          if (!alone.ok()) {
+            log::error("proxy_record_failed", {log::field("error", alone.error().message)});
+          }
         }
       }
+      settle_unwritten(records);
     }
+  }
+}
+
+// The rows are written (or failed): their cost is the database's to count now.
+void ProxyService::settle_unwritten(const std::vector<const Record*>& records) {
+  std::lock_guard lock(mutex_);
+  for (const Record* record : records) {
+    if (!record->org_id || !(record->cost_usd > 0)) continue;
+    const auto found = unwritten_usd_.find(*record->org_id);
+    if (found == unwritten_usd_.end()) continue;
+    found->second -= record->cost_usd;
+    // Sums of doubles taken away in another order leave crumbs; a cent's millionth is none.
+    if (found->second < 1e-8) unwritten_usd_.erase(found);
   }
 }
 

@@ -173,6 +173,7 @@ class ProxyService {
   int64_t now_ms() const;
   void write_records();
   Status insert_records(const std::vector<const Record*>& records);
+  void settle_unwritten(const std::vector<const Record*>& records);
 
   store::Database& database_;
   IdentityService& identity_;
@@ -181,6 +182,8 @@ class ProxyService {
   std::mutex mutex_;
   std::map<std::string, RateWindow> windows_;  // by user id; GUARDED_BY(mutex_)
   std::map<std::string, Spend> spend_;         // by org id; GUARDED_BY(mutex_)
+  // By org id: the cost of rows queued for the writer and not yet written.
+  std::map<std::string, double> unwritten_usd_;  // GUARDED_BY(mutex_)
   // By token digest.
   std::unordered_map<std::string, Kept<std::shared_ptr<const Account>>>
       accounts_;  // GUARDED_BY(mutex_)

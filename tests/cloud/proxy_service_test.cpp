@@ -190,6 +190,31 @@ TEST_P(ProxyServiceTest, ASpentMonthlyBudgetRefusesWith402) {
   EXPECT_NE(message_of(second).find("monthly budget"), std::string::npos) << message_of(second);
 }
 
+// Reading the organization's spending must not wait for the usage writer: here the
+// writer cannot write at all (the test holds SQLite's one write transaction), and the
+// cost of the finished, still unwritten request counts at once.
+TEST_P(ProxyServiceTest, TheBudgetCountsUnwrittenRowsWithoutWaitingForTheWriter) {
+  if (database_->postgres()) GTEST_SKIP() << "one writer at a time is SQLite's";
+  const Person owner = sign_up("owner@example.com");
+  const std::string org = create_org(owner, "Acme");
+  patch_settings(owner, org, {{"proxy", {{"monthly_budget_usd", 0.01}}}});
+  const std::string token = token_for(owner);
+  auto first = admit(token, "gpt-4o");
+  ASSERT_EQ(status_of(first), 200) << message_of(first);
+  Result<store::Transaction> held = store_->begin(store::Scope::for_org(org));
+  ASSERT_TRUE(held.ok()) << held.error().message;
+  MeteredUsage usage;
+  usage.seen = true;
+  usage.input_tokens = 10'000;  // $0.025 of gpt-4o, over the $0.01 budget
+  proxy_->finish(std::get<ProxyTicket>(first), 200, usage);
+  auto second = admit(token, "gpt-4o");
+  EXPECT_EQ(status_of(second), 402) << message_of(second);
+  held->rollback();
+  proxy_->flush();
+  // Written now: the database's sum alone keeps refusing.
+  EXPECT_EQ(status_of(admit(token, "gpt-4o")), 402);
+}
+
 TEST_P(ProxyServiceTest, PerUserLimitsOnRequestsAndTokensAnswer429WithRetryAfter) {
   const Person owner = sign_up("owner@example.com");
   const std::string org = create_org(owner, "Acme");
