@@ -13,6 +13,7 @@
 #include "llm/model_catalog.h"
 #include "llm/model_policy.h"
 #include "llm/pricing.h"
+#include "store/yielding_vfs.h"
 
 namespace joey::cloud {
 namespace {
@@ -29,6 +30,17 @@ constexpr size_t kMaxQueuedRecords = 65'536;
 // wait short).
 constexpr auto kGatherFor = std::chrono::milliseconds(20);
 constexpr size_t kGatherRows = 512;
+// The writer steps aside for the I/O threads (sched_yield) after every row and every page
+// it writes: a batch of hundreds of rows, or a checkpoint, is milliseconds of CPU, and on
+// a core an I/O thread shares the kernel does not preempt the writer when a socket wakes
+// that thread (measured: answers delayed by as long as the batch ran, whatever the
+// writer's nice level or policy). On a saturated core a yield can cost the writer a whole
+// scheduler slice, so one by one only for kOneByOneFor of each transaction (it holds the
+// database's one write lock), then after every kRowsPerYield rows and pages (~1 ms of
+// work); and a batch over kYieldUpToRows (the writer is behind) starts there.
+constexpr auto kOneByOneFor = std::chrono::milliseconds(5);
+constexpr unsigned kRowsPerYield = 64;
+constexpr size_t kYieldUpToRows = 2 * kGatherRows;
 
 // A row id that sorts by time (12 hex digits of Unix milliseconds, then 20 random ones):
 // new rows go to the end of the primary-key index instead of a random page of it.
@@ -430,16 +442,17 @@ void ProxyService::write_records() {
       });
       batch.swap(queue_);
     }
+    const bool one_by_one = batch.size() <= kYieldUpToRows;
     // One transaction per tenant, rows in the order they came.
     std::map<std::string, std::vector<const Record*>> tenants;
     for (const Record& record : batch) {
       tenants[record.org_id ? "o" + *record.org_id : "u" + record.user_id].push_back(&record);
     }
     for (const auto& [tenant, records] : tenants) {
-      if (!insert_records(records).ok()) {
+      if (!insert_records(records, one_by_one).ok()) {
         // One bad row (its user deleted meanwhile) must not cost the others theirs.
         for (const Record* record : records) {
-          Status alone = insert_records({record});
+          Status alone = insert_records({record}, one_by_one);
           if (!alone.ok()) {
             log::error("proxy_record_failed", {log::field("error", alone.error().message)});
           }
@@ -464,7 +477,7 @@ void ProxyService::settle_unwritten(const std::vector<const Record*>& records) {
 }
 
 // Writes rows of one tenant in one transaction.
-Status ProxyService::insert_records(const std::vector<const Record*>& records) {
+Status ProxyService::insert_records(const std::vector<const Record*>& records, bool one_by_one) {
   const Record& first = *records.front();
   const store::Scope scope = first.org_id ? store::Scope::for_org(*first.org_id, first.user_id)
                                           : store::Scope::for_user(first.user_id);
@@ -474,8 +487,12 @@ Status ProxyService::insert_records(const std::vector<const Record*>& records) {
           "latency_ms, streamed, input_tokens, output_tokens, cache_read_tokens, "
           "cache_write_tokens, cost_usd) VALUES (?, ") +
       (first.org_id ? "?, :org" : ":user, NULL") + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  const auto one_by_one_until = one_by_one ? std::chrono::steady_clock::now() + kOneByOneFor
+                                           : std::chrono::steady_clock::time_point{};
+  store::set_page_write_yields(kRowsPerYield, one_by_one_until);
   store::Transaction tx = TRY(database_.begin(scope));
   std::vector<store::Value> params;
+  unsigned written = 0;
   for (const Record* record : records) {
     params.clear();
     params.emplace_back(record_id(record->ts));
@@ -488,11 +505,9 @@ Status ProxyService::insert_records(const std::vector<const Record*>& records) {
          store::Value(record->usage.output_tokens), store::Value(record->usage.cache_read_tokens),
          store::Value(record->usage.cache_write_tokens), store::Value(record->cost_usd)});
     TRY(tx.execute(sql, params));
-    // A row costs ~10 µs of CPU; a batch of hundreds is milliseconds. On a core an I/O
-    // thread shares, the kernel need not preempt this thread when a socket wakes the I/O
-    // thread (measured: a 4 ms burst here delays proxied answers by up to 4 ms, whatever
-    // this thread's nice level or policy), so the writer steps aside after every row.
-    std::this_thread::yield();
+    if (++written % kRowsPerYield == 0 || std::chrono::steady_clock::now() < one_by_one_until) {
+      std::this_thread::yield();  // see kOneByOneFor
+    }
   }
   return tx.commit();
 }

@@ -172,7 +172,7 @@ class ProxyService {
   const ProxyUpstream& upstream(UpstreamProvider provider) const;
   int64_t now_ms() const;
   void write_records();
-  Status insert_records(const std::vector<const Record*>& records);
+  Status insert_records(const std::vector<const Record*>& records, bool one_by_one);
   void settle_unwritten(const std::vector<const Record*>& records);
 
   store::Database& database_;

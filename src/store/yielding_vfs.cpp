@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 
 namespace joey::store::detail {
@@ -16,6 +17,9 @@ constexpr int kPageWriteBytes = 512;
 sqlite3_vfs* g_real = nullptr;  // set once, before g_vfs is registered
 sqlite3_vfs g_vfs{};
 std::atomic<unsigned long long> g_yields{0};
+thread_local unsigned t_yield_every = 0;  // page writes per yield; 0: never
+thread_local unsigned t_unyielded = 0;    // page writes since the last yield
+thread_local std::chrono::steady_clock::time_point t_one_by_one_until;
 
 // Our file is the outer sqlite3_file; the real VFS's file follows it in the same block.
 struct File {
@@ -32,7 +36,9 @@ int file_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset
 }
 int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   const int code = methods(file).xWrite(real(file), buffer, amount, offset);
-  if (amount >= kPageWriteBytes) {
+  if (t_yield_every != 0 && amount >= kPageWriteBytes &&
+      (++t_unyielded >= t_yield_every || std::chrono::steady_clock::now() < t_one_by_one_until)) {
+    t_unyielded = 0;
     g_yields.fetch_add(1, std::memory_order_relaxed);
     sched_yield();
   }
@@ -182,3 +188,14 @@ const char* yielding_vfs_name() {
 unsigned long long yielding_vfs_yields() { return g_yields.load(std::memory_order_relaxed); }
 
 }  // namespace joey::store::detail
+
+namespace joey::store {
+
+void set_page_write_yields(unsigned pages_per_yield,
+                           std::chrono::steady_clock::time_point one_by_one_until) {
+  detail::t_yield_every = pages_per_yield;
+  detail::t_unyielded = 0;
+  detail::t_one_by_one_until = one_by_one_until;
+}
+
+}  // namespace joey::store

@@ -1,5 +1,5 @@
-// A SQLite VFS that is the platform's default one, except that a thread gives up the CPU
-// (sched_yield) after each page it writes.
+// A SQLite VFS that is the platform's default one, except that a thread that asked for it
+// gives up the CPU (sched_yield) after each page it writes.
 //
 // Why: joeyd's usage writer commits proxy rows in batches, and every ~1,000 WAL pages a
 // commit also checkpoints them into the database — hundreds of page reads and writes in
@@ -10,9 +10,17 @@
 // when nothing waits, a yield returns at once (well under a microsecond beside a 4 KiB
 // write). Reads, locks, syncs and the shared-memory index are untouched.
 //
+// Only a thread that opted in yields (set_page_write_yields), and as often as it asked:
+// after every page until a deadline, after every `pages_per_yield` pages from then on. A
+// thread that yields after every page gets about one page per scheduler slice while its
+// core is saturated, and would hold the database's one write lock for seconds: the
+// deadline bounds that (the proxy's usage writer gives each transaction 5 ms).
+//
 // Thread-safety: yielding_vfs_name() registers the VFS once, on first use, from any
 // thread; the VFS itself is as thread-safe as the one it wraps.
 #pragma once
+
+#include <chrono>
 
 namespace joey::store::detail {
 
@@ -24,3 +32,12 @@ const char* yielding_vfs_name();
 unsigned long long yielding_vfs_yields();
 
 }  // namespace joey::store::detail
+
+namespace joey::store {
+
+// The calling thread's SQLite page writes yield: each one until `one_by_one_until`, then
+// every `pages_per_yield`-th. pages_per_yield 0 (the default) turns yielding off.
+void set_page_write_yields(unsigned pages_per_yield,
+                           std::chrono::steady_clock::time_point one_by_one_until = {});
+
+}  // namespace joey::store

@@ -681,14 +681,20 @@ TEST_P(StoreTest, SqliteSurvivesAWriterKilledMidTransaction) {
   EXPECT_EQ(count_audit_rows(*database, "org-a"), 50);
 }
 
-// The SQLite backend writes pages through the yielding VFS (store/yielding_vfs.h): commits
-// and a checkpoint yield once per page, and what they leave is an ordinary database that
-// SQLite's own VFS reads back whole.
+// The SQLite backend writes pages through the yielding VFS (store/yielding_vfs.h): on a
+// thread that opted in, commits and a checkpoint yield once per page (on others, never),
+// and what they leave is an ordinary database that SQLite's own VFS reads back whole.
 TEST_P(StoreTest, SqlitePagesAreWrittenThroughTheYieldingVfs) {
   if (postgres()) GTEST_SKIP() << "the VFS is SQLite's";
   auto database = open_or_fail();
   ASSERT_TRUE(database);
+  const unsigned long long unasked = store::detail::yielding_vfs_yields();
   add_org(*database, "org-a", "sealed");
+  EXPECT_EQ(store::detail::yielding_vfs_yields(), unasked);  // this thread has not opted in
+  store::set_page_write_yields(1);                           // after every page
+  struct OptOut {
+    ~OptOut() { store::set_page_write_yields(0); }
+  } opt_out;
   const unsigned long long before = store::detail::yielding_vfs_yields();
   {
     auto tx = database->begin(Scope::for_org("org-a"));
