@@ -51,6 +51,12 @@ std::string record_id(int64_t ts_ms) {
   return prefix + random_hex(10);
 }
 
+// A per-token price as the price list states it, per million tokens: the table keeps
+// USD per token, and 0.8 / 1e6 * 1e6 is 0.7999999999999999, which a client would show.
+// Rounded to a millionth of a dollar per million tokens, far below any list price's
+// precision.
+double per_million(double usd_per_token) { return std::round(usd_per_token * 1e12) / 1e6; }
+
 // Months since January 1970, UTC, and the first millisecond of that month.
 int64_t utc_month(int64_t ms) {
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
@@ -532,10 +538,10 @@ std::variant<nlohmann::json, ProxyRefusal> ProxyService::models(const HttpReques
                     {"owned_by", provider},
                     {"context_window", llm::context_window_or_default(id)},
                     {"pricing",
-                     {{"input_per_million_usd", price.input * 1e6},
-                      {"output_per_million_usd", price.output * 1e6},
-                      {"cache_read_per_million_usd", price.cache_read * 1e6},
-                      {"cache_write_per_million_usd", price.cache_write * 1e6}}}});
+                     {{"input_per_million_usd", per_million(price.input)},
+                      {"output_per_million_usd", per_million(price.output)},
+                      {"cache_read_per_million_usd", per_million(price.cache_read)},
+                      {"cache_write_per_million_usd", per_million(price.cache_write)}}}});
   }
   return nlohmann::json{{"object", "list"}, {"data", std::move(data)}};
 }

@@ -7,6 +7,7 @@
 // come in each protocol's error shape.
 
 import assert from 'node:assert/strict';
+import {readFileSync} from 'node:fs';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -203,5 +204,15 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     assert.ok(gpt, 'gpt-4o is listed');
     assert.ok(gpt.context_window > 0);
     assert.ok(gpt.pricing.input_per_million_usd > 0);
+    // Each listed price is the price list's own figure per million tokens, not a
+    // per-token price multiplied back (0.7999999999999999 for 0.8).
+    const list = JSON.parse(readFileSync(new URL('../../data/prices.json', import.meta.url), 'utf8'));
+    for (const model of listed.body.data) {
+      const stated = list.models[model.id];
+      assert.ok(stated, `${model.id} is in data/prices.json`);
+      for (const kind of ['input', 'output', 'cache_read', 'cache_write']) {
+        assert.equal(model.pricing[`${kind}_per_million_usd`], stated[kind] ?? 0, `${model.id} ${kind}`);
+      }
+    }
   });
 });
