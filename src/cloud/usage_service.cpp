@@ -1,6 +1,7 @@
 #include "cloud/usage_service.h"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <utility>
@@ -97,7 +98,9 @@ nlohmann::json UsageTotals::to_json() const {
           {"output_tokens", output_tokens},
           {"cache_read_tokens", cache_read_tokens},
           {"cache_write_tokens", cache_write_tokens},
-          {"cost_usd", cost_usd},
+          // A sum of costs, to a billionth of a dollar: 0.1 + 0.2 is not shown as
+          // 0.30000000000000004.
+          {"cost_usd", std::round(cost_usd * 1e9) / 1e9},
           {"requests", requests},
           {"tasks", tasks}};
 }

@@ -156,6 +156,18 @@ TEST_P(UsageRoutesTest, MyUsageCoversEveryTenantOfMineOnly) {
   EXPECT_EQ(none.body["total"]["cost_usd"], 0.0);
 }
 
+// Costs are sums of binary fractions: 0.1 + 0.2 is 0.30000000000000004 in a double,
+// which a client would show as it is. Reports give them to a billionth of a dollar.
+TEST_P(UsageRoutesTest, CostsAddUpWithoutFloatingPointCrumbs) {
+  const Person ada = sign_up("ada@example.com");
+  record(ada, kTaskA, "c1", kDay1 + 1, "gpt-4o", 10, 1, 0.1);
+  record(ada, kTaskA, "c2", kDay1 + 2, "gpt-4o", 10, 1, 0.2);
+  Reply mine = call(ada, "GET", "/api/me/usage?" + range(kDay0, kDay2) + "&group_by=model");
+  ASSERT_EQ(mine.status, 200) << mine.body.dump();
+  EXPECT_EQ(mine.body["total"]["cost_usd"].dump(), "0.3");
+  EXPECT_EQ(groups(mine)["gpt-4o"]["cost_usd"].dump(), "0.3");
+}
+
 TEST_P(UsageRoutesTest, RangesIncludeBothEndsAndDefaultToTheLast30Days) {
   record_sample();
   const std::string path = "/api/orgs/" + org_ + "/usage?";
