@@ -393,15 +393,6 @@ int64_t count_field(const json& object, const char* key) {
   return std::max<int64_t>(0, integer_field(object, key).value_or(0));
 }
 
-void read_openai_usage(const json& usage, MeteredUsage& result) {
-  const llm::Usage counts = llm::openai_usage(usage);
-  result.input_tokens = counts.input_tokens;
-  result.cache_read_tokens = counts.cache_read_tokens;
-  result.cache_write_tokens = 0;
-  result.output_tokens = counts.output_tokens;
-  result.seen = true;
-}
-
 // Fields present replace earlier values (message_delta's counts are cumulative).
 void read_anthropic_usage(const json& usage, MeteredUsage& result) {
   const auto update = [&usage](const char* key, int64_t& count) {
@@ -420,9 +411,129 @@ void read_model(const json& object, MeteredUsage& result) {
   }
 }
 
-bool has_error_member(const json& object) {
-  const auto it = object.find("error");
-  return it != object.end() && !it->is_null();
+// --- Usage read where it lies ------------------------------------------------------
+// The same readings as above, from a text is_json accepted, without building values: a
+// JSON answer's usage object, or a stream chunk's, costs no allocation. The tests hold
+// both ways to the same results (UsageBuiltFromItsLayoutCountsAsTheParsedObject and the
+// JSON-body cases).
+
+std::string_view value_text(std::string_view text, const Member& member) {
+  return text.substr(member.value_begin, member.value_end - member.value_begin);
+}
+
+// The last member called `key` (a parsed document keeps the last copy), or null.
+const Member* last_member(const ObjectLayout& layout, std::string_view key) {
+  const Member* found = nullptr;
+  for (const Member& member : layout.members) {
+    if (member.is(key)) found = &member;
+  }
+  return found;
+}
+
+// count_field on the parsed value, read from its text: integers as they are (negative
+// ones 0, past int64 capped), other numbers (fractions, exponents, integers too long for
+// 64 bits, which nlohmann reads as floats) truncated, anything else 0.
+int64_t count_at(std::string_view value) {
+  if (value.empty()) return 0;
+  const char first = value.front();
+  if (first != '-' && (first < '0' || first > '9')) return 0;
+  const bool negative = first == '-';
+  const std::string_view digits = value.substr(negative ? 1 : 0);
+  const bool plain =
+      std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (plain) {
+    if (negative) {
+      int64_t number = 0;
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+      if (error == std::errc() && end == value.data() + value.size()) return 0;
+    } else {
+      uint64_t number = 0;
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+      if (error == std::errc() && end == value.data() + value.size()) {
+        return static_cast<int64_t>(
+            std::min<uint64_t>(number, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+      }
+    }
+  }
+  double number = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (error == std::errc::result_out_of_range)
+    return negative ? 0 : std::numeric_limits<int64_t>::max();
+  if (error != std::errc() || end != value.data() + value.size()) return 0;
+  if (!(number > 0)) return 0;
+  if (number >= 9.0e18) return std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(number);
+}
+
+int64_t count_in(std::string_view text, const ObjectLayout& object, std::string_view key) {
+  const Member* member = last_member(object, key);
+  return member != nullptr ? count_at(value_text(text, *member)) : 0;
+}
+
+// The object a member holds, or nullopt when it holds something else.
+std::optional<ObjectLayout> object_in(std::string_view text, const Member* member) {
+  if (member == nullptr || member->value_begin >= text.size() || text[member->value_begin] != '{') {
+    return std::nullopt;
+  }
+  return scan_object(text, member->value_begin);
+}
+
+// llm::openai_usage, from the usage object's text.
+void read_openai_usage_at(std::string_view text, const ObjectLayout& usage, MeteredUsage& result) {
+  const int64_t prompt = count_in(text, usage, "prompt_tokens");
+  int64_t cached = 0;
+  if (const std::optional<ObjectLayout> details =
+          object_in(text, last_member(usage, "prompt_tokens_details"))) {
+    cached = count_in(text, *details, "cached_tokens");
+  } else {
+    cached = count_in(text, usage, "prompt_cache_hit_tokens");  // DeepSeek's spelling
+  }
+  cached = std::min(cached, prompt);
+  result.input_tokens = prompt - cached;
+  result.cache_read_tokens = cached;
+  result.cache_write_tokens = 0;
+  result.output_tokens = count_in(text, usage, "completion_tokens");
+  result.seen = true;
+}
+
+// read_anthropic_usage, from the usage object's text.
+void read_anthropic_usage_at(std::string_view text, const ObjectLayout& usage,
+                             MeteredUsage& result) {
+  const auto update = [&](std::string_view key, int64_t& count) {
+    if (const Member* member = last_member(usage, key)) count = count_at(value_text(text, *member));
+  };
+  update("input_tokens", result.input_tokens);
+  update("output_tokens", result.output_tokens);
+  update("cache_read_input_tokens", result.cache_read_tokens);
+  update("cache_creation_input_tokens", result.cache_write_tokens);
+  result.seen = true;
+}
+
+// read_model, from a member's text: a non-empty string replaces the model.
+void read_model_at(std::string_view text, const Member* member, MeteredUsage& result) {
+  if (member == nullptr) return;
+  const std::string_view value = value_text(text, *member);
+  if (value.size() < 2 || value.front() != '"') return;
+  if (value.find('\\') == std::string_view::npos) {
+    if (value.size() > 2) result.model.assign(value.substr(1, value.size() - 2));
+    return;
+  }
+  const json decoded = value_at(text, member->value_begin, member->value_end);
+  if (decoded.is_string() && !decoded.get_ref<const std::string&>().empty()) {
+    result.model = decoded.get<std::string>();
+  }
+}
+
+bool is_null_at(std::string_view text, const Member* member) {
+  return member != nullptr && value_text(text, *member) == "null";
+}
+
+// The layout of the object that is the whole of `text`, or nullopt when `text` is not
+// JSON or not an object.
+std::optional<ObjectLayout> whole_object(std::string_view text) {
+  std::vector<JsonMemberSpan> spans;
+  if (!is_json(text, spans)) return std::nullopt;
+  return top_object_layout(text, spans);
 }
 
 }  // namespace
@@ -693,22 +804,23 @@ bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view
     saw_end_ = true;
     return false;
   }
-  // Only the members metering reads are built; a delta's choices (the text) never are.
-  const std::optional<json> chunk =
-      read_members(data, {"usage", "error", "model"}, /*metered=*/true);
+  // Read where the members lie; a delta's choices (the text) are never built.
+  const std::optional<ObjectLayout> chunk = whole_object(data);
   if (!chunk) return false;
-  if (has_error_member(*chunk)) saw_error_ = true;
-  read_model(*chunk, usage_);
-  const auto null_usage = chunk->find("usage");
-  null_usage_ = null_usage != chunk->end() && null_usage->is_null();
-  const json* usage = object_field(*chunk, "usage");
-  if (usage == nullptr) return false;
-  read_openai_usage(*usage, usage_);
+  const Member* error = last_member(*chunk, "error");
+  if (error != nullptr && !is_null_at(data, error)) saw_error_ = true;
+  read_model_at(data, last_member(*chunk, "model"), usage_);
+  const Member* usage_member = last_member(*chunk, "usage");
+  null_usage_ = is_null_at(data, usage_member);
+  const std::optional<ObjectLayout> usage = object_in(data, usage_member);
+  if (!usage) return false;
+  read_openai_usage_at(data, *usage, usage_);
   if (!strip_) return false;
   // The usage chunk a client did not ask for is the one without choices.
-  const std::optional<json> rest = read_members(data, {"choices"});
-  const auto choices = rest->find("choices");
-  return choices == rest->end() || choices->is_null() || (choices->is_array() && choices->empty());
+  const Member* choices = last_member(*chunk, "choices");
+  if (choices == nullptr || is_null_at(data, choices)) return true;
+  const std::string_view list = value_text(data, *choices);
+  return list.front() == '[' && list.substr(1).find_first_not_of(" \t\r\n") == list.size() - 2;
 }
 
 void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view data) {
@@ -733,19 +845,22 @@ void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view 
 
 void StreamMeter::meter_json_body() {
   if (json_too_long_) return;
-  const std::optional<json> members =
-      read_members(json_, {"type", "error", "model", "usage"}, /*metered=*/true);
-  if (!members) return;
-  const json& body = *members;
+  const std::string_view text(json_);
+  const std::optional<ObjectLayout> body = whole_object(text);
+  if (!body) return;
   saw_end_ = true;
-  const std::string* type = string_field(body, "type");
-  if (has_error_member(body) || (type != nullptr && *type == "error")) saw_error_ = true;
-  read_model(body, usage_);
-  if (const json* usage = object_field(body, "usage")) {
+  const Member* error = last_member(*body, "error");
+  if (error != nullptr && !is_null_at(text, error)) saw_error_ = true;
+  if (const Member* type = last_member(*body, "type")) {
+    const json value = value_at(text, type->value_begin, type->value_end);
+    if (value.is_string() && value.get_ref<const std::string&>() == "error") saw_error_ = true;
+  }
+  read_model_at(text, last_member(*body, "model"), usage_);
+  if (const std::optional<ObjectLayout> usage = object_in(text, last_member(*body, "usage"))) {
     if (protocol_ == ProxyProtocol::kOpenAIChat) {
-      read_openai_usage(*usage, usage_);
+      read_openai_usage_at(text, *usage, usage_);
     } else {
-      read_anthropic_usage(*usage, usage_);
+      read_anthropic_usage_at(text, *usage, usage_);
     }
   }
 }

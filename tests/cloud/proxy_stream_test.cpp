@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/json.h"
@@ -535,12 +538,86 @@ TEST(StreamMeterTest, UsageBuiltFromItsLayoutCountsAsTheParsedObject) {
           R"({"prompt_tokens":40,"prompt_tokens_details":{"cach\u0065d_tokens":25,)"
           R"("audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":3}})",
       }) {
-    const Relayed relayed = relay({}, "data: {\"usage\":" + std::string(usage) + "}\n\n");
     const llm::Usage expected = llm::openai_usage(parse_json(usage));
+    // In a stream's chunk, and in a whole JSON answer.
+    for (const Relayed& relayed :
+         {relay({}, "data: {\"usage\":" + std::string(usage) + "}\n\n"),
+          relay({.streaming = false}, "{\"model\":\"m\",\"usage\":" + std::string(usage) + "}")}) {
+      EXPECT_TRUE(relayed.usage.seen) << usage;
+      EXPECT_EQ(relayed.usage.input_tokens, expected.input_tokens) << usage;
+      EXPECT_EQ(relayed.usage.output_tokens, expected.output_tokens) << usage;
+      EXPECT_EQ(relayed.usage.cache_read_tokens, expected.cache_read_tokens) << usage;
+    }
+  }
+}
+
+// An Anthropic answer's usage read where it lies counts as count_field reads the parsed
+// object: present members replace, absent ones keep 0.
+TEST(StreamMeterTest, AnthropicJsonUsageCountsAsTheParsedObject) {
+  for (const char* usage : {
+           R"({"input_tokens":25,"output_tokens":12})",
+           R"({"input_tokens":7.9,"output_tokens":-3,"cache_read_input_tokens":1e3})",
+           R"({"input_tokens":18446744073709551616,"output_tokens":"4"})",
+           R"({"input_tokens":5,"input_tokens":6,"cache_creation_input_tokens":null})",
+           R"({"inp\u0075t_tokens":9,"output_tokens":[1],"x":{"input_tokens":100}})",
+       }) {
+    const nlohmann::json parsed = parse_json(usage);
+    const auto count = [&](const char* key) -> int64_t {
+      if (!parsed.contains(key)) return 0;
+      const nlohmann::json& value = parsed[key];
+      if (value.is_number_float()) {
+        const double number = value.get<double>();
+        if (!(number > 0)) return 0;
+        return number >= 9.0e18 ? std::numeric_limits<int64_t>::max()
+                                : static_cast<int64_t>(number);
+      }
+      if (value.is_number_unsigned()) {
+        return static_cast<int64_t>(std::min<uint64_t>(
+            value.get<uint64_t>(), static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+      }
+      return value.is_number_integer() ? std::max<int64_t>(0, value.get<int64_t>()) : 0;
+    };
+    const Relayed relayed = relay(
+        {.protocol = ProxyProtocol::kAnthropicMessages, .streaming = false},
+        R"({"type":"message","model":"claude-haiku-4-5","usage":)" + std::string(usage) + "}");
     EXPECT_TRUE(relayed.usage.seen) << usage;
-    EXPECT_EQ(relayed.usage.input_tokens, expected.input_tokens) << usage;
-    EXPECT_EQ(relayed.usage.output_tokens, expected.output_tokens) << usage;
-    EXPECT_EQ(relayed.usage.cache_read_tokens, expected.cache_read_tokens) << usage;
+    EXPECT_EQ(relayed.usage.input_tokens, count("input_tokens")) << usage;
+    EXPECT_EQ(relayed.usage.output_tokens, count("output_tokens")) << usage;
+    EXPECT_EQ(relayed.usage.cache_read_tokens, count("cache_read_input_tokens")) << usage;
+    EXPECT_EQ(relayed.usage.cache_write_tokens, count("cache_creation_input_tokens")) << usage;
+    EXPECT_EQ(relayed.usage.model, "claude-haiku-4-5");
+  }
+}
+
+// The members around the usage, read where they lie: the last copy of a member counts, an
+// escaped model is decoded, an empty one is ignored, a non-null error or an error type is
+// an error, and with stripping only a usage chunk without choices is dropped.
+TEST(StreamMeterTest, MembersBesideTheUsageReadAsInAParsedDocument) {
+  const Relayed repeated =
+      relay({.streaming = false}, R"({"model":"a","model":"gpt\u002d4o","error":null,"usage":{}})");
+  EXPECT_EQ(repeated.usage.model, "gpt-4o");
+  EXPECT_FALSE(repeated.saw_error);
+  EXPECT_TRUE(repeated.usage.seen);
+  const Relayed empty_model = relay({.streaming = false}, R"({"model":"","usage":3})");
+  EXPECT_EQ(empty_model.usage.model, "");
+  EXPECT_FALSE(empty_model.usage.seen);
+  EXPECT_TRUE(relay({.streaming = false}, R"({"error":{"message":"x"}})").saw_error);
+  EXPECT_TRUE(relay({.protocol = ProxyProtocol::kAnthropicMessages, .streaming = false},
+                    R"({"type":"err\u006fr","error":{"type":"overloaded_error"}})")
+                  .saw_error);
+  EXPECT_FALSE(relay({.streaming = false}, R"({"type":"errors","error":null})").saw_error);
+  const std::string usage = R"("usage":{"prompt_tokens":3,"completion_tokens":1})";
+  for (const auto& [choices, dropped] : std::vector<std::pair<std::string, bool>>{
+           {"", true},
+           {R"("choices":null,)", true},
+           {R"("choices":[ ],)", true},
+           {R"("choices":[],"choices":[{"index":0}],)", false},
+           {R"("choices":[{"index":0}],"choices":[],)", true},
+           {R"("choices":{},)", false}}) {
+    const std::string chunk = "data: {" + choices + usage + "}\n\n";
+    const Relayed relayed = relay({.strip = true}, chunk);
+    EXPECT_EQ(relayed.out.empty(), dropped) << chunk;
+    EXPECT_EQ(relayed.usage.input_tokens, 3) << chunk;
   }
 }
 
