@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <initializer_list>
 #include <limits>
 #include <optional>
-#include <span>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -192,30 +190,11 @@ std::optional<json> plain_integer(std::string_view value) {
   return negative ? read(int64_t{0}) : read(uint64_t{0});
 }
 
-// The members metering reads below the top level (llm::openai_usage, read_anthropic_usage,
-// read_model on an Anthropic message): an object nested in a metered member is built
-// with these alone, so the counts a meter ignores (reasoning, audio, prediction tokens...)
-// cost no allocation. A key read from a nested object must be listed here.
-constexpr std::string_view kMeteredKeys[] = {"model",
-                                             "usage",
-                                             "prompt_tokens",
-                                             "completion_tokens",
-                                             "input_tokens",
-                                             "output_tokens",
-                                             "prompt_tokens_details",
-                                             "cached_tokens",
-                                             "prompt_cache_hit_tokens",
-                                             "cache_read_input_tokens",
-                                             "cache_creation_input_tokens"};
-
 // The value lying at text[begin, end) of a text is_json accepted, as parse_json would
-// build it — but when `keep` is not empty, objects hold only the members named in it,
-// at every depth. Objects are built member by member from their layout, and null,
-// booleans, strings without escapes and integers directly: a usage object costs a few
-// allocations instead of a parser run. Arrays, floats and escaped strings go through
-// the parser.
-json value_at(std::string_view text, size_t begin, size_t end,
-              std::span<const std::string_view> keep = {}) {
+// build it. Objects are built member by member from their layout, and null, booleans,
+// strings without escapes and integers directly: a small object costs a few allocations
+// instead of a parser run. Arrays, floats and escaped strings go through the parser.
+json value_at(std::string_view text, size_t begin, size_t end) {
   const std::string_view value = text.substr(begin, end - begin);
   if (value == "null") return nullptr;
   if (value == "true") return true;
@@ -227,12 +206,7 @@ json value_at(std::string_view text, size_t begin, size_t end,
     if (const std::optional<ObjectLayout> layout = scan_object(text, begin)) {
       json object = json::object();
       for (const Member& member : layout->members) {
-        if (!keep.empty() &&
-            std::none_of(keep.begin(), keep.end(),
-                         [&member](std::string_view key) { return member.is(key); })) {
-          continue;
-        }
-        object[member.key()] = value_at(text, member.value_begin, member.value_end, keep);
+        object[member.key()] = value_at(text, member.value_begin, member.value_end);
       }
       return object;
     }
@@ -244,31 +218,6 @@ json value_at(std::string_view text, size_t begin, size_t end,
 
 json member_value(std::string_view text, const Member& member) {
   return value_at(text, member.value_begin, member.value_end);
-}
-
-// The members `keys` of the object that is the whole of `text`, each parsed from where it
-// lies (a repeated member by its last copy, as in a parsed document); the others — a
-// request's conversation, a delta's text — are checked by is_json and never built.
-// Objects nested in those members are built with kMeteredKeys only when `metered`. An
-// object holding only those found, or nullopt when `text` is not JSON or not an object.
-std::optional<json> read_members(std::string_view text,
-                                 std::initializer_list<std::string_view> keys,
-                                 bool metered = false) {
-  std::vector<JsonMemberSpan> spans;
-  if (!is_json(text, spans) || !object_open(text)) return std::nullopt;
-  json members = json::object();
-  for (const JsonMemberSpan& span : spans) {
-    // Keys are compared as they lie in the text; only one holding an escape is decoded.
-    const std::string_view quoted = text.substr(span.key_begin, span.key_end - span.key_begin);
-    std::string decoded;
-    std::string_view key = quoted.substr(1, quoted.size() - 2);
-    if (key.find('\\') != std::string_view::npos) key = decoded = decode_key(quoted);
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) continue;
-    members[std::string(key)] = value_at(text, span.value_begin, span.value_end,
-                                         metered ? std::span<const std::string_view>(kMeteredKeys)
-                                                 : std::span<const std::string_view>());
-  }
-  return members;
 }
 
 struct Edit {
@@ -381,41 +330,11 @@ std::string dump(const json& value) {
 
 // --- Usage ------------------------------------------------------------------------
 
-// A token count: non-negative, zero when absent or malformed; floats truncate.
-int64_t count_field(const json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it != object.end() && it->is_number_float()) {
-    const double value = it->get<double>();
-    if (!(value > 0)) return 0;
-    if (value >= 9.0e18) return std::numeric_limits<int64_t>::max();
-    return static_cast<int64_t>(value);
-  }
-  return std::max<int64_t>(0, integer_field(object, key).value_or(0));
-}
-
-// Fields present replace earlier values (message_delta's counts are cumulative).
-void read_anthropic_usage(const json& usage, MeteredUsage& result) {
-  const auto update = [&usage](const char* key, int64_t& count) {
-    if (usage.contains(key)) count = count_field(usage, key);
-  };
-  update("input_tokens", result.input_tokens);
-  update("output_tokens", result.output_tokens);
-  update("cache_read_input_tokens", result.cache_read_tokens);
-  update("cache_creation_input_tokens", result.cache_write_tokens);
-  result.seen = true;
-}
-
-void read_model(const json& object, MeteredUsage& result) {
-  if (const std::string* model = string_field(object, "model"); model && !model->empty()) {
-    result.model = *model;
-  }
-}
-
-// --- Usage read where it lies ------------------------------------------------------
-// The same readings as above, from a text is_json accepted, without building values: a
-// JSON answer's usage object, or a stream chunk's, costs no allocation. The tests hold
-// both ways to the same results (UsageBuiltFromItsLayoutCountsAsTheParsedObject and the
-// JSON-body cases).
+// Usage, model and error are read where they lie in a text is_json accepted, without
+// building values: a JSON answer's usage object, or a stream event's, costs no
+// allocation. Readings match those of the parsed document (llm::openai_usage and its
+// count_field): the tests hold them to it (UsageBuiltFromItsLayoutCountsAsTheParsedObject,
+// AnthropicJsonUsageCountsAsTheParsedObject).
 
 std::string_view value_text(std::string_view text, const Member& member) {
   return text.substr(member.value_begin, member.value_end - member.value_begin);
@@ -430,35 +349,24 @@ const Member* last_member(const ObjectLayout& layout, std::string_view key) {
   return found;
 }
 
-// count_field on the parsed value, read from its text: integers as they are (negative
-// ones 0, past int64 capped), other numbers (fractions, exponents, integers too long for
-// 64 bits, which nlohmann reads as floats) truncated, anything else 0.
+// A token count, read from its text as llm's count_field reads the parsed value:
+// integers as they are (negative ones 0, past int64 capped), other numbers (fractions,
+// exponents, integers too long for 64 bits, which nlohmann reads as floats) truncated,
+// anything else 0.
 int64_t count_at(std::string_view value) {
-  if (value.empty()) return 0;
-  const char first = value.front();
-  if (first != '-' && (first < '0' || first > '9')) return 0;
-  const bool negative = first == '-';
-  const std::string_view digits = value.substr(negative ? 1 : 0);
-  const bool plain =
-      std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (plain) {
-    if (negative) {
-      int64_t number = 0;
-      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-      if (error == std::errc() && end == value.data() + value.size()) return 0;
-    } else {
-      uint64_t number = 0;
-      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-      if (error == std::errc() && end == value.data() + value.size()) {
-        return static_cast<int64_t>(
-            std::min<uint64_t>(number, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
-      }
-    }
+  if (value.empty() || (value.front() != '-' && (value.front() < '0' || value.front() > '9'))) {
+    return 0;
+  }
+  if (const std::optional<json> integer = plain_integer(value)) {
+    if (!integer->is_number_unsigned()) return 0;
+    return static_cast<int64_t>(std::min<uint64_t>(
+        integer->get<uint64_t>(), static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
   }
   double number = 0;
   const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-  if (error == std::errc::result_out_of_range)
-    return negative ? 0 : std::numeric_limits<int64_t>::max();
+  if (error == std::errc::result_out_of_range) {
+    return value.front() == '-' ? 0 : std::numeric_limits<int64_t>::max();
+  }
   if (error != std::errc() || end != value.data() + value.size()) return 0;
   if (!(number > 0)) return 0;
   if (number >= 9.0e18) return std::numeric_limits<int64_t>::max();
@@ -496,7 +404,8 @@ void read_openai_usage_at(std::string_view text, const ObjectLayout& usage, Mete
   result.seen = true;
 }
 
-// read_anthropic_usage, from the usage object's text.
+// An Anthropic usage object: the counts present replace earlier ones (message_delta's
+// are cumulative).
 void read_anthropic_usage_at(std::string_view text, const ObjectLayout& usage,
                              MeteredUsage& result) {
   const auto update = [&](std::string_view key, int64_t& count) {
@@ -509,18 +418,24 @@ void read_anthropic_usage_at(std::string_view text, const ObjectLayout& usage,
   result.seen = true;
 }
 
-// read_model, from a member's text: a non-empty string replaces the model.
+// A member's string, decoded; nullopt when it is absent or holds something else.
+std::optional<std::string> string_at(std::string_view text, const Member* member) {
+  if (member == nullptr || text[member->value_begin] != '"') return std::nullopt;
+  json value = value_at(text, member->value_begin, member->value_end);
+  if (!value.is_string()) return std::nullopt;
+  return std::move(value.get_ref<std::string&>());
+}
+
+// A non-empty model string replaces the model; an unescaped one is copied in place.
 void read_model_at(std::string_view text, const Member* member, MeteredUsage& result) {
   if (member == nullptr) return;
   const std::string_view value = value_text(text, *member);
-  if (value.size() < 2 || value.front() != '"') return;
-  if (value.find('\\') == std::string_view::npos) {
+  if (value.size() >= 2 && value.front() == '"' && value.find('\\') == std::string_view::npos) {
     if (value.size() > 2) result.model.assign(value.substr(1, value.size() - 2));
     return;
   }
-  const json decoded = value_at(text, member->value_begin, member->value_end);
-  if (decoded.is_string() && !decoded.get_ref<const std::string&>().empty()) {
-    result.model = decoded.get<std::string>();
+  if (std::optional<std::string> model = string_at(text, member); model && !model->empty()) {
+    result.model = std::move(*model);
   }
 }
 
@@ -825,21 +740,26 @@ bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view
 
 void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view data) {
   // Only message_start and message_delta carry usage; a content delta's text is never built.
-  const std::optional<json> payload =
-      read_members(data, {"type", "message", "usage"}, /*metered=*/true);
+  const std::optional<ObjectLayout> payload = whole_object(data);
   if (!payload) return;
   // The data's own type is authoritative; the SSE event name only backs it up.
-  const std::string* own_type = string_field(*payload, "type");
-  const std::string_view kind = own_type != nullptr ? std::string_view(*own_type) : type;
+  const std::optional<std::string> own_type = string_at(data, last_member(*payload, "type"));
+  const std::string_view kind = own_type ? std::string_view(*own_type) : type;
   if (kind == "message_stop") saw_end_ = true;
   if (kind == "error") saw_error_ = true;
   if (kind == "message_start") {
-    if (const json* message = object_field(*payload, "message")) {
-      read_model(*message, usage_);
-      if (const json* usage = object_field(*message, "usage")) read_anthropic_usage(*usage, usage_);
+    if (const std::optional<ObjectLayout> message =
+            object_in(data, last_member(*payload, "message"))) {
+      read_model_at(data, last_member(*message, "model"), usage_);
+      if (const std::optional<ObjectLayout> usage =
+              object_in(data, last_member(*message, "usage"))) {
+        read_anthropic_usage_at(data, *usage, usage_);
+      }
     }
   } else if (kind == "message_delta") {
-    if (const json* usage = object_field(*payload, "usage")) read_anthropic_usage(*usage, usage_);
+    if (const std::optional<ObjectLayout> usage = object_in(data, last_member(*payload, "usage"))) {
+      read_anthropic_usage_at(data, *usage, usage_);
+    }
   }
 }
 
@@ -851,10 +771,7 @@ void StreamMeter::meter_json_body() {
   saw_end_ = true;
   const Member* error = last_member(*body, "error");
   if (error != nullptr && !is_null_at(text, error)) saw_error_ = true;
-  if (const Member* type = last_member(*body, "type")) {
-    const json value = value_at(text, type->value_begin, type->value_end);
-    if (value.is_string() && value.get_ref<const std::string&>() == "error") saw_error_ = true;
-  }
+  if (string_at(text, last_member(*body, "type")) == "error") saw_error_ = true;
   read_model_at(text, last_member(*body, "model"), usage_);
   if (const std::optional<ObjectLayout> usage = object_in(text, last_member(*body, "usage"))) {
     if (protocol_ == ProxyProtocol::kOpenAIChat) {
