@@ -97,6 +97,28 @@ class ProxyServiceTest : public CloudRoutesTest {
     ASSERT_EQ(patched.status, 200) << patched.body.dump();
   }
 
+  // An organization with a $0.01 monthly budget, its owner's token and the owner's first
+  // admission (not yet finished).
+  struct BudgetedOrg {
+    std::string org;
+    std::string token;
+    std::variant<ProxyTicket, ProxyRefusal> first;
+  };
+  BudgetedOrg budgeted_org() {
+    const Person owner = sign_up("owner@example.com");
+    const std::string org = create_org(owner, "Acme");
+    patch_settings(owner, org, {{"proxy", {{"monthly_budget_usd", 0.01}}}});
+    const std::string token = token_for(owner);
+    return {org, token, admit(token, "gpt-4o")};
+  }
+  // gpt-4o: $2.50 per million input tokens, so $0.025: over budgeted_org's $0.01.
+  static MeteredUsage over_the_budget() {
+    MeteredUsage usage;
+    usage.seen = true;
+    usage.input_tokens = 10'000;
+    return usage;
+  }
+
   std::unique_ptr<ProxyService> proxy_;
 };
 
@@ -175,17 +197,10 @@ TEST_P(ProxyServiceTest, TheOrganizationsAllowListAndKeyApplyToItsMembers) {
 }
 
 TEST_P(ProxyServiceTest, ASpentMonthlyBudgetRefusesWith402) {
-  const Person owner = sign_up("owner@example.com");
-  const std::string org = create_org(owner, "Acme");
-  patch_settings(owner, org, {{"proxy", {{"monthly_budget_usd", 0.01}}}});
-  const std::string token = token_for(owner);
-  auto first = admit(token, "gpt-4o");
-  ASSERT_EQ(status_of(first), 200) << message_of(first);
-  MeteredUsage usage;
-  usage.seen = true;
-  usage.input_tokens = 10'000;  // gpt-4o: $2.50 per million input tokens → $0.025
-  proxy_->finish(std::get<ProxyTicket>(first), 200, usage);
-  auto second = admit(token, "gpt-4o");
+  const BudgetedOrg budgeted = budgeted_org();
+  ASSERT_EQ(status_of(budgeted.first), 200) << message_of(budgeted.first);
+  proxy_->finish(std::get<ProxyTicket>(budgeted.first), 200, over_the_budget());
+  auto second = admit(budgeted.token, "gpt-4o");
   EXPECT_EQ(status_of(second), 402);
   EXPECT_NE(message_of(second).find("monthly budget"), std::string::npos) << message_of(second);
 }
@@ -195,24 +210,17 @@ TEST_P(ProxyServiceTest, ASpentMonthlyBudgetRefusesWith402) {
 // cost of the finished, still unwritten request counts at once.
 TEST_P(ProxyServiceTest, TheBudgetCountsUnwrittenRowsWithoutWaitingForTheWriter) {
   if (database_->postgres()) GTEST_SKIP() << "one writer at a time is SQLite's";
-  const Person owner = sign_up("owner@example.com");
-  const std::string org = create_org(owner, "Acme");
-  patch_settings(owner, org, {{"proxy", {{"monthly_budget_usd", 0.01}}}});
-  const std::string token = token_for(owner);
-  auto first = admit(token, "gpt-4o");
-  ASSERT_EQ(status_of(first), 200) << message_of(first);
-  Result<store::Transaction> held = store_->begin(store::Scope::for_org(org));
+  const BudgetedOrg budgeted = budgeted_org();
+  ASSERT_EQ(status_of(budgeted.first), 200) << message_of(budgeted.first);
+  Result<store::Transaction> held = store_->begin(store::Scope::for_org(budgeted.org));
   ASSERT_TRUE(held.ok()) << held.error().message;
-  MeteredUsage usage;
-  usage.seen = true;
-  usage.input_tokens = 10'000;  // $0.025 of gpt-4o, over the $0.01 budget
-  proxy_->finish(std::get<ProxyTicket>(first), 200, usage);
-  auto second = admit(token, "gpt-4o");
+  proxy_->finish(std::get<ProxyTicket>(budgeted.first), 200, over_the_budget());
+  auto second = admit(budgeted.token, "gpt-4o");
   EXPECT_EQ(status_of(second), 402) << message_of(second);
   held->rollback();
   proxy_->flush();
   // Written now: the database's sum alone keeps refusing.
-  EXPECT_EQ(status_of(admit(token, "gpt-4o")), 402);
+  EXPECT_EQ(status_of(admit(budgeted.token, "gpt-4o")), 402);
 }
 
 TEST_P(ProxyServiceTest, PerUserLimitsOnRequestsAndTokensAnswer429WithRetryAfter) {
