@@ -60,6 +60,7 @@ void fill_random(unsigned char* buffer, size_t size) {
 // has), so parent and child never hand out the same bytes.
 struct RandomPool {
   static constexpr size_t kSize = 256;
+  static constexpr size_t kMaxTake = kSize / 4;  // the most one take_random call asks for
   unsigned char bytes[kSize];
   size_t used = kSize;
 };
@@ -67,14 +68,11 @@ thread_local RandomPool t_pool;
 
 void empty_pool_in_child() { t_pool.used = RandomPool::kSize; }
 
+// `size` is at most RandomPool::kMaxTake.
 void take_random(unsigned char* buffer, size_t size) {
   static std::once_flag registered;
   std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, &empty_pool_in_child); });
   RandomPool& pool = t_pool;
-  if (size > RandomPool::kSize / 4) {
-    fill_random(buffer, size);
-    return;
-  }
   if (RandomPool::kSize - pool.used < size) {
     fill_random(pool.bytes, RandomPool::kSize);
     pool.used = 0;
@@ -91,7 +89,7 @@ bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 std::string random_hex(size_t bytes) {
   static constexpr char kHexDigits[] = "0123456789abcdef";
   std::string hex(bytes * 2, '\0');
-  unsigned char raw[64];
+  unsigned char raw[RandomPool::kMaxTake];
   for (size_t done = 0; done < bytes;) {
     const size_t chunk = std::min(bytes - done, sizeof raw);
     take_random(raw, chunk);
