@@ -349,6 +349,49 @@ TEST_P(ProxyServiceTest, ARowThatCannotBeWrittenCostsNoOtherRow) {
   EXPECT_EQ(report.body["total"]["output_tokens"], 140);
 }
 
+// The writer puts several rows in one INSERT: each row keeps its own values whatever the
+// batch's size (13 rows are statements of 8, 4 and 1), for an organization's member and a
+// user on their own alike.
+TEST_P(ProxyServiceTest, EveryRowOfABatchKeepsItsOwnValues) {
+  const Person owner = sign_up("owner@example.com");
+  create_org(owner, "Acme");
+  const Person solo = sign_up("solo@example.com");
+  const std::string owner_token = token_for(owner);
+  const std::string solo_token = token_for(solo);
+  constexpr int kRows = 13;
+  for (int i = 1; i <= kRows; ++i) {
+    for (const std::string* token : {&owner_token, &solo_token}) {
+      auto admitted = admit(*token, i % 2 ? "gpt-4o" : "gpt-4o-mini");
+      ASSERT_EQ(status_of(admitted), 200);
+      MeteredUsage usage;
+      usage.seen = true;
+      usage.input_tokens = i;
+      usage.output_tokens = 100 * i;
+      proxy_->finish(std::get<ProxyTicket>(admitted), i == kRows ? 500 : 200, usage);
+    }
+  }
+  proxy_->flush();
+  for (const Person* who : {&owner, &solo}) {
+    SCOPED_TRACE(who == &solo ? "solo" : "owner");
+    Result<store::Transaction> tx =
+        store_->begin(store::Scope::for_user(who->id), store::Access::kRead);
+    ASSERT_TRUE(tx.ok());
+    auto rows = tx->query(
+        "SELECT input_tokens, output_tokens, status, model, org_id FROM proxy_requests "
+        "WHERE user_id = :user ORDER BY input_tokens");
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    ASSERT_EQ(rows->size(), size_t{kRows});
+    for (int i = 1; i <= kRows; ++i) {
+      const store::Row& row = (*rows)[static_cast<size_t>(i - 1)];
+      EXPECT_EQ(row.integer("input_tokens").value(), i);
+      EXPECT_EQ(row.integer("output_tokens").value(), 100 * i);
+      EXPECT_EQ(row.integer("status").value(), i == kRows ? 500 : 200);
+      EXPECT_EQ(row.text("model").value(), i % 2 ? "gpt-4o" : "gpt-4o-mini");
+      EXPECT_EQ(row.is_null("org_id"), who == &solo);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ProxyServiceTest, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
