@@ -511,22 +511,33 @@ asio::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect_new(
                                                " ms");
   };
 
-  auto resolving = std::make_shared<ResolveState>(executor);
-  asio::steady_timer resolve_timer(executor, deadline);
-  resolve_timer.async_wait([resolving](const error_code& error) {
-    if (error) return;
-    resolving->timed_out = true;
-    resolving->resolver.cancel();
-  });
   error_code error;
-  tcp::resolver::results_type endpoints = co_await resolving->resolver.async_resolve(
-      url.host, std::to_string(url.port), tcp::resolver::numeric_service,
-      asio::redirect_error(asio::use_awaitable, error));
-  resolve_timer.cancel();
-  if (resolving->timed_out) co_return timeout_error("resolving");
-  if (error || endpoints.empty()) {
-    co_return make_error(ErrorKind::kNetwork,
-                         "cannot resolve the upstream host " + url.host + ": " + error.message());
+  std::vector<tcp::endpoint> endpoints;
+  error_code not_an_address;
+  const asio::ip::address address = asio::ip::make_address(url.host, not_an_address);
+  if (!not_an_address) {
+    // Nothing to look up (a local model server, an address in the configuration): the
+    // resolver would hand the name to its own thread and back, a pair of context switches
+    // per new connection, which add up when a burst opens hundreds.
+    endpoints.emplace_back(address, url.port);
+  } else {
+    auto resolving = std::make_shared<ResolveState>(executor);
+    asio::steady_timer resolve_timer(executor, deadline);
+    resolve_timer.async_wait([resolving](const error_code& waited) {
+      if (waited) return;
+      resolving->timed_out = true;
+      resolving->resolver.cancel();
+    });
+    tcp::resolver::results_type found = co_await resolving->resolver.async_resolve(
+        url.host, std::to_string(url.port), tcp::resolver::numeric_service,
+        asio::redirect_error(asio::use_awaitable, error));
+    resolve_timer.cancel();
+    if (resolving->timed_out) co_return timeout_error("resolving");
+    if (error || found.empty()) {
+      co_return make_error(ErrorKind::kNetwork,
+                           "cannot resolve the upstream host " + url.host + ": " + error.message());
+    }
+    for (const auto& entry : found) endpoints.push_back(entry.endpoint());
   }
 
   auto connection = std::make_unique<UpstreamConnection>(options.max_header_bytes);
@@ -552,8 +563,6 @@ asio::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect_new(
 
   SSL* ssl = connection->secure->native_handle();
   SSL_set_ex_data(ssl, tls_ex_index(), connection.get());
-  error_code not_an_address;
-  asio::ip::make_address(url.host, not_an_address);
   if (not_an_address) {
     // SNI and name verification; an IP address gets no SNI (RFC 6066) and is checked
     // against the certificate's IP entries.

@@ -984,6 +984,29 @@ TEST(UpstreamClientTest, ClosedPortIsANetworkError) {
   EXPECT_EQ(answer.status.error().message.find("secret"), std::string::npos);
 }
 
+// An address is connected to as it is; a name still goes through the resolver, and one
+// that names nothing (RFC 6761's .invalid) fails there, within the connect timeout.
+TEST(UpstreamClientTest, AHostNameThatResolvesToNothingIsANetworkErrorOrATimeout) {
+  asio::io_context io;
+  UpstreamOptions options = fast_options();
+  options.connect_timeout = 2s;
+  auto pool = make_pool(options);
+  ASSERT_TRUE(pool);
+  Answer answer;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    answer = co_await fetch(*pool, get("http://upstream.example.invalid:8080/secret?q=1"));
+  }()));
+  ASSERT_FALSE(answer.status.ok());
+  const Error& error = answer.status.error();
+  EXPECT_TRUE(error.kind == ErrorKind::kNetwork || error.kind == ErrorKind::kTimeout)
+      << error.message;
+  EXPECT_TRUE(error.message.find("cannot resolve the upstream host upstream.example.invalid") !=
+                  std::string::npos ||
+              error.message.find("resolving") != std::string::npos)
+      << error.message;
+  EXPECT_EQ(error.message.find("secret"), std::string::npos);
+}
+
 TEST(UpstreamClientTest, UpstreamThatNeverAnswersTimesOut) {
   ScriptedUpstream upstream([&](int fd, int) {
     read_request(fd);
