@@ -3,7 +3,7 @@
 //
 //   proxy_load --port PORT --path PATH --body-file FILE [--header 'Name: value']...
 //              --connections C --seconds S [--warmup S] [--rate R] [--expect TEXT]
-//              [--timeout-ms MS] [--max-requests N]
+//              [--timeout-ms MS] [--max-requests N] [--cpu-pid PID]...
 //   proxy_load --hold N --port PORT --path PATH --body-file FILE [--header ...]
 //              --rss-pid PID [--rss-pid PID]... [--timeout-ms MS]
 //
@@ -16,6 +16,9 @@
 // runs from the time the request was *due*, so a server that stalls is charged for every
 // request that waited behind the stall (no coordinated omission). Requests still unsent
 // when the time is up are counted as `unsent` and make the point `saturated`.
+//
+// --cpu-pid PID: the CPU time PID (all its threads) spent in the recorded window, user
+// and system, per ok answer: `pidN_user_us` and `pidN_sys_us` for the Nth PID given.
 //
 // Both: TTFB is the first byte of the response body, TTLB its last byte (for a stream:
 // the whole stream). An answer counts as ok when its status is 200 and, with --expect,
@@ -51,6 +54,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -82,7 +86,31 @@ struct Options {
   size_t max_requests = 2'000'000;
   size_t hold = 0;
   std::vector<int> rss_pids;
+  std::vector<int> cpu_pids;
 };
+
+// A process's CPU time so far (all threads), in clock ticks: user, system.
+struct CpuTicks {
+  long user = -1;
+  long system = -1;
+};
+
+CpuTicks cpu_ticks(int pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) close with ')'; utime and
+  // stime are the 14th and 15th fields, the 12th and 13th after that.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream rest(stat.substr(close + 1));
+  std::string field;
+  CpuTicks ticks;
+  for (int index = 3; index <= 15 && rest >> field; ++index) {
+    if (index == 14) ticks.user = std::strtol(field.c_str(), nullptr, 10);
+    if (index == 15) ticks.system = std::strtol(field.c_str(), nullptr, 10);
+  }
+  return ticks;
+}
 
 enum class ConnState { kIdle, kConnecting, kWriting, kReading, kClosed };
 
@@ -203,6 +231,8 @@ class Load {
     for (;;) {
       const TimePoint now = Clock::now();
       if (now >= hard_stop) break;
+      if (cpu_before_.empty() && now >= measure_from_) cpu_before_ = sample_cpu();
+      if (cpu_after_.empty() && now >= measure_until_) cpu_after_ = sample_cpu();
       if (options_.rate > 0) {
         while (next_due <= now && next_due < measure_until_ && issued < options_.max_requests) {
           backlog.push_back(next_due);
@@ -276,6 +306,12 @@ class Load {
  private:
   static Clock::duration to_duration(double seconds) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+
+  std::vector<CpuTicks> sample_cpu() const {
+    std::vector<CpuTicks> ticks;
+    for (int pid : options_.cpu_pids) ticks.push_back(cpu_ticks(pid));
+    return ticks;
   }
 
   static long rss_kib(int pid) {
@@ -573,6 +609,17 @@ class Load {
                 results_.errors_io, results_.errors_status, results_.errors_timeout,
                 results_.errors_body);
     if (results_.last_bad_status) std::printf(" last_bad_status=%d", results_.last_bad_status);
+    if (cpu_after_.empty()) cpu_after_ = sample_cpu();  // the loop ended as the window did
+    const double us_per_tick = 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    for (size_t i = 0; i < cpu_before_.size() && i < cpu_after_.size() && ok > 0; ++i) {
+      const CpuTicks& before = cpu_before_[i];
+      const CpuTicks& after = cpu_after_[i];
+      if (before.user < 0 || after.user < 0) continue;  // the process was gone
+      const double per_ok = us_per_tick / static_cast<double>(ok);
+      std::printf(" pid%zu_user_us=%.1f pid%zu_sys_us=%.1f", i,
+                  static_cast<double>(after.user - before.user) * per_ok, i,
+                  static_cast<double>(after.system - before.system) * per_ok);
+    }
     // Why connections were reopened; these add up to `reconnects`.
     for (size_t reason = static_cast<size_t>(CloseReason::kNone) + 1;
          reason < results_.reopens.size(); ++reason) {
@@ -589,6 +636,8 @@ class Load {
   std::vector<Connection> connections_;  // reserved up front: pointers stay valid
   std::vector<Connection*> idle_;        // open loop: connections free for a request
   TimePoint measure_from_;
+  std::vector<CpuTicks> cpu_before_;  // at measure_from_, per --cpu-pid
+  std::vector<CpuTicks> cpu_after_;   // at measure_until_
   TimePoint measure_until_;
   size_t closed_loop_requests_ = 0;
   Results results_;
@@ -598,7 +647,7 @@ void print_usage() {
   std::fputs(
       "usage: proxy_load --port PORT --path PATH --body-file FILE [--header 'N: v']...\n"
       "                  --connections C --seconds S [--warmup S] [--rate R] [--expect TEXT]\n"
-      "                  [--timeout-ms MS] [--max-requests N]\n"
+      "                  [--timeout-ms MS] [--max-requests N] [--cpu-pid PID]...\n"
       "       proxy_load --hold N --port PORT --path PATH --body-file FILE --rss-pid PID...\n",
       stderr);
 }
@@ -648,6 +697,8 @@ bool parse_options(int argc, char** argv, Options& options) {
       options.hold = std::strtoul(value.c_str(), &end, 10);
     } else if (flag == "--rss-pid") {
       options.rss_pids.push_back(static_cast<int>(std::strtol(value.c_str(), &end, 10)));
+    } else if (flag == "--cpu-pid") {
+      options.cpu_pids.push_back(static_cast<int>(std::strtol(value.c_str(), &end, 10)));
     } else {
       return false;
     }

@@ -229,6 +229,8 @@ function measure(target, {connections, rate = 0, stream}) {
                 '--expect', stream ? '[DONE]' : kMarker, '--max-requests', String(kMaxRequests)];
   if (rate) args.push('--rate', String(rate));
   for (const header of target.headers) args.push('--header', header);
+  const pids = target.pids.filter((pid) => pid !== null);
+  for (const pid of pids) args.push('--cpu-pid', String(pid));
   const run = spawnSync('taskset', ['-c', kClientCpu, loadBin, ...args],
                         {encoding: 'utf8', timeout: (kSeconds + kWarmup + 30) * 1000});
   const line = (run.stdout ?? '').trim();
@@ -238,6 +240,12 @@ function measure(target, {connections, rate = 0, stream}) {
     if (value !== undefined) result[key] = Number(value);
   }
   if (run.status !== 0) result.stderr = run.stderr;
+  const cpuOf = (pid) => {
+    const i = pids.indexOf(pid);
+    const user = result[`pid${i}_user_us`];
+    return i < 0 || user === undefined ? null : `${user.toFixed(1)} + ${result[`pid${i}_sys_us`].toFixed(1)}`;
+  };
+  result.cpu = {proxy: target.pids[0] === null ? null : cpuOf(target.pids[0]), upstream: cpuOf(target.pids[1])};
   return result;
 }
 
@@ -309,14 +317,23 @@ if (kWithPortkey) {
 const portkeyConfig = JSON.stringify({provider: 'openai', api_key: kFakeKey, custom_host: `http://127.0.0.1:${upJson}/v1`});
 
 const kPath = '/v1/chat/completions';
+// `pids`: the proxy's process (null for direct) and the upstream's worker, whose CPU time
+// per answer proxy_load reports (--cpu-pid).
+const upstreamWorker = nginxWorkerPid(upstream.pid);
+const proxyWorker = nginxWorkerPid(nginxProxy.pid);
 const paths = (stream) => [
-  {name: 'direct', port: stream ? upSse : upJson, path: kPath, headers: [`Authorization: Bearer ${kFakeKey}`]},
-  {name: 'nginx', port: stream ? ngxSse : ngxJson, path: kPath, headers: [`Authorization: Bearer ${kFakeKey}`]},
+  {name: 'direct', port: stream ? upSse : upJson, path: kPath, headers: [`Authorization: Bearer ${kFakeKey}`],
+   pids: [null, upstreamWorker]},
+  {name: 'nginx', port: stream ? ngxSse : ngxJson, path: kPath, headers: [`Authorization: Bearer ${kFakeKey}`],
+   pids: [proxyWorker, upstreamWorker]},
   {name: 'joeyd', port: stream ? joeydSse.port : joeydJson.port, path: `/proxy${kPath}`,
-   headers: [`Authorization: Bearer ${stream ? joeydSse.token : joeydJson.token}`]},
+   headers: [`Authorization: Bearer ${stream ? joeydSse.token : joeydJson.token}`],
+   pids: [(stream ? joeydSse : joeydJson).pid, upstreamWorker]},
   ...(nodelayJson ? [{name: 'joeyd_nd', port: stream ? nodelaySse.port : nodelayJson.port, path: `/proxy${kPath}`,
-                      headers: [`Authorization: Bearer ${stream ? nodelaySse.token : nodelayJson.token}`]}] : []),
-  ...(portkey && !stream ? [{name: 'portkey', port: portkeyPort, path: kPath, headers: [`x-portkey-config: ${portkeyConfig}`]}] : []),
+                      headers: [`Authorization: Bearer ${stream ? nodelaySse.token : nodelayJson.token}`],
+                      pids: [(stream ? nodelaySse : nodelayJson).pid, upstreamWorker]}] : []),
+  ...(portkey && !stream ? [{name: 'portkey', port: portkeyPort, path: kPath, headers: [`x-portkey-config: ${portkeyConfig}`],
+                             pids: [portkey.pid, upstreamWorker]}] : []),
 ];
 
 // ---- the points ------------------------------------------------------------------------
@@ -397,9 +414,8 @@ function hold(port, pathName, headers, pids, count) {
 const joeydHeaders = [`Authorization: Bearer ${joeydHold.token}`];
 hold(joeydHold.port, `/proxy${kPath}`, joeydHeaders, [joeydHold.pid], 10);  // warm-up: first-use allocations
 const joeydMemory = hold(joeydHold.port, `/proxy${kPath}`, joeydHeaders, [joeydHold.pid], kStreams);
-const nginxWorker = nginxWorkerPid(nginxProxy.pid);
-hold(ngxHold, kPath, [], [nginxWorker], 10);
-const nginxMemory = hold(ngxHold, kPath, [], [nginxWorker], kStreams);
+hold(ngxHold, kPath, [], [proxyWorker], 10);
+const nginxMemory = hold(ngxHold, kPath, [], [proxyWorker], kStreams);
 console.log(`  memory, ${kStreams} idle streams  joeyd    ${joeydMemory}`);
 console.log(`  memory, ${kStreams} idle streams  nginx    ${nginxMemory}`);
 
@@ -442,6 +458,12 @@ for (const {scenario, results} of rows) {
   const parts = Object.entries(results).map(([name, r]) =>
     `${name} ${r.ok ? Math.round(r.rate) : 'n/a'}/s${scenario.stream && r.ok ? ` ttfb ${ms(r.ttfb_p50)}/${ms(r.ttfb_p99)}` : ''}${flag(r)}`);
   console.log(`  ${scenario.label.padEnd(26)} ${parts.join('; ')}`);
+}
+console.log('\n== CPU per answer (µs, user + system) in the recorded window: the proxy process (all threads); the upstream nginx worker');
+for (const {scenario, results} of rows) {
+  const parts = Object.entries(results).map(([name, r]) =>
+    `${name} ${name === 'direct' ? '' : `${r.cpu?.proxy ?? 'n/a'}, `}up ${r.cpu?.upstream ?? 'n/a'}`);
+  console.log(`  ${scenario.label.padEnd(26)} ${parts.join(' | ')}`);
 }
 if (wrkLines.length) console.log(`\n== cross-check: wrk -t1 -c64, json (closed loop)\n  ${wrkLines.join('\n  ')}`);
 const perStream = (line) => /pid0_kib_per_stream=([-0-9.]+)/.exec(line)?.[1] ?? 'n/a';
