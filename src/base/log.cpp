@@ -41,6 +41,7 @@ struct State {
   std::shared_ptr<spdlog::logger> logger;
   std::mutex sink_mutex;
   std::function<void(std::string_view)> sink;  // GUARDED_BY(sink_mutex)
+  std::atomic<bool> has_sink{false};           // whether `sink` is set: no lock per line without
 };
 
 Level level_from_environment() {
@@ -252,7 +253,7 @@ void emit(Level level, std::string_view event, std::initializer_list<Field> fiel
   const std::string line = format_event(event, fields);
   State& current = state();
   std::function<void(std::string_view)> sink;
-  {
+  if (current.has_sink.load(std::memory_order_acquire)) {
     std::lock_guard lock(current.sink_mutex);
     sink = current.sink;
   }
@@ -362,6 +363,7 @@ void set_sink_for_testing(std::function<void(std::string_view line)> sink) {
   State& current = state();
   std::lock_guard lock(current.sink_mutex);
   current.sink = std::move(sink);
+  current.has_sink.store(static_cast<bool>(current.sink), std::memory_order_release);
 }
 
 }  // namespace joey::log

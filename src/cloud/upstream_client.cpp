@@ -335,9 +335,11 @@ UpstreamExchange::~UpstreamExchange() {
   if (!connection_) return;
   bool reusable = reader_ && !cancelled_ && !failed_ && reader_->parser.is_done() &&
                   reader_->keep_alive && connection_->buffer.size() == 0;
-  log::debug("upstream_exchange_done",
-             {log::field("host", connection_->host), log::field("bytes", body_bytes_),
-              log::field("pooled", reusable)});
+  if (log::enabled(log::Level::kDebug)) {  // every request passes here: no fields unless shown
+    log::debug("upstream_exchange_done",
+               {log::field("host", connection_->host), log::field("bytes", body_bytes_),
+                log::field("pooled", reusable)});
+  }
   if (reusable) {
     pool_->release(std::move(connection_));
   } else {
@@ -665,9 +667,11 @@ asio::awaitable<Status> UpstreamExchange::begin(const WireRequest& request, bool
     }
     if (auto length = parser.content_length()) head_.content_length = *length;
     reader_->keep_alive = response.keep_alive() && !response.need_eof() && status != 101;
-    log::debug("upstream_response",
-               {log::field("host", connection.host), log::field("status", status),
-                log::field("reused", connection.reused)});
+    if (log::enabled(log::Level::kDebug)) {
+      log::debug("upstream_response",
+                 {log::field("host", connection.host), log::field("status", status),
+                  log::field("reused", connection.reused)});
+    }
     co_return ok_status();
   }
   failed_ = true;
