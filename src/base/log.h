@@ -69,6 +69,16 @@ void info(std::string_view event, std::initializer_list<Field> fields = {});
 void warn(std::string_view event, std::initializer_list<Field> fields = {});
 void error(std::string_view event, std::initializer_list<Field> fields = {});
 
+// The HTTP server's info line for one request, as info("http_request", {field("method",
+// method), field("route", route), field("status", status), field("latency_ms",
+// latency_ms), field("user_id", user_id)}) prints it — values redacted, truncated and
+// escaped alike — with less work (no Field copies, no name checks), as it runs for every
+// request.
+void http_request(std::string_view method, std::string_view route, int status, double latency_ms,
+                  std::string_view user_id);
+std::string format_http_request(std::string_view method, std::string_view route, int status,
+                                double latency_ms, std::string_view user_id);
+
 // True when events at `level` are printed; lets a caller skip building costly fields.
 bool enabled(Level level);
 void set_level(Level level);

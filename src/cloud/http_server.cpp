@@ -114,10 +114,7 @@ void access_log(const HttpRequest& request, const std::string& method, std::stri
   if (!log::enabled(log::Level::kInfo)) return;
   std::string_view user =
       request.context.user_id.empty() ? std::string_view("-") : request.context.user_id;
-  log::info(
-      "http_request",
-      {log::field("method", method), log::field("route", route), log::field("status", status),
-       log::field("latency_ms", std::round(seconds * 1e6) / 1e3), log::field("user_id", user)});
+  log::http_request(method, route, status, std::round(seconds * 1e6) / 1e3, user);
 }
 
 }  // namespace

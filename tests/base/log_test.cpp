@@ -136,6 +136,54 @@ TEST_F(LogTest, KeepsOrdinaryTextPathsAndIds) {
   EXPECT_EQ(logged_value("model", "claude-sonnet-4-20250514"), "claude-sonnet-4-20250514");
 }
 
+// The access line's own formatter prints what the generic one prints for the same five
+// fields, whatever the values: ordinary ones, and ones a client controls (a method token,
+// an unmatched path) that need redaction, truncation, escaping or quotes.
+TEST_F(LogTest, HttpRequestLineIsTheGenericLine) {
+  const std::string long_text(3000, 'x');
+  const std::vector<std::string> texts = {
+      "POST",
+      "/proxy/v1/chat/completions",
+      "-",
+      "",
+      "c7f66a88818ed0f7db299f22",
+      "GET /secret HTTP/1.1",
+      "sk-proj-abcdefghijklmnop1234",
+      "Bearer eyJhbGciOiJIUzI1NiJ9.e30.signature",
+      "a\"quote\\ and=equals",
+      "line\nbreak\tand\x01control",
+      std::string("bad utf8 \xC3\x28 and c1 \xC2\x85"),
+      std::string(200, 'a') + "é",
+      long_text,
+  };
+  const std::vector<double> latencies = {0, 0.001, 1.25, 12.345, 1e-05, 123456.789};
+  const std::vector<int> statuses = {200, 404, 500, -1};
+  size_t checked = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string& method = texts[i];
+    const std::string& route = texts[(i + 3) % texts.size()];
+    const std::string& user = texts[(i + 7) % texts.size()];
+    for (double latency : latencies) {
+      for (int status : statuses) {
+        const std::string generic =
+            format_event("http_request",
+                         {field("method", method), field("route", route), field("status", status),
+                          field("latency_ms", latency), field("user_id", user)});
+        ASSERT_EQ(format_http_request(method, route, status, latency, user), generic);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, texts.size() * latencies.size() * statuses.size());
+  lines_.clear();
+  http_request("POST", "/v1/x", 200, 0.5, "u1");
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0], "http_request method=POST route=/v1/x status=200 latency_ms=0.5 user_id=u1");
+  set_level(Level::kWarn);
+  http_request("POST", "/v1/x", 200, 0.5, "u1");
+  EXPECT_EQ(lines_.size(), 1u) << "an info line below the level is dropped";
+}
+
 TEST_F(LogTest, OmitsBodyLikeFieldsWhateverTheirValue) {
   for (const char* name : {"body", "content", "prompt", "completion", "messages", "arguments",
                            "text", "request_body", "tool.arguments", "Content"}) {
