@@ -114,6 +114,8 @@ void Router::add_route(std::string method, std::string path_template, Handler ha
       return;
     }
   }
+  if (by_length_.size() <= segments.size()) by_length_.resize(segments.size() + 1);
+  by_length_[segments.size()].push_back(routes_.size());
   routes_.push_back(Route{std::move(method), std::move(path_template), std::move(segments),
                           std::move(handler), std::move(stream), options});
 }
@@ -126,13 +128,17 @@ RouteMatch Router::match(std::string_view method, std::string_view raw_path) con
     result.outcome = RouteMatch::Outcome::kBadPath;
     return result;
   }
+  if (segments->size() >= by_length_.size()) return result;
+  const std::vector<size_t>& candidates = by_length_[segments->size()];
   const Route* best = nullptr;
-  for (const Route& route : routes_) {
+  for (size_t index : candidates) {
+    const Route& route = routes_[index];
     if (!segments_match(route.segments, *segments)) continue;
     if (!best || more_specific(route.segments, best->segments)) best = &route;
   }
   if (!best) return result;
-  for (size_t index = 0; index < routes_.size(); ++index) {
+  // The routes with best's template have its length too.
+  for (size_t index : candidates) {
     const Route& route = routes_[index];
     if (route.path_template != best->path_template) continue;
     if (route.method == method) {

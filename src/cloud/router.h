@@ -127,6 +127,9 @@ class Router {
                  std::shared_ptr<const StreamRoute> stream, RouteOptions options);
 
   std::vector<Route> routes_;
+  // Indexes into routes_ by segment count, in registration order: a path is compared only
+  // with the routes of its length.
+  std::vector<std::vector<size_t>> by_length_;
 };
 
 // The JSON error response for `error`: kInvalidArgument 400 invalid_request, kAuth 401
