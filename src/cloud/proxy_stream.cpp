@@ -479,36 +479,51 @@ Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view
   const std::optional<ObjectLayout> top = top_object_layout(body, spans);
   if (!top) return invalid("the request body must be a JSON object");
   const ObjectLayout& layout = *top;
-  json root = json::object();
   for (const char* key : {"model", "stream", "stream_options"}) {
     const auto count = std::count_if(layout.members.begin(), layout.members.end(),
                                      [key](const Member& member) { return member.is(key); });
     if (count > 1) return invalid(std::string("the request body gives \"") + key + "\" twice");
-    if (const Member* member = find_member(layout, key)) root[key] = member_value(body, *member);
   }
 
+  // "model" and "stream" are read where they lie (is_json checked them); only a model
+  // with an escape, and stream_options, are built as values.
   PreparedRequest request;
-  const auto model = root.find("model");
-  if (model == root.end()) return invalid("the request body has no \"model\"");
-  if (!model->is_string()) return invalid("\"model\" must be a string");
-  request.model = model->get<std::string>();
+  const Member* model = find_member(layout, "model");
+  if (model == nullptr) return invalid("the request body has no \"model\"");
+  std::optional<std::string> model_name;
+  if (const std::string_view text = value_text(body, *model);
+      text.size() >= 2 && text.front() == '"' && text.find('\\') == std::string_view::npos) {
+    model_name.emplace(text.substr(1, text.size() - 2));
+  } else {
+    model_name = string_at(body, model);
+  }
+  if (!model_name) return invalid("\"model\" must be a string");
+  request.model = std::move(*model_name);
   if (request.model.empty()) return invalid("\"model\" must not be empty");
   TRY(pick_provider(protocol, request));
 
-  if (const auto stream = root.find("stream"); stream != root.end() && !stream->is_null()) {
-    if (!stream->is_boolean()) return invalid("\"stream\" must be true or false");
-    request.stream = stream->get<bool>();
+  if (const Member* stream = find_member(layout, "stream")) {
+    const std::string_view text = value_text(body, *stream);
+    if (text == "true" || text == "false") {
+      request.stream = text == "true";
+    } else if (text != "null") {
+      return invalid("\"stream\" must be true or false");
+    }
   }
 
   std::vector<Edit> edits;
   if (request.upstream_model != request.model) {
-    const Member* member = find_member(layout, "model");
-    if (member == nullptr) return invalid("could not read \"model\" in the request body");
-    edits.push_back({member->value_begin, member->value_end, dump(json(request.upstream_model))});
+    edits.push_back({model->value_begin, model->value_end, dump(json(request.upstream_model))});
   }
-  if (protocol == ProxyProtocol::kOpenAIChat && request.stream && !wants_usage_chunk(root)) {
-    TRY(ask_for_usage_chunk(body, layout, root, edits));
-    request.strip_usage_chunk = true;
+  if (protocol == ProxyProtocol::kOpenAIChat && request.stream) {
+    json root = json::object();
+    if (const Member* options = find_member(layout, "stream_options")) {
+      root["stream_options"] = member_value(body, *options);
+    }
+    if (!wants_usage_chunk(root)) {
+      TRY(ask_for_usage_chunk(body, layout, root, edits));
+      request.strip_usage_chunk = true;
+    }
   }
   request.body = edits.empty() ? std::string(body) : apply_edits(body, std::move(edits));
   return request;

@@ -160,6 +160,19 @@ TEST(PrepareRequestTest, EscapedModelKeyIsRecognisedAndRewritten) {
   EXPECT_EQ(prepared.body, R"({"mod\u0065l":"gpt-4o"})");
 }
 
+// A model without an escape is read where it lies; one with escapes is decoded.
+TEST(PrepareRequestTest, EscapedModelValueIsDecoded) {
+  const PreparedRequest plain =
+      prepare_ok(ProxyProtocol::kOpenAIChat, R"({"model" : "gpt-4o" , "stream" : null})");
+  EXPECT_EQ(plain.model, "gpt-4o");
+  EXPECT_FALSE(plain.stream);
+  const PreparedRequest escaped =
+      prepare_ok(ProxyProtocol::kOpenAIChat, R"({"model":"openai\/gpt\u002d4o\u00e9"})");
+  EXPECT_EQ(escaped.model, "openai/gpt-4o\xC3\xA9");
+  EXPECT_EQ(escaped.upstream_model, "gpt-4o\xC3\xA9");
+  EXPECT_EQ(escaped.body, "{\"model\":\"gpt-4o\xC3\xA9\"}");
+}
+
 TEST(PrepareRequestTest, ByteOrderMarkAndWhitespaceAroundTheObjectAreAccepted) {
   const std::string body = "\xEF\xBB\xBF \n{\"model\":\"openai/gpt-4o\"}\n";
   const PreparedRequest prepared = prepare_ok(ProxyProtocol::kOpenAIChat, body);

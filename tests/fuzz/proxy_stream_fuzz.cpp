@@ -3,7 +3,8 @@
 // changes the forwarded bytes, the usage or the outcome, and that without stripping
 // the forwarded bytes are exactly the input. The same bytes as a request body go
 // through prepare_request, whose output must parse to the input's JSON with only
-// "model" and "stream_options" changed.
+// "model" and "stream_options" changed, and whose model and stream flag must be the
+// parsed input's.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -57,6 +58,11 @@ void check_prepare(ProxyProtocol protocol, std::string_view body) {
   nlohmann::json after = joey::parse_json(prepared->body);
   if (!before.is_object() || !after.is_object()) std::abort();
   if (!after["model"].is_string() || after["model"] != prepared->upstream_model) std::abort();
+  // The model and stream flag read where they lie are what a parser reads.
+  if (!before["model"].is_string() || before["model"] != prepared->model) std::abort();
+  const bool streams =
+      before.contains("stream") && before["stream"].is_boolean() && before["stream"].get<bool>();
+  if (prepared->stream != streams) std::abort();
   if (prepared->strip_usage_chunk && after["stream_options"]["include_usage"] != true) {
     std::abort();
   }
