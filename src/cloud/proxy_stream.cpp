@@ -124,7 +124,8 @@ struct ObjectLayout {
 };
 
 // Where the members of the object starting at text[open] lie. nullopt if the text does
-// not follow JSON's grammar there (callers pass text parse_json accepted).
+// not follow JSON's grammar there. On text is_json accepted the layout is exact; on other
+// text it is safe to compute but means nothing (changes_nothing relies on both).
 std::optional<ObjectLayout> scan_object(std::string_view text, size_t open) {
   if (open >= text.size() || text[open] != '{') return std::nullopt;
   ObjectLayout layout;
@@ -729,11 +730,41 @@ bool StreamMeter::meter_event(std::string_view type, std::string_view data) {
   return false;
 }
 
+namespace {
+
+// Whether metering the OpenAI chunk `data` could change nothing that `usage` records, read
+// without checking it is JSON: the last "error" is absent or null, the last "usage" is
+// absent or not an object, and the last "model" is absent, empty or `model` unescaped.
+// A chunk that is not JSON changes nothing either, so true is right for any text whose
+// scan says so; false sends the chunk down the checked path.
+bool changes_nothing(std::string_view data, const MeteredUsage& usage) {
+  const std::optional<size_t> open = object_open(data);
+  if (!open) return false;
+  const std::optional<ObjectLayout> chunk = scan_object(data, *open);
+  if (!chunk) return false;
+  const Member* error = last_member(*chunk, "error");
+  if (error != nullptr && !is_null_at(data, error)) return false;
+  const Member* usage_member = last_member(*chunk, "usage");
+  if (usage_member != nullptr && data[usage_member->value_begin] == '{') return false;
+  const Member* model = last_member(*chunk, "model");
+  if (model == nullptr) return true;
+  const std::string_view text = value_text(data, *model);
+  if (text.size() < 2 || text.front() != '"' || text.find('\\') != std::string_view::npos) {
+    return false;
+  }
+  return text.size() == 2 || text.substr(1, text.size() - 2) == usage.model;
+}
+
+}  // namespace
+
 bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view data) {
   if (data == "[DONE]") {
     saw_end_ = true;
     return false;
   }
+  // Without stripping, a chunk matters only for what it would change: most chunks of a
+  // stream (a delta, "usage": null, the same model) are not checked as JSON at all.
+  if (!strip_ && changes_nothing(data, usage_)) return false;
   // Read where the members lie; a delta's choices (the text) are never built.
   const std::optional<ObjectLayout> chunk = whole_object(data);
   if (!chunk) return false;

@@ -634,6 +634,59 @@ TEST(StreamMeterTest, MembersBesideTheUsageReadAsInAParsedDocument) {
   }
 }
 
+// Without stripping, a chunk that would change nothing is not checked as JSON; with
+// stripping every chunk is. Both must meter every stream alike: chunks that keep or change
+// the model, errors, usage in any chunk, escapes, chunks that are not JSON or too deep.
+TEST(StreamMeterTest, ChunksSkippedUncheckedMeterAsCheckedOnes) {
+  const auto event = [](const std::string& data) { return "data: " + data + "\n\n"; };
+  const std::string deep = std::string(300, '[') + std::string(300, ']');
+  const std::vector<std::string> chunks = {
+      R"({"model":"m1","choices":[{"delta":{"content":"hi"}}],"usage":null})",
+      R"({"model":"m1","choices":[{"delta":{"content":"\"model\":\"m9\""}}],"usage":null})",
+      R"({"model":"m2","choices":[],"usage":null})",
+      R"({"model":"m\u0031","choices":[]})",
+      R"({"model":"m3","choices":[],"usage":null)",
+      R"({"model":"m1","usage":{"prompt_tokens":4,"completion_tokens":2},"choices":[)",
+      R"({"x":)" + deep + R"(,"model":"m4","usage":{"prompt_tokens":9}})",
+      R"({"x":)" + deep + R"(,"model":"m1","usage":null})",
+      R"({"model":"m1","error":null})",
+      R"({"model":"m1","error":{"message":"overloaded"}})",
+      R"({"model":"","usage":{"prompt_tokens":7,"completion_tokens":3},"choices":[]})",
+      R"({"model":"m1","usage":{"prompt_tokens":5,"completion_tokens":1},"usage":null})",
+      R"({"model":7,"usage":null})",
+      R"({"usage":{"prompt_tokens":2,"completion_tokens":8}})",
+      R"(["model","m5"])",
+      R"({"model":"m1","choices":[{"delta":{}}],"usage":null,"model":"m6"})",
+      "not json at all",
+  };
+  // Every chunk alone after a first one naming m1, and every ordered pair.
+  std::vector<std::string> streams;
+  for (const std::string& chunk : chunks) streams.push_back(event(chunks[0]) + event(chunk));
+  for (const std::string& first : chunks) {
+    for (const std::string& second : chunks) streams.push_back(event(first) + event(second));
+  }
+  for (const std::string& stream : streams) {
+    SCOPED_TRACE(stream);
+    const Relayed unchecked = relay({}, stream);
+    const Relayed checked = relay({.strip = true}, stream);
+    ASSERT_TRUE(unchecked.ok && checked.ok);
+    EXPECT_EQ(unchecked.out, stream);
+    EXPECT_EQ(unchecked.usage.model, checked.usage.model);
+    EXPECT_EQ(unchecked.usage.seen, checked.usage.seen);
+    EXPECT_EQ(unchecked.usage.input_tokens, checked.usage.input_tokens);
+    EXPECT_EQ(unchecked.usage.output_tokens, checked.usage.output_tokens);
+    EXPECT_EQ(unchecked.saw_error, checked.saw_error);
+  }
+  // The pairs above reach every outcome: a changed model, usage, an error.
+  const Relayed changed = relay({}, event(chunks[0]) + event(chunks[2]));
+  EXPECT_EQ(changed.usage.model, "m2");
+  const Relayed counted = relay({}, event(chunks[0]) + event(chunks[10]));
+  EXPECT_EQ(counted.usage.input_tokens, 7);
+  EXPECT_TRUE(relay({}, event(chunks[0]) + event(chunks[9])).saw_error);
+  const Relayed broken = relay({}, event(chunks[0]) + event(chunks[4]));
+  EXPECT_EQ(broken.usage.model, "m1") << "a chunk that is not JSON changes nothing";
+}
+
 TEST(StreamMeterTest, CutStreamForwardsItsLastPartialEventAtFinish) {
   const std::string stream = openai_stream_before_usage() + "data: {\"id\":\"chatcmpl-1\",\"cho";
   const Relayed relayed = relay({.strip = true}, stream, {9});

@@ -4,7 +4,8 @@
 // the forwarded bytes are exactly the input. The same bytes as a request body go
 // through prepare_request, whose output must parse to the input's JSON with only
 // "model" and "stream_options" changed, and whose model and stream flag must be the
-// parsed input's.
+// parsed input's. An OpenAI stream must meter the same with stripping (every chunk
+// checked as JSON) and without (chunks that change nothing skipped unchecked).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -107,6 +108,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool strips = streaming && strip && protocol == ProxyProtocol::kOpenAIChat;
   if (whole.ok && !strips && whole.out != input) std::abort();
   if (whole.ok && strips && whole.out.size() > input.size()) std::abort();
+  // Stripping checks every chunk as JSON; without it, chunks that would change nothing
+  // are skipped unchecked. Both must meter alike (the events held for stripping are not
+  // limited differently: max_event_bytes applies to both).
+  if (streaming && protocol == ProxyProtocol::kOpenAIChat) {
+    const Outcome unstripped = strip ? relay(protocol, streaming, false, input, {}) : whole;
+    const Outcome stripped = strip ? whole : relay(protocol, streaming, true, input, {});
+    if (unstripped.ok && stripped.ok &&
+        (!same_usage(unstripped.usage, stripped.usage) ||
+         unstripped.saw_error != stripped.saw_error)) {
+      std::abort();
+    }
+  }
 
   check_prepare(protocol, input);
   return 0;
