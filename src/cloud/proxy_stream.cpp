@@ -283,8 +283,9 @@ Status pick_provider(ProxyProtocol protocol, PreparedRequest& request) {
 }
 
 // Makes an OpenAI streaming request carry stream_options.include_usage = true.
-Status ask_for_usage_chunk(std::string_view body, const ObjectLayout& root_layout, const json& root,
-                           std::vector<Edit>& edits) {
+// `options` is the parsed "stream_options" member (null when absent).
+Status ask_for_usage_chunk(std::string_view body, const ObjectLayout& root_layout,
+                           const json& options, std::vector<Edit>& edits) {
   const Member* member = find_member(root_layout, "stream_options");
   if (member == nullptr) {
     const size_t at =
@@ -294,9 +295,6 @@ Status ask_for_usage_chunk(std::string_view body, const ObjectLayout& root_layou
                          "\"stream_options\":{\"include_usage\":true}"});
     return ok_status();
   }
-  const auto found_options = root.find("stream_options");
-  if (found_options == root.end()) return invalid("could not read \"stream_options\"");
-  const json& options = *found_options;
   if (options.is_null()) {
     edits.push_back({member->value_begin, member->value_end, "{\"include_usage\":true}"});
     return ok_status();
@@ -318,11 +316,10 @@ Status ask_for_usage_chunk(std::string_view body, const ObjectLayout& root_layou
   return ok_status();
 }
 
-bool wants_usage_chunk(const json& root) {
-  const json* options = object_field(root, "stream_options");
-  if (options == nullptr) return false;
-  const auto it = options->find("include_usage");
-  return it != options->end() && it->is_boolean() && it->get<bool>();
+bool wants_usage_chunk(const json& options) {
+  if (!options.is_object()) return false;
+  const auto it = options.find("include_usage");
+  return it != options.end() && it->is_boolean() && it->get<bool>();
 }
 
 std::string dump(const json& value) {
@@ -379,11 +376,14 @@ int64_t count_in(std::string_view text, const ObjectLayout& object, std::string_
   return member != nullptr ? count_at(value_text(text, *member)) : 0;
 }
 
+// Whether a member is there and its value is an object.
+bool holds_object(std::string_view text, const Member* member) {
+  return member != nullptr && member->value_begin < text.size() && text[member->value_begin] == '{';
+}
+
 // The object a member holds, or nullopt when it holds something else.
 std::optional<ObjectLayout> object_in(std::string_view text, const Member* member) {
-  if (member == nullptr || member->value_begin >= text.size() || text[member->value_begin] != '{') {
-    return std::nullopt;
-  }
+  if (!holds_object(text, member)) return std::nullopt;
   return scan_object(text, member->value_begin);
 }
 
@@ -427,12 +427,21 @@ std::optional<std::string> string_at(std::string_view text, const Member* member
   return std::move(value.get_ref<std::string&>());
 }
 
+// A member's string as it lies, when it holds one without an escape; nullopt otherwise.
+// In text is_json accepted, that is the decoded string (no control byte is allowed).
+std::optional<std::string_view> plain_string_at(std::string_view text, const Member& member) {
+  const std::string_view value = value_text(text, member);
+  if (value.size() < 2 || value.front() != '"' || value.find('\\') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return value.substr(1, value.size() - 2);
+}
+
 // A non-empty model string replaces the model; an unescaped one is copied in place.
 void read_model_at(std::string_view text, const Member* member, MeteredUsage& result) {
   if (member == nullptr) return;
-  const std::string_view value = value_text(text, *member);
-  if (value.size() >= 2 && value.front() == '"' && value.find('\\') == std::string_view::npos) {
-    if (value.size() > 2) result.model.assign(value.substr(1, value.size() - 2));
+  if (const std::optional<std::string_view> plain = plain_string_at(text, *member)) {
+    if (!plain->empty()) result.model.assign(*plain);
     return;
   }
   if (std::optional<std::string> model = string_at(text, member); model && !model->empty()) {
@@ -442,6 +451,12 @@ void read_model_at(std::string_view text, const Member* member, MeteredUsage& re
 
 bool is_null_at(std::string_view text, const Member* member) {
   return member != nullptr && value_text(text, *member) == "null";
+}
+
+// Whether an object's last "error" member is there and not null.
+bool holds_error(std::string_view text, const ObjectLayout& object) {
+  const Member* error = last_member(object, "error");
+  return error != nullptr && !is_null_at(text, error);
 }
 
 // The layout of the object that is the whole of `text`, or nullopt when `text` is not
@@ -492,9 +507,8 @@ Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view
   const Member* model = find_member(layout, "model");
   if (model == nullptr) return invalid("the request body has no \"model\"");
   std::optional<std::string> model_name;
-  if (const std::string_view text = value_text(body, *model);
-      text.size() >= 2 && text.front() == '"' && text.find('\\') == std::string_view::npos) {
-    model_name.emplace(text.substr(1, text.size() - 2));
+  if (const std::optional<std::string_view> plain = plain_string_at(body, *model)) {
+    model_name.emplace(*plain);
   } else {
     model_name = string_at(body, model);
   }
@@ -517,12 +531,10 @@ Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view
     edits.push_back({model->value_begin, model->value_end, dump(json(request.upstream_model))});
   }
   if (protocol == ProxyProtocol::kOpenAIChat && request.stream) {
-    json root = json::object();
-    if (const Member* options = find_member(layout, "stream_options")) {
-      root["stream_options"] = member_value(body, *options);
-    }
-    if (!wants_usage_chunk(root)) {
-      TRY(ask_for_usage_chunk(body, layout, root, edits));
+    const Member* member = find_member(layout, "stream_options");
+    const json options = member != nullptr ? member_value(body, *member) : json();
+    if (!wants_usage_chunk(options)) {
+      TRY(ask_for_usage_chunk(body, layout, options, edits));
       request.strip_usage_chunk = true;
     }
   }
@@ -742,17 +754,11 @@ bool changes_nothing(std::string_view data, const MeteredUsage& usage) {
   if (!open) return false;
   const std::optional<ObjectLayout> chunk = scan_object(data, *open);
   if (!chunk) return false;
-  const Member* error = last_member(*chunk, "error");
-  if (error != nullptr && !is_null_at(data, error)) return false;
-  const Member* usage_member = last_member(*chunk, "usage");
-  if (usage_member != nullptr && data[usage_member->value_begin] == '{') return false;
+  if (holds_error(data, *chunk) || holds_object(data, last_member(*chunk, "usage"))) return false;
   const Member* model = last_member(*chunk, "model");
   if (model == nullptr) return true;
-  const std::string_view text = value_text(data, *model);
-  if (text.size() < 2 || text.front() != '"' || text.find('\\') != std::string_view::npos) {
-    return false;
-  }
-  return text.size() == 2 || text.substr(1, text.size() - 2) == usage.model;
+  const std::optional<std::string_view> plain = plain_string_at(data, *model);
+  return plain && (plain->empty() || *plain == usage.model);
 }
 
 }  // namespace
@@ -768,8 +774,7 @@ bool StreamMeter::meter_openai_chunk(std::string_view /*type*/, std::string_view
   // Read where the members lie; a delta's choices (the text) are never built.
   const std::optional<ObjectLayout> chunk = whole_object(data);
   if (!chunk) return false;
-  const Member* error = last_member(*chunk, "error");
-  if (error != nullptr && !is_null_at(data, error)) saw_error_ = true;
+  if (holds_error(data, *chunk)) saw_error_ = true;
   read_model_at(data, last_member(*chunk, "model"), usage_);
   const Member* usage_member = last_member(*chunk, "usage");
   null_usage_ = is_null_at(data, usage_member);
@@ -815,8 +820,7 @@ void StreamMeter::meter_json_body() {
   const std::optional<ObjectLayout> body = whole_object(text);
   if (!body) return;
   saw_end_ = true;
-  const Member* error = last_member(*body, "error");
-  if (error != nullptr && !is_null_at(text, error)) saw_error_ = true;
+  if (holds_error(text, *body)) saw_error_ = true;
   if (string_at(text, last_member(*body, "type")) == "error") saw_error_ = true;
   read_model_at(text, last_member(*body, "model"), usage_);
   if (const std::optional<ObjectLayout> usage = object_in(text, last_member(*body, "usage"))) {
