@@ -74,10 +74,14 @@ bool ascii_istarts_with(std::string_view text, std::string_view prefix) {
 
 std::string ascii_lower(std::string_view text) {
   std::string lower(text);
-  for (char& c : lower) {
+  ascii_lower_in_place(lower);
+  return lower;
+}
+
+void ascii_lower_in_place(std::string& text) {
+  for (char& c : text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return lower;
 }
 
 std::string_view trim(std::string_view text) {

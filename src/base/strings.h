@@ -24,6 +24,7 @@ std::string_view utf8_drop_partial_start(std::string_view text);
 bool ascii_iequals(std::string_view left, std::string_view right);
 bool ascii_istarts_with(std::string_view text, std::string_view prefix);
 std::string ascii_lower(std::string_view text);
+void ascii_lower_in_place(std::string& text);
 
 // `text` without leading and trailing spaces, tabs, CRs and LFs.
 std::string_view trim(std::string_view text);

@@ -25,7 +25,6 @@ namespace {
 
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-using Parser = http::request_parser<http::string_body>;
 using boost::system::error_code;
 
 constexpr size_t kReadChunkBytes = 64 * 1024;
@@ -37,6 +36,75 @@ constexpr int kMaxRunRestarts = 1000;
 constexpr size_t kAcceptBatch = 256;
 constexpr std::chrono::milliseconds kLingerTimeout{1000};
 constexpr size_t kLingerMaxBytes = 1024 * 1024;
+constexpr uint64_t kMaxBodyReserveBytes = 16 * 1024 * 1024;
+constexpr size_t kTypicalHeaderCount = 16;  // room reserved for header fields at once
+
+// Reads a request straight into an HttpRequest: each header name is lower-cased once as
+// it is parsed, and the body is appended where the handler will read it. Beast's own
+// parser first builds its field list, which the handler's request then copied.
+// Framing (Content-Length, chunked, keep-alive, limits) is basic_parser's.
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  HttpRequest& request() { return request_; }
+  std::string_view method() const { return request_.method; }
+  std::string_view target() const { return target_; }
+  unsigned version() const { return version_; }
+  // The first Expect header's value, or empty.
+  std::string_view expect() const { return expect_; }
+
+ private:
+  void on_request_impl(http::verb /*method*/, beast::string_view method_text,
+                       beast::string_view target, int version, error_code& error) override {
+    request_.method.assign(method_text.data(), method_text.size());
+    target_.assign(target.data(), target.size());
+    version_ = static_cast<unsigned>(version);
+    request_.headers.reserve(kTypicalHeaderCount);
+    error = {};
+  }
+  void on_response_impl(int /*code*/, beast::string_view /*reason*/, int /*version*/,
+                        error_code& error) override {
+    error = http::error::bad_method;  // a request parser never reads a status line
+  }
+  void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
+                     error_code& error) override {
+    auto& [lower_name, header_value] = request_.headers.emplace_back(
+        std::string(name_text.data(), name_text.size()), std::string(value.data(), value.size()));
+    ascii_lower_in_place(lower_name);
+    if (name == http::field::expect && !seen_expect_) {
+      seen_expect_ = true;
+      expect_ = header_value;
+    }
+    error = {};
+  }
+  void on_header_impl(error_code& error) override { error = {}; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         error_code& error) override {
+    if (content_length && *content_length <= kMaxBodyReserveBytes) {
+      request_.body.reserve(static_cast<size_t>(*content_length));
+    }
+    error = {};
+  }
+  size_t on_body_impl(beast::string_view bytes, error_code& error) override {
+    request_.body.append(bytes.data(), bytes.size());
+    error = {};
+    return bytes.size();
+  }
+  void on_chunk_header_impl(std::uint64_t /*size*/, beast::string_view /*extensions*/,
+                            error_code& error) override {
+    error = {};
+  }
+  size_t on_chunk_body_impl(std::uint64_t /*remain*/, beast::string_view bytes,
+                            error_code& error) override {
+    return on_body_impl(bytes, error);
+  }
+  void on_finish_impl(error_code& error) override { error = {}; }
+
+  HttpRequest request_;
+  std::string target_;
+  std::string expect_;
+  unsigned version_ = 11;
+  bool seen_expect_ = false;
+};
 
 // What to do once a request's header has been read, before its body.
 struct HeaderDecision {
@@ -47,19 +115,17 @@ struct HeaderDecision {
   size_t body_limit = 0;
 };
 
-bool has_body(const Parser& parser) {
+bool has_body(const RequestParser& parser) {
   return parser.chunked() || parser.content_length().value_or(0) > 0;
 }
 
-HeaderDecision decide_after_header(const Parser& parser, const Router& router) {
+HeaderDecision decide_after_header(const RequestParser& parser, const Router& router) {
   HeaderDecision decision;
-  const auto& header = parser.get();
-  std::string_view target(header.target().data(), header.target().size());
+  std::string_view target = parser.target();
   size_t question = target.find('?');
   decision.raw_path = std::string(target.substr(0, question));
   if (question != std::string_view::npos) decision.query = std::string(target.substr(question + 1));
-  std::string_view method(header.method_string().data(), header.method_string().size());
-  decision.match = router.match(method, decision.raw_path);
+  decision.match = router.match(parser.method(), decision.raw_path);
   if (decision.match.outcome != RouteMatch::Outcome::kFound) {
     // 404/405/400 need no body; the router answers from the request line, and a body,
     // if any, is left unread (the connection closes after the answer).
@@ -93,18 +159,9 @@ std::optional<HttpResponse> response_for_read_error(const error_code& error) {
   return HttpResponse::error(400, "invalid_request", "the request is not valid HTTP/1.1");
 }
 
-HttpRequest to_request(Parser& parser, std::string query, std::string remote_address) {
-  HttpRequest request;
-  auto& message = parser.get();
-  request.method = std::string(message.method_string());
+HttpRequest to_request(RequestParser& parser, std::string query, std::string remote_address) {
+  HttpRequest request = std::move(parser.request());
   request.query = std::move(query);
-  request.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
-  for (const auto& field : message) {
-    request.headers.emplace_back(
-        ascii_lower(std::string_view(field.name_string().data(), field.name_string().size())),
-        std::string(field.value()));
-  }
-  request.body = std::move(message.body());
   request.remote_address = std::move(remote_address);
   return request;
 }
@@ -122,7 +179,7 @@ void access_log(const HttpRequest& request, const std::string& method, std::stri
 HttpResponse serve_request_bytes(std::string_view bytes, const Router& router,
                                  const ServerOptions& options) {
   try {
-    Parser parser;
+    RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser.eager(false);
@@ -470,7 +527,7 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
   for (size_t served = 0; served < options.max_requests_per_connection; ++served) {
     state.idle = true;
     if (stopping) co_return;
-    Parser parser;
+    RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     beast::get_lowest_layer(stream).expires_after(options.header_timeout);
@@ -493,8 +550,8 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
       co_await write_response(stream, std::move(*answer), 11, false);
       co_return;
     }
-    method = std::string(parser.get().method_string());
-    unsigned version = parser.get().version();
+    method = std::string(parser.method());
+    unsigned version = parser.version();
     HeaderDecision decision = decide_after_header(parser, *router);
     route = decision.match.route;
     bool body_left_unread =
@@ -505,8 +562,7 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
       co_return;
     }
     if (decision.match.outcome == RouteMatch::Outcome::kFound && has_body(parser)) {
-      auto expect = parser.get()[http::field::expect];
-      if (ascii_iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
+      if (ascii_iequals(parser.expect(), "100-continue")) {
         http::response<http::empty_body> proceed{http::status::continue_, version};
         beast::get_lowest_layer(stream).expires_after(options.write_timeout);
         co_await http::async_write(stream, proceed,
@@ -547,7 +603,7 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
     HttpRequest request = to_request(parser, std::move(decision.query), remote_address);
     // `stopping` is checked again once the handler is done: a stop during a slow
     // handler must still answer with Connection: close.
-    bool may_keep_alive = parser.get().keep_alive() && !body_left_unread &&
+    bool may_keep_alive = parser.keep_alive() && !body_left_unread &&
                           served + 1 < options.max_requests_per_connection;
     HttpResponse response;
     if (decision.match.outcome == RouteMatch::Outcome::kFound && decision.match.stream) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <limits>
@@ -30,7 +31,78 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 using TlsStream = beast::ssl_stream<TimedStream>;
-using ResponseParser = http::response_parser<http::buffer_body>;
+
+// Reads a response head straight into the list UpstreamHead keeps (names lower-cased
+// once), and its body into the piece the caller points it at, as Beast's buffer_body
+// does. Beast's own parser first builds a field list, which begin() then copied. Framing
+// (Content-Length, chunked, keep-alive, limits, HEAD) is basic_parser's.
+constexpr size_t kTypicalHeaderCount = 16;  // room reserved for header fields at once
+
+class ResponseParser final : public http::basic_parser<false> {
+ public:
+  int status() const { return status_; }
+  // A 1xx head other than 101: the real head follows it.
+  bool interim() const { return status_ >= 100 && status_ < 200 && status_ != 101; }
+  // Whether the connection may carry another request once this response is read.
+  bool keeps_connection() const { return keep_alive() && !need_eof() && status_ != 101; }
+  std::vector<std::pair<std::string, std::string>>& headers() { return headers_; }
+  // Where the next body bytes go; nullptr: nowhere (the parser asks for a buffer).
+  void set_piece(char* data, size_t size) {
+    piece_ = data;
+    room_ = size;
+  }
+  size_t room() const { return room_; }
+
+ private:
+  void on_request_impl(http::verb /*method*/, beast::string_view /*method_text*/,
+                       beast::string_view /*target*/, int /*version*/, error_code& error) override {
+    error = http::error::bad_version;  // a response parser never reads a request line
+  }
+  void on_response_impl(int code, beast::string_view /*reason*/, int /*version*/,
+                        error_code& error) override {
+    status_ = code;
+    headers_.reserve(kTypicalHeaderCount);
+    error = {};
+  }
+  void on_field_impl(http::field /*name*/, beast::string_view name_text, beast::string_view value,
+                     error_code& error) override {
+    auto& header = headers_.emplace_back(std::string(name_text.data(), name_text.size()),
+                                         std::string(value.data(), value.size()));
+    ascii_lower_in_place(header.first);
+    error = {};
+  }
+  void on_header_impl(error_code& error) override { error = {}; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& /*content_length*/,
+                         error_code& error) override {
+    error = {};
+  }
+  size_t on_body_impl(beast::string_view bytes, error_code& error) override {
+    if (piece_ == nullptr) {
+      error = http::error::need_buffer;
+      return 0;
+    }
+    const size_t taken = std::min(room_, bytes.size());
+    std::memcpy(piece_, bytes.data(), taken);
+    piece_ += taken;
+    room_ -= taken;
+    error = taken == bytes.size() ? error_code() : error_code(http::error::need_buffer);
+    return taken;
+  }
+  void on_chunk_header_impl(std::uint64_t /*size*/, beast::string_view /*extensions*/,
+                            error_code& error) override {
+    error = {};
+  }
+  size_t on_chunk_body_impl(std::uint64_t /*remain*/, beast::string_view bytes,
+                            error_code& error) override {
+    return on_body_impl(bytes, error);
+  }
+  void on_finish_impl(error_code& error) override { error = {}; }
+
+  int status_ = 0;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  char* piece_ = nullptr;
+  size_t room_ = 0;
+};
 
 namespace {
 
@@ -320,6 +392,65 @@ std::string UpstreamHead::header(std::string_view name) const {
   return "";
 }
 
+Result<UpstreamAnswer> parse_upstream_answer(std::string_view bytes, size_t max_header_bytes,
+                                             bool head_only) {
+  size_t used = 0;
+  // Feeds the bytes left to `parser` until `done` holds; at their end the connection
+  // closes (put_eof), as a server that stops sending would.
+  auto feed = [&](ResponseParser& parser, auto done) -> error_code {
+    error_code error;
+    auto end_of_bytes = [&]() -> error_code {
+      if (!parser.got_some()) return http::error::end_of_stream;  // put_eof requires bytes
+      parser.put_eof(error);
+      if (error) return error;
+      return done() ? error_code() : error_code(http::error::partial_message);
+    };
+    while (!done()) {
+      if (used == bytes.size()) return end_of_bytes();
+      const size_t consumed =
+          parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), error);
+      used += consumed;
+      if (error == http::error::need_more || error == http::error::need_buffer) error = {};
+      if (error) return error;
+      // Nothing parsed: the rest is an incomplete piece that only more bytes could end.
+      if (consumed == 0 && !done()) return end_of_bytes();
+    }
+    return {};
+  };
+  auto failure = [](const error_code& error) -> Error {
+    if (error == http::error::partial_message || error == http::error::end_of_stream) {
+      return make_error(ErrorKind::kNetwork, "the upstream answer was cut short");
+    }
+    return make_error(ErrorKind::kProtocol, "the upstream answer is malformed: " + error.message());
+  };
+  for (int interim = 0; interim <= kMaxInterimResponses; ++interim) {
+    ResponseParser parser;
+    parser.header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (head_only) parser.skip(true);
+    if (error_code error = feed(parser, [&] { return parser.is_header_done(); })) {
+      return failure(error);
+    }
+    if (parser.interim()) continue;
+    UpstreamAnswer answer;
+    answer.head.status = parser.status();
+    answer.head.headers = std::move(parser.headers());
+    if (auto length = parser.content_length()) answer.head.content_length = *length;
+    answer.keep_alive = parser.keeps_connection();
+    std::string piece(UpstreamExchange::kPieceBytes, '\0');
+    error_code error;
+    while (!parser.is_done() && !error) {
+      parser.set_piece(piece.data(), piece.size());
+      error = feed(parser, [&] { return parser.is_done() || parser.room() < piece.size(); });
+      answer.body.append(piece.data(), piece.size() - parser.room());
+    }
+    if (error) return failure(error);
+    return answer;
+  }
+  return make_error(ErrorKind::kProtocol, "the upstream sent too many interim responses");
+}
+
 // ---- the exchange ----
 
 struct UpstreamExchange::Reader {
@@ -379,10 +510,7 @@ asio::awaitable<Result<std::optional<std::string>>> UpstreamExchange::read_some(
   bool try_buffered = true;
   for (int reads = 0; reads < kMaxReadsPerPiece; ++reads) {
     if (parser.is_done()) co_return std::optional<std::string>();
-    auto& body = parser.get().body();
-    body.data = piece;
-    body.size = kPieceBytes;
-    body.more = true;
+    parser.set_piece(piece, kPieceBytes);
     error_code error;
     if (try_buffered && connection_->buffer.size() > 0) {
       const size_t used = parser.put(connection_->buffer.data(), error);
@@ -400,7 +528,7 @@ asio::awaitable<Result<std::optional<std::string>>> UpstreamExchange::read_some(
       try_buffered = true;
     }
     if (error == http::error::need_buffer) error = {};
-    size_t got = kPieceBytes - parser.get().body().size;
+    size_t got = kPieceBytes - parser.room();
     if (cancelled_) {
       co_return make_error(ErrorKind::kCancelled, "the upstream request was cancelled");
     }
@@ -656,17 +784,12 @@ asio::awaitable<Status> UpstreamExchange::begin(const WireRequest& request, bool
       retryable = interim == 0 && closed_before_answer(error);
       co_return fail(error, "before its response");
     }
-    const auto& response = parser.get();
-    int status = static_cast<int>(response.result_int());
-    if (status >= 100 && status < 200 && status != 101) continue;
+    if (parser.interim()) continue;
+    const int status = parser.status();
     head_.status = status;
-    for (const auto& field : response) {
-      head_.headers.emplace_back(
-          ascii_lower(std::string_view(field.name_string().data(), field.name_string().size())),
-          std::string(field.value()));
-    }
+    head_.headers = std::move(parser.headers());
     if (auto length = parser.content_length()) head_.content_length = *length;
-    reader_->keep_alive = response.keep_alive() && !response.need_eof() && status != 101;
+    reader_->keep_alive = parser.keeps_connection();
     if (log::enabled(log::Level::kDebug)) {
       log::debug("upstream_response",
                  {log::field("host", connection.host), log::field("status", status),

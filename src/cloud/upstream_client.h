@@ -91,6 +91,22 @@ struct UpstreamUrl {
 // dropped. The message never repeats the path or query.
 Result<UpstreamUrl> parse_upstream_url(std::string_view url);
 
+// What parse_upstream_answer() read: the final head, and the whole body.
+struct UpstreamAnswer {
+  UpstreamHead head;
+  std::string body;
+  bool keep_alive = false;  // whether the exchange would return the connection to the pool
+};
+
+// For tests and the fuzz target: parses `bytes` as all an upstream sends for one request
+// before it closes the connection (interim 1xx heads, the head, the body), with the
+// exchange's response parser, limits and interim rules. `head_only`: the request was a
+// HEAD. Errors: kProtocol (a malformed or oversized head, malformed chunks, too many
+// interim heads), kNetwork (cut short).
+Result<UpstreamAnswer> parse_upstream_answer(std::string_view bytes,
+                                             size_t max_header_bytes = 64 * 1024,
+                                             bool head_only = false);
+
 namespace detail {
 struct UpstreamConnection;
 struct UpstreamPoolState;

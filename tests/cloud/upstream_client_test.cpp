@@ -16,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -234,6 +235,12 @@ bool wait_for_close(int fd) {
     if (::recv(fd, buffer, sizeof(buffer), 0) <= 0) return true;
   }
   return false;
+}
+
+std::string fmt_hex(size_t value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%zx", value);
+  return text;
 }
 
 std::string ok_response(std::string_view body) {
@@ -1060,6 +1067,141 @@ TEST(UpstreamClientTest, ResponseCutMidBodyIsANetworkError) {
   ASSERT_FALSE(answer.status.ok());
   EXPECT_EQ(answer.status.error().kind, ErrorKind::kNetwork);
   EXPECT_EQ(pool->idle_connections(), 0u);
+}
+
+// ---- the response parser, on bytes ----
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+TEST(UpstreamAnswerTest, InterimHeadsAreSkippedAndTheHeadKeepsEveryFieldInOrder) {
+  Result<UpstreamAnswer> answer = parse_upstream_answer(
+      "HTTP/1.1 100 Continue\r\n\r\n"
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+      "HTTP/1.1 201 Created\r\nX-Request-ID: r1\r\nSet-Cookie: a=1\r\nset-COOKIE: b=2\r\n"
+      "Content-Length: 5\r\n\r\nhello");
+  ASSERT_TRUE(answer.ok()) << answer.error().message;
+  EXPECT_EQ(answer->head.status, 201);
+  EXPECT_EQ(answer->head.headers, (Headers{{"x-request-id", "r1"},
+                                           {"set-cookie", "a=1"},
+                                           {"set-cookie", "b=2"},
+                                           {"content-length", "5"}}));
+  EXPECT_EQ(answer->head.header("Set-Cookie"), "a=1");
+  EXPECT_EQ(answer->head.content_length, 5u);
+  EXPECT_EQ(answer->body, "hello");
+  EXPECT_TRUE(answer->keep_alive);
+}
+
+TEST(UpstreamAnswerTest, ChunkedBodiesAreDecodedAndKeepTheConnection) {
+  const std::string big(40000, 'x');  // more than one piece
+  std::string bytes = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n";
+  bytes += fmt_hex(big.size()) + "\r\n" + big + "\r\n0\r\nTrailer-Field: t\r\n\r\n";
+  Result<UpstreamAnswer> answer = parse_upstream_answer(bytes);
+  ASSERT_TRUE(answer.ok()) << answer.error().message;
+  EXPECT_EQ(answer->body, "abc" + big);
+  EXPECT_FALSE(answer->head.content_length);
+  EXPECT_TRUE(answer->keep_alive);
+}
+
+TEST(UpstreamAnswerTest, WhatEndsTheConnectionIsNotKeptAlive) {
+  Result<UpstreamAnswer> until_close =
+      parse_upstream_answer("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nread until close");
+  ASSERT_TRUE(until_close.ok()) << until_close.error().message;
+  EXPECT_EQ(until_close->body, "read until close");
+  EXPECT_FALSE(until_close->keep_alive);
+
+  Result<UpstreamAnswer> closing =
+      parse_upstream_answer("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_TRUE(closing.ok());
+  EXPECT_EQ(closing->body, "ok");
+  EXPECT_FALSE(closing->keep_alive);
+
+  Result<UpstreamAnswer> old =
+      parse_upstream_answer("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->keep_alive);
+
+  Result<UpstreamAnswer> switching = parse_upstream_answer(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+  ASSERT_TRUE(switching.ok()) << switching.error().message;
+  EXPECT_EQ(switching->head.status, 101);  // final, not interim
+  EXPECT_FALSE(switching->keep_alive);
+}
+
+TEST(UpstreamAnswerTest, AHeadAnswerHasNoBodyWhateverItsLengthSays) {
+  Result<UpstreamAnswer> answer = parse_upstream_answer(
+      "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", 64 * 1024, /*head_only=*/true);
+  ASSERT_TRUE(answer.ok()) << answer.error().message;
+  EXPECT_EQ(answer->head.content_length, 50u);
+  EXPECT_EQ(answer->body, "");
+  EXPECT_TRUE(answer->keep_alive);
+}
+
+TEST(UpstreamAnswerTest, BadAnswersAreProtocolErrorsAndCutOnesNetworkErrors) {
+  struct Case {
+    std::string bytes;
+    ErrorKind kind;
+  };
+  std::string many_interim;
+  for (int index = 0; index < 10; ++index) many_interim += "HTTP/1.1 100 Continue\r\n\r\n";
+  const std::vector<Case> cases = {
+      {"", ErrorKind::kNetwork},
+      {"HTTP/1.1 200 OK\r\nContent-Len", ErrorKind::kNetwork},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", ErrorKind::kNetwork},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", ErrorKind::kNetwork},
+      {"HTTP/1.1 2x0 Nope\r\n\r\n", ErrorKind::kProtocol},
+      {"SSH-2.0-OpenSSH\r\n\r\n", ErrorKind::kProtocol},
+      {"HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n", ErrorKind::kProtocol},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", ErrorKind::kProtocol},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+       ErrorKind::kProtocol},
+      {"HTTP/1.1 200 OK\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n", ErrorKind::kProtocol},
+      {many_interim + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", ErrorKind::kProtocol},
+  };
+  for (const Case& bad : cases) {
+    Result<UpstreamAnswer> answer = parse_upstream_answer(bad.bytes, 1024);
+    ASSERT_FALSE(answer.ok()) << bad.bytes.substr(0, 80);
+    EXPECT_EQ(answer.error().kind, bad.kind)
+        << bad.bytes.substr(0, 80) << ": " << answer.error().message;
+  }
+}
+
+TEST(UpstreamClientTest, InterimAnswersAreSkippedOnTheWireAndTheConnectionIsReused) {
+  ScriptedUpstream upstream([&](int fd, int) {
+    read_request(fd);
+    send_all(fd,
+             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nX-B: 1\r\nx-a: 2\r\n"
+             "Content-Length: 4\r\n\r\nwait");
+    read_request(fd);
+    send_all(fd, ok_response("second"));
+    wait_for_close(fd);
+  });
+  asio::io_context io;
+  auto pool = make_pool();
+  ASSERT_TRUE(pool);
+  Headers first_headers;
+  Answer first;
+  Answer second;
+  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
+    {
+      auto exchange = co_await pool->send(get(upstream.url()));
+      if (exchange.ok()) {
+        first_headers = (*exchange)->head().headers;
+        first.status = (*exchange)->head().status;
+        for (auto piece = co_await (*exchange)->read_some(); piece.ok() && *piece;
+             piece = co_await (*exchange)->read_some()) {
+          first.body += **piece;
+        }
+      }
+    }  // the exchange returns its connection to the pool
+    second = co_await fetch(*pool, get(upstream.url()));
+  }()));
+  ASSERT_TRUE(first.status.ok());
+  EXPECT_EQ(*first.status, 202);
+  EXPECT_EQ(first_headers, (Headers{{"x-b", "1"}, {"x-a", "2"}, {"content-length", "4"}}));
+  EXPECT_EQ(first.body, "wait");
+  ASSERT_TRUE(second.status.ok()) << second.status.error().message;
+  EXPECT_EQ(second.body, "second");
+  EXPECT_EQ(upstream.connections(), 1);
 }
 
 TEST(UpstreamClientTest, OversizedOrMalformedResponseHeadIsAProtocolError) {

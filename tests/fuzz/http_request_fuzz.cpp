@@ -1,7 +1,7 @@
 // Feeds arbitrary bytes to joeyd's request handling as a connection would see them:
-// Beast's request parser with the server's limits (header size, per-route body size),
-// then the router and its error boundary. Checks that every answer is a well-formed
-// status and that JSON answers are JSON, and that nothing crashes.
+// joeyd's request parser (on Beast's basic_parser) with the server's limits (header
+// size, per-route body size), then the router and its error boundary. Checks that every
+// answer is a well-formed status and that JSON answers are JSON, and that nothing crashes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
