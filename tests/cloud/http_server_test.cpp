@@ -322,6 +322,32 @@ TEST_F(HttpServerTest, OversizedChunkedBodyGets413WhileStreaming) {
   EXPECT_EQ(status_of(outcome.data), 413);
 }
 
+TEST_F(HttpServerTest, ChunkedBodiesAndExpectContinueReachTheHandlerWhole) {
+  start();
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  // Header names in any case; the body in two chunks, with an extension and a trailer.
+  ASSERT_TRUE(send_all(fd,
+                       "POST /api/echo HTTP/1.1\r\nHost: x\r\nCONTENT-TYPE: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n"
+                       "8;ext=1\r\n{\"name\":\r\n6\r\n\"ch1\"}\r\n0\r\nX-Trailer: t\r\n\r\n"));
+  ReadOutcome chunked = read_from(fd, /*until_close=*/false);
+  EXPECT_EQ(status_of(chunked.data), 200);
+  EXPECT_NE(chunked.data.find(R"({"name":"ch1"})"), std::string::npos) << chunked.data;
+
+  // On the same connection: the client waits for 100 Continue before its body.
+  ASSERT_TRUE(send_all(fd,
+                       "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Expect: 100-continue\r\nContent-Length: 15\r\n\r\n"));
+  ReadOutcome proceed = read_from(fd, /*until_close=*/false);
+  EXPECT_EQ(proceed.data.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << proceed.data;
+  ASSERT_TRUE(send_all(fd, R"({"name":"late"})"));
+  ReadOutcome answer = read_from(fd, /*until_close=*/false);
+  ::close(fd);
+  EXPECT_EQ(status_of(answer.data), 200);
+  EXPECT_NE(answer.data.find(R"({"name":"late"})"), std::string::npos) << answer.data;
+}
+
 TEST_F(HttpServerTest, HugeHeaderGets431) {
   start();
   int fd = connect_to(server_->port());
