@@ -475,8 +475,9 @@ void HttpServer::Impl::admit(tcp::socket socket) {
   }
   // A response's head and body may go out as separate writes; without this, Nagle's
   // algorithm holds the second until the client's delayed ACK (~40 ms per answer).
-  error_code no_delay_error;
-  socket.set_option(tcp::no_delay(true), no_delay_error);
+  error_code option_error;
+  socket.set_option(tcp::no_delay(true), option_error);
+  socket.non_blocking(true, option_error);  // for TimedStream::write_now
   asio::any_io_executor executor = socket.get_executor();
   spawn(executor, connection(std::move(socket)), "connection");
 }

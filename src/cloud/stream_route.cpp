@@ -278,10 +278,15 @@ class ConnectionResponseStream final : public ResponseStream {
 
   template <typename Buffers>
   asio::awaitable<Status> send(const Buffers& buffers) {
+    beast::buffers_suffix<Buffers> rest(buffers);
+    if constexpr (std::is_same_v<Stream, TimedStream>) {
+      rest.consume(stream_.write_now(buffers));
+      if (beast::buffer_bytes(rest) == 0) co_return ok_status();
+    }
     busy_ = true;
     beast::get_lowest_layer(stream_).expires_after(options_.write_timeout);
     error_code error;
-    co_await asio::async_write(stream_, buffers, asio::redirect_error(asio::use_awaitable, error));
+    co_await asio::async_write(stream_, rest, asio::redirect_error(asio::use_awaitable, error));
     busy_ = false;
     co_return after_write(error);
   }
