@@ -4,6 +4,7 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -332,16 +333,52 @@ std::string format_event(std::string_view event, std::initializer_list<Field> fi
   return line;
 }
 
+// The access line up to its status: "http_request method=… route=…", formatted as
+// append_text formats them. A server sees a handful of (method, route) pairs, so each
+// thread keeps the last few, until the registered secrets change. Only the common
+// methods are kept: the method is the client's text, and a cache must not hold on to
+// whatever a client sent.
+const std::string& request_prefix(std::string_view method, std::string_view route) {
+  struct Entry {
+    std::string method;
+    std::string route;
+    uint64_t generation = 0;
+    std::string text;
+  };
+  constexpr size_t kMaxCachedRouteBytes = 256;
+  thread_local std::array<Entry, 8> entries;
+  thread_local size_t next_entry = 0;
+  thread_local Entry uncached;
+  const uint64_t generation = registered_secrets_generation();
+  for (const Entry& entry : entries) {
+    if (!entry.text.empty() && entry.generation == generation && entry.method == method &&
+        entry.route == route) {
+      return entry.text;
+    }
+  }
+  constexpr std::array<std::string_view, 7> kCommonMethods = {"GET",  "POST",   "PUT",    "PATCH",
+                                                              "HEAD", "DELETE", "OPTIONS"};
+  const bool common =
+      route.size() <= kMaxCachedRouteBytes &&
+      std::find(kCommonMethods.begin(), kCommonMethods.end(), method) != kCommonMethods.end();
+  Entry& entry = common ? entries[next_entry++ % entries.size()] : uncached;
+  entry.method.assign(common ? method : std::string_view());
+  entry.route.assign(common ? route : std::string_view());
+  entry.generation = generation;
+  entry.text.assign("http_request method=");
+  append_text(kept_text(method), method.size(), entry.text);
+  entry.text.append(" route=");
+  append_text(kept_text(route), route.size(), entry.text);
+  return entry.text;
+}
+
 std::string format_http_request(std::string_view method, std::string_view route, int status,
                                 double latency_ms, std::string_view user_id) {
   // The names are plain (HttpRequestLineIsTheGenericLine checks they classify so), so
   // only the values need the work format_event does.
   std::string line;
   line.reserve(128);
-  line.append("http_request method=");
-  append_text(kept_text(method), method.size(), line);
-  line.append(" route=");
-  append_text(kept_text(route), route.size(), line);
+  line.append(request_prefix(method, route));
   line.append(" status=");
   fmt::format_to(std::back_inserter(line), "{}", status);
   line.append(" latency_ms=");

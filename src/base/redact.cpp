@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <mutex>
 #include <shared_mutex>
 #include <vector>
@@ -26,7 +27,8 @@ constexpr std::array<std::string_view, 8> kSecretKeySuffixes = {
 
 struct Registry {
   std::shared_mutex mutex;
-  std::vector<std::string> secrets;  // GUARDED_BY(mutex); longest first
+  std::vector<std::string> secrets;     // GUARDED_BY(mutex); longest first
+  std::atomic<uint64_t> generation{0};  // bumped, under the unique lock, on every change
 };
 
 // Never destroyed, so that redacting from other static destructors stays safe.
@@ -267,12 +269,18 @@ void register_secret(std::string value) {
   current.secrets.push_back(std::move(value));
   std::stable_sort(current.secrets.begin(), current.secrets.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  current.generation.fetch_add(1, std::memory_order_release);
 }
 
 void clear_registered_secrets_for_testing() {
   Registry& current = registry();
   std::unique_lock lock(current.mutex);
   current.secrets.clear();
+  current.generation.fetch_add(1, std::memory_order_release);
+}
+
+uint64_t registered_secrets_generation() {
+  return registry().generation.load(std::memory_order_acquire);
 }
 
 }  // namespace joey

@@ -23,6 +23,7 @@
 // Thread-safety: every function may be called from any thread.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -41,5 +42,9 @@ void register_secret(std::string value);
 
 // Forgets every registered secret. For tests only.
 void clear_registered_secrets_for_testing();
+
+// Changes whenever the registered secrets do: text redacted while it stays the same may
+// be reused (the access line keeps its method and route part this way).
+uint64_t registered_secrets_generation();
 
 }  // namespace joey

@@ -1,4 +1,5 @@
 #include "base/log.h"
+#include "base/redact.h"
 
 #include <gtest/gtest.h>
 
@@ -182,6 +183,23 @@ TEST_F(LogTest, HttpRequestLineIsTheGenericLine) {
   set_level(Level::kWarn);
   http_request("POST", "/v1/x", 200, 0.5, "u1");
   EXPECT_EQ(lines_.size(), 1u) << "an info line below the level is dropped";
+}
+
+// The access line keeps its method and route part per thread; a secret registered
+// after a line was formatted must still be redacted from the next one.
+TEST_F(LogTest, HttpRequestLineRedactsASecretRegisteredAfterItsRouteWasSeen) {
+  const std::string secret = "correcthorsebattery";  // no secret's shape: kept until registered
+  const std::string route = "/api/x " + secret;
+  const std::string before = format_http_request("GET", route, 200, 1, "u1");
+  EXPECT_NE(before.find(secret), std::string::npos) << before;
+  joey::register_secret(secret);
+  const std::string after = format_http_request("GET", route, 200, 1, "u1");
+  joey::clear_registered_secrets_for_testing();
+  EXPECT_EQ(after.find(secret), std::string::npos) << after;
+  EXPECT_EQ(after,
+            format_event("http_request",
+                         {field("method", "GET"), field("route", "/api/x [REDACTED]"),
+                          field("status", 200), field("latency_ms", 1.0), field("user_id", "u1")}));
 }
 
 TEST_F(LogTest, OmitsBodyLikeFieldsWhateverTheirValue) {
