@@ -41,10 +41,17 @@ constexpr size_t kTypicalHeaderCount = 16;  // room reserved for header fields a
 class ResponseParser final : public http::basic_parser<false> {
  public:
   int status() const { return status_; }
-  // A 1xx head other than 101: the real head follows it.
-  bool interim() const { return status_ >= 100 && status_ < 200 && status_ != 101; }
+  // A 1xx head (101 is refused): the real head follows it.
+  bool interim() const { return status_ >= 100 && status_ < 200; }
+  // The body's length when the head tells it: none follows a 204 or 304 whatever its
+  // Content-Length says (for HEAD, that header's value describes what a GET would get).
+  std::optional<uint64_t> body_length() const {
+    if (status_ == 204 || status_ == 304) return 0;
+    if (const boost::optional<std::uint64_t> length = content_length()) return *length;
+    return std::nullopt;
+  }
   // Whether the connection may carry another request once this response is read.
-  bool keeps_connection() const { return keep_alive() && !need_eof() && status_ != 101; }
+  bool keeps_connection() const { return keep_alive() && !need_eof(); }
   std::vector<std::pair<std::string, std::string>>& headers() { return headers_; }
   // Where the next body bytes go; nullptr: nowhere (the parser asks for a buffer).
   void set_piece(char* data, size_t size) {
@@ -60,6 +67,12 @@ class ResponseParser final : public http::basic_parser<false> {
   }
   void on_response_impl(int code, beast::string_view /*reason*/, int /*version*/,
                         error_code& error) override {
+    // Three digits pass the grammar, but only 100-599 are statuses a client can relay;
+    // 101 switches to a protocol joeyd never asks an upstream for.
+    if (code < 100 || code > 599 || code == 101) {
+      error = http::error::bad_status;
+      return;
+    }
     status_ = code;
     headers_.reserve(kTypicalHeaderCount);
     error = {};
@@ -436,7 +449,7 @@ Result<UpstreamAnswer> parse_upstream_answer(std::string_view bytes, size_t max_
     UpstreamAnswer answer;
     answer.head.status = parser.status();
     answer.head.headers = std::move(parser.headers());
-    if (auto length = parser.content_length()) answer.head.content_length = *length;
+    answer.head.content_length = parser.body_length();
     answer.keep_alive = parser.keeps_connection();
     std::string piece(UpstreamExchange::kPieceBytes, '\0');
     error_code error;
@@ -795,7 +808,7 @@ asio::awaitable<Status> UpstreamExchange::begin(const WireRequest& request, bool
     const int status = parser.status();
     head_.status = status;
     head_.headers = std::move(parser.headers());
-    if (auto length = parser.content_length()) head_.content_length = *length;
+    head_.content_length = parser.body_length();
     reader_->keep_alive = parser.keeps_connection();
     if (log::enabled(log::Level::kDebug)) {
       log::debug("upstream_response",
