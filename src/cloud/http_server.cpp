@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
 constexpr size_t kReadChunkBytes = 64 * 1024;
+constexpr size_t kFirstReadBytes = 4096;  // a connection's read buffer, from the start
 constexpr std::chrono::milliseconds kPollInterval{10};
 constexpr std::chrono::milliseconds kForceCloseGrace{1000};
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{500};
@@ -525,6 +526,9 @@ template <typename Stream>
 asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, ConnectionState& state,
                                                        const std::string& remote_address) {
   beast::flat_buffer buffer(options.max_header_bytes + kReadChunkBytes);
+  // Beast reads at most the buffer's free room (at least 512 bytes): a buffer that starts
+  // empty would take a typical request in several system calls.
+  buffer.reserve(kFirstReadBytes);
   for (size_t served = 0; served < options.max_requests_per_connection; ++served) {
     state.idle = true;
     if (stopping) co_return;
