@@ -28,7 +28,6 @@ using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
 constexpr size_t kReadChunkBytes = 64 * 1024;
-constexpr size_t kFirstReadBytes = 4096;  // a connection's read buffer, from the start
 constexpr std::chrono::milliseconds kPollInterval{10};
 constexpr std::chrono::milliseconds kForceCloseGrace{1000};
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{500};
@@ -476,9 +475,8 @@ void HttpServer::Impl::admit(tcp::socket socket) {
   }
   // A response's head and body may go out as separate writes; without this, Nagle's
   // algorithm holds the second until the client's delayed ACK (~40 ms per answer).
-  error_code option_error;
-  socket.set_option(tcp::no_delay(true), option_error);
-  socket.non_blocking(true, option_error);  // for TimedStream::write_now
+  error_code no_delay_error;
+  socket.set_option(tcp::no_delay(true), no_delay_error);
   asio::any_io_executor executor = socket.get_executor();
   spawn(executor, connection(std::move(socket)), "connection");
 }
@@ -526,9 +524,6 @@ template <typename Stream>
 asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, ConnectionState& state,
                                                        const std::string& remote_address) {
   beast::flat_buffer buffer(options.max_header_bytes + kReadChunkBytes);
-  // Beast reads at most the buffer's free room (at least 512 bytes): a buffer that starts
-  // empty would take a typical request in several system calls.
-  buffer.reserve(kFirstReadBytes);
   for (size_t served = 0; served < options.max_requests_per_connection; ++served) {
     state.idle = true;
     if (stopping) co_return;

@@ -95,8 +95,6 @@ struct ClientState {
   std::function<void()> on_gone;
   bool watcher_running = false;
   bool watcher_stop = false;        // set before the transport cancels the watcher's read
-  bool peeking = false;             // peek_client's receive is pending, no read
-  char peeked = 0;                  // where it peeks
   asio::steady_timer watcher_done;  // cancelled when the watcher ends
 };
 
@@ -130,60 +128,30 @@ void finish_watch(const std::shared_ptr<ClientState>& client) {
 // Reads whatever the client sends while the handler runs: an error means the client
 // closed or reset the connection. The bytes are committed to `buffer`, where the next
 // request's parser finds them. Bounded by the buffer's room: each read takes >= 1 byte.
-// `source` is the TLS stream, which decrypts, or a plain connection's socket itself:
-// outside TimedStream, so that no write's deadline ever applies to the watcher's reads.
 //
-// Completion handlers, not a coroutine, so that each read is initiated at once: a TLS
-// read must be pending before the handler's first write sets the stream's write deadline,
-// or that deadline would apply to the watcher's read as well (a TimedStream deadline set
-// while no read is pending applies to the next read too). Between reads nothing else
-// runs: the next read is started from the previous one's completion, on the strand.
-template <typename Source>
-void watch_client(Source& source, beast::flat_buffer& buffer, std::shared_ptr<ClientState> client) {
+// Completion handlers, not a coroutine, so that each read is initiated at once: a read
+// must be pending before the handler's first write sets the stream's write deadline,
+// or that deadline would apply to the watcher's read as well (a TimedStream deadline
+// set while no read is pending applies to the next read too). Between reads nothing
+// else runs: the next read is started from the previous one's completion, on the strand.
+template <typename Stream>
+void watch_client(Stream& stream, beast::flat_buffer& buffer, std::shared_ptr<ClientState> client) {
   size_t room = buffer.max_size() - buffer.size();
   if (client->watcher_stop || room == 0) {
     finish_watch(client);
     return;
   }
-  auto on_read = [&source, &buffer, client](const error_code& error, size_t got) {
+  auto on_read = [&stream, &buffer, client](const error_code& error, size_t got) {
     buffer.commit(got);
     if (error) {
       if (!(client->watcher_stop && error == asio::error::operation_aborted)) mark_gone(client);
       finish_watch(client);
       return;
     }
-    watch_client(source, buffer, client);
+    watch_client(stream, buffer, client);
   };
-  source.async_read_some(buffer.prepare(std::min(room, kWatchReadBytes)),
+  stream.async_read_some(buffer.prepare(std::min(room, kWatchReadBytes)),
                          asio::bind_executor(client->executor, std::move(on_read)));
-}
-
-// A plain connection's watcher first only peeks: a one-byte receive with MSG_PEEK into
-// `client`, which takes no byte and leaves the buffer untouched. End of stream or an
-// error means the client closed or reset; a byte means it sent more (pipelined
-// requests), and the watcher then reads them as watch_client does. While it only peeks,
-// its handler touches nothing but `client` once the watcher is stopped, so stop_watcher
-// need not wait for it to run: one trip through the executor's queue less per response,
-// which under a backlog waits behind every ready connection. (A receive rather than
-// asio's wait: a wait re-arms the socket in epoll, one more system call per response.)
-void peek_client(TimedStream& stream, beast::flat_buffer& buffer,
-                 std::shared_ptr<ClientState> client) {
-  auto on_peek = [&stream, &buffer, client](const error_code& error, size_t /*peeked*/) {
-    if (client->watcher_stop) {  // may run after the connection is gone: touch nothing else
-      finish_watch(client);
-      return;
-    }
-    if (error) {
-      mark_gone(client);
-      finish_watch(client);
-      return;
-    }
-    client->peeking = false;
-    watch_client(stream.socket(), buffer, client);
-  };
-  client->peeking = true;
-  stream.socket().async_receive(asio::buffer(&client->peeked, 1), asio::socket_base::message_peek,
-                                asio::bind_executor(client->executor, std::move(on_peek)));
 }
 
 enum class Phase { kNothingSent, kStreaming, kEnded, kResponded };
@@ -310,15 +278,10 @@ class ConnectionResponseStream final : public ResponseStream {
 
   template <typename Buffers>
   asio::awaitable<Status> send(const Buffers& buffers) {
-    beast::buffers_suffix<Buffers> rest(buffers);
-    if constexpr (std::is_same_v<Stream, TimedStream>) {
-      rest.consume(stream_.write_now(buffers));
-      if (beast::buffer_bytes(rest) == 0) co_return ok_status();
-    }
     busy_ = true;
     beast::get_lowest_layer(stream_).expires_after(options_.write_timeout);
     error_code error;
-    co_await asio::async_write(stream_, rest, asio::redirect_error(asio::use_awaitable, error));
+    co_await asio::async_write(stream_, buffers, asio::redirect_error(asio::use_awaitable, error));
     busy_ = false;
     co_return after_write(error);
   }
@@ -356,12 +319,6 @@ class ConnectionResponseStream final : public ResponseStream {
 template <typename Stream>
 asio::awaitable<bool> stop_watcher(Stream& stream, const std::shared_ptr<ClientState>& client) {
   client->watcher_stop = true;
-  if (client->peeking) {
-    // Its handler, cancelled or already queued, reads only `client` from now on.
-    error_code ignored;
-    beast::get_lowest_layer(stream).socket().cancel(ignored);
-    co_return true;
-  }
   bool closed = false;
   for (int round = 0; round < 2 && client->watcher_running; ++round) {
     error_code ignored;
@@ -413,11 +370,7 @@ asio::awaitable<StreamOutcome> serve_stream_route(Stream& stream, beast::flat_bu
   // each write sets its own.
   beast::get_lowest_layer(stream).expires_never();
   client->watcher_running = true;
-  if constexpr (std::is_same_v<Stream, TimedStream>) {
-    peek_client(stream, buffer, client);
-  } else {
-    watch_client(stream, buffer, client);
-  }
+  watch_client(stream, buffer, client);
 
   ConnectionResponseStream<Stream> response(stream, client, options);
   bool threw = false;

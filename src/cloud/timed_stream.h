@@ -188,20 +188,6 @@ class TimedStream {
   // Closes the socket (pending operations complete with an error) and stops the timer.
   void close() { state_->close(); }
 
-  // Writes what the socket takes at once, without waiting, and returns the byte count:
-  // 0 when the socket is in blocking mode, its send buffer is full, or the write failed
-  // (the asynchronous write that follows for the rest meets the error again). A write
-  // that completes here needs no trip through the executor's queue, which, with many
-  // connections ready, waits behind all of them. joeyd's sockets are non-blocking
-  // (HttpServer and UpstreamPool set it).
-  template <typename ConstBuffers>
-  size_t write_now(const ConstBuffers& buffers) {
-    if (!state_->socket.non_blocking()) return 0;
-    boost::system::error_code error;
-    const size_t written = state_->socket.write_some(buffers, error);
-    return error ? 0 : written;
-  }
-
   // Handing the stream to another strand (a pooled upstream connection reused by another
   // client connection): the timer's handler must run where the stream's operations do.
   // disarm() on the strand that used it last, with no operation pending; rebind() on the

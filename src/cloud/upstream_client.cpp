@@ -702,10 +702,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect_new(
                          "cannot connect to the upstream " + where + ": " + error.message());
   }
   connection->lowest().socket().set_option(tcp::no_delay(true), error);
-  if (!url.tls) {
-    connection->lowest().socket().non_blocking(true, error);  // for TimedStream::write_now
-    co_return connection;
-  }
+  if (!url.tls) co_return connection;
 
   SSL* ssl = connection->secure->native_handle();
   SSL_set_ex_data(ssl, tls_ex_index(), connection.get());
@@ -753,12 +750,8 @@ asio::awaitable<Status> UpstreamExchange::begin(const WireRequest& request, bool
     co_await asio::async_write(*connection.secure, request_bytes,
                                asio::redirect_error(asio::use_awaitable, error));
   } else {
-    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(request_bytes);
-    rest.consume(connection.plain->write_now(request_bytes));
-    if (beast::buffer_bytes(rest) > 0) {
-      co_await asio::async_write(*connection.plain, rest,
-                                 asio::redirect_error(asio::use_awaitable, error));
-    }
+    co_await asio::async_write(*connection.plain, request_bytes,
+                               asio::redirect_error(asio::use_awaitable, error));
   }
   auto fail = [&](const error_code& cause, std::string_view stage) -> Error {
     failed_ = true;

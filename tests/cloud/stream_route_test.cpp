@@ -428,36 +428,6 @@ TEST_F(StreamRouteTest, PipelinedRequestReadByTheWatcherIsServedAfterTheStream) 
   EXPECT_NE(outcome.data.find("{\"plain\":true}"), std::string::npos);
 }
 
-// The watcher of a plain connection only peeks until the client sends more; bytes that
-// arrive while the handler runs are then read into the buffer, and served after it.
-TEST_F(StreamRouteTest, PipelinedRequestSentWhileTheHandlerRunsIsServedAfterIt) {
-  std::atomic<bool> entered{false};
-  add_stream("GET", "/gated",
-             [&, this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
-               entered = true;
-               if (!co_await wait_until([&] { return release_.load(); })) co_return;
-               std::string text = piece(1);
-               Status done = co_await response.respond(HttpResponse::text(200, text));
-               ended_ok_ = done.ok();
-             });
-  start();
-  int fd = connect_to(server_->port());
-  ASSERT_GE(fd, 0);
-  ASSERT_TRUE(send_all(fd, "GET /gated HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(wait_in_test([&] { return entered.load(); }));
-  ASSERT_TRUE(send_all(fd, "GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the watcher reads it first
-  release_ = true;
-  ReadOutcome outcome;
-  read_until(fd, outcome, [](const std::string&) { return false; });
-  ::close(fd);
-  EXPECT_TRUE(outcome.closed);
-  EXPECT_EQ(count_of(outcome.data, "HTTP/1.1 200 OK"), 2u) << outcome.data;
-  EXPECT_NE(outcome.data.find("piece-1"), std::string::npos);
-  EXPECT_NE(outcome.data.find("{\"plain\":true}"), std::string::npos);
-  EXPECT_TRUE(ended_ok_);
-}
-
 TEST_F(StreamRouteTest, ClientDisconnectIsReportedWhileTheHandlerWaits) {
   std::atomic<bool> gone_before_write{false};
   std::atomic<int> late_write_kind{-1};

@@ -87,24 +87,6 @@ TEST(TimedStreamTest, AReadTimesOutAtItsDeadlineAndClosesTheSocket) {
   EXPECT_FALSE(pair.ours->socket().is_open());
 }
 
-// write_now never waits: on a blocking socket it writes nothing, and on a non-blocking
-// one it writes what fits and leaves the rest (here, far more than a socket buffers).
-TEST(TimedStreamTest, WriteNowTakesWhatFitsAndNeverBlocks) {
-  asio::io_context io;
-  StreamPair pair(io);
-  EXPECT_EQ(pair.ours->write_now(asio::buffer("blocking", 8)), 0u);
-  pair.ours->socket().non_blocking(true);
-  std::array<asio::const_buffer, 2> hello{asio::buffer("hel", 3), asio::buffer("lo", 2)};
-  EXPECT_EQ(pair.ours->write_now(hello), 5u);
-  std::array<char, 8> got{};
-  EXPECT_EQ(asio::read(pair.peer, asio::buffer(got, 5)), 5u);
-  EXPECT_EQ(std::string_view(got.data(), 5), "hello");
-  const std::string huge(64 * 1024 * 1024, 'x');
-  const size_t written = pair.ours->write_now(asio::buffer(huge));
-  EXPECT_GT(written, 0u);
-  EXPECT_LT(written, huge.size());
-}
-
 // beast::tcp_stream's rule, which the disconnect watcher relies on: a deadline set while
 // a read is pending is the next write's, not that read's; an operation started after its
 // deadline times out at once.
