@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "cloud/field_list_parser.h"
 #include "cloud/stream_route.h"
 
 JOEY_COROUTINES_BEGIN
@@ -37,20 +38,26 @@ constexpr size_t kAcceptBatch = 256;
 constexpr std::chrono::milliseconds kLingerTimeout{1000};
 constexpr size_t kLingerMaxBytes = 1024 * 1024;
 constexpr uint64_t kMaxBodyReserveBytes = 16 * 1024 * 1024;
-constexpr size_t kTypicalHeaderCount = 16;  // room reserved for header fields at once
 
-// Reads a request straight into an HttpRequest: each header name is lower-cased once as
-// it is parsed, and the body is appended where the handler will read it. Beast's own
-// parser first builds its field list, which the handler's request then copied.
-// Framing (Content-Length, chunked, keep-alive, limits) is basic_parser's.
-class RequestParser final : public http::basic_parser<true> {
+// Reads a request straight into an HttpRequest: the header fields as FieldListParser
+// keeps them, the body appended where the handler will read it.
+class RequestParser final : public FieldListParser<true> {
  public:
-  HttpRequest& request() { return request_; }
   std::string_view method() const { return request_.method; }
   std::string_view target() const { return target_; }
   unsigned version() const { return version_; }
   // The first Expect header's value, or empty.
-  std::string_view expect() const { return expect_; }
+  std::string_view expect() const {
+    for (const auto& [name, value] : fields()) {
+      if (name == "expect") return value;
+    }
+    return {};
+  }
+  // The request read (call once, when the parser is done with it).
+  HttpRequest take_request() {
+    request_.headers = std::move(fields());
+    return std::move(request_);
+  }
 
  private:
   void on_request_impl(http::verb /*method*/, beast::string_view method_text,
@@ -58,25 +65,12 @@ class RequestParser final : public http::basic_parser<true> {
     request_.method.assign(method_text.data(), method_text.size());
     target_.assign(target.data(), target.size());
     version_ = static_cast<unsigned>(version);
-    request_.headers.reserve(kTypicalHeaderCount);
     error = {};
   }
   void on_response_impl(int /*code*/, beast::string_view /*reason*/, int /*version*/,
                         error_code& error) override {
     error = http::error::bad_method;  // a request parser never reads a status line
   }
-  void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
-                     error_code& error) override {
-    auto& [lower_name, header_value] = request_.headers.emplace_back(
-        std::string(name_text.data(), name_text.size()), std::string(value.data(), value.size()));
-    ascii_lower_in_place(lower_name);
-    if (name == http::field::expect && !seen_expect_) {
-      seen_expect_ = true;
-      expect_ = header_value;
-    }
-    error = {};
-  }
-  void on_header_impl(error_code& error) override { error = {}; }
   void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                          error_code& error) override {
     if (content_length && *content_length <= kMaxBodyReserveBytes) {
@@ -84,26 +78,15 @@ class RequestParser final : public http::basic_parser<true> {
     }
     error = {};
   }
-  size_t on_body_impl(beast::string_view bytes, error_code& error) override {
+  size_t on_body_bytes(beast::string_view bytes, error_code& error) override {
     request_.body.append(bytes.data(), bytes.size());
     error = {};
     return bytes.size();
   }
-  void on_chunk_header_impl(std::uint64_t /*size*/, beast::string_view /*extensions*/,
-                            error_code& error) override {
-    error = {};
-  }
-  size_t on_chunk_body_impl(std::uint64_t /*remain*/, beast::string_view bytes,
-                            error_code& error) override {
-    return on_body_impl(bytes, error);
-  }
-  void on_finish_impl(error_code& error) override { error = {}; }
 
   HttpRequest request_;
   std::string target_;
-  std::string expect_;
   unsigned version_ = 11;
-  bool seen_expect_ = false;
 };
 
 // What to do once a request's header has been read, before its body.
@@ -160,7 +143,7 @@ std::optional<HttpResponse> response_for_read_error(const error_code& error) {
 }
 
 HttpRequest to_request(RequestParser& parser, std::string query, std::string remote_address) {
-  HttpRequest request = std::move(parser.request());
+  HttpRequest request = parser.take_request();
   request.query = std::move(query);
   request.remote_address = std::move(remote_address);
   return request;

@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "cloud/field_list_parser.h"
 #include "cloud/http_types.h"
 #include "cloud/timed_stream.h"
 
@@ -32,13 +33,9 @@ using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 using TlsStream = beast::ssl_stream<TimedStream>;
 
-// Reads a response head straight into the list UpstreamHead keeps (names lower-cased
-// once), and its body into the piece the caller points it at, as Beast's buffer_body
-// does. Beast's own parser first builds a field list, which begin() then copied. Framing
-// (Content-Length, chunked, keep-alive, limits, HEAD) is basic_parser's.
-constexpr size_t kTypicalHeaderCount = 16;  // room reserved for header fields at once
-
-class ResponseParser final : public http::basic_parser<false> {
+// Reads a response head into the field list UpstreamHead keeps (FieldListParser), and
+// its body into the piece the caller points it at, as Beast's buffer_body does.
+class ResponseParser final : public FieldListParser<false> {
  public:
   int status() const { return status_; }
   // A 1xx head (101 is refused): the real head follows it.
@@ -52,7 +49,6 @@ class ResponseParser final : public http::basic_parser<false> {
   }
   // Whether the connection may carry another request once this response is read.
   bool keeps_connection() const { return keep_alive() && !need_eof(); }
-  std::vector<std::pair<std::string, std::string>>& headers() { return headers_; }
   // Where the next body bytes go; nullptr: nowhere (the parser asks for a buffer).
   void set_piece(char* data, size_t size) {
     piece_ = data;
@@ -74,22 +70,9 @@ class ResponseParser final : public http::basic_parser<false> {
       return;
     }
     status_ = code;
-    headers_.reserve(kTypicalHeaderCount);
     error = {};
   }
-  void on_field_impl(http::field /*name*/, beast::string_view name_text, beast::string_view value,
-                     error_code& error) override {
-    auto& header = headers_.emplace_back(std::string(name_text.data(), name_text.size()),
-                                         std::string(value.data(), value.size()));
-    ascii_lower_in_place(header.first);
-    error = {};
-  }
-  void on_header_impl(error_code& error) override { error = {}; }
-  void on_body_init_impl(const boost::optional<std::uint64_t>& /*content_length*/,
-                         error_code& error) override {
-    error = {};
-  }
-  size_t on_body_impl(beast::string_view bytes, error_code& error) override {
+  size_t on_body_bytes(beast::string_view bytes, error_code& error) override {
     if (piece_ == nullptr) {
       error = http::error::need_buffer;
       return 0;
@@ -101,18 +84,8 @@ class ResponseParser final : public http::basic_parser<false> {
     error = taken == bytes.size() ? error_code() : error_code(http::error::need_buffer);
     return taken;
   }
-  void on_chunk_header_impl(std::uint64_t /*size*/, beast::string_view /*extensions*/,
-                            error_code& error) override {
-    error = {};
-  }
-  size_t on_chunk_body_impl(std::uint64_t /*remain*/, beast::string_view bytes,
-                            error_code& error) override {
-    return on_body_impl(bytes, error);
-  }
-  void on_finish_impl(error_code& error) override { error = {}; }
 
   int status_ = 0;
-  std::vector<std::pair<std::string, std::string>> headers_;
   char* piece_ = nullptr;
   size_t room_ = 0;
 };
@@ -448,7 +421,7 @@ Result<UpstreamAnswer> parse_upstream_answer(std::string_view bytes, size_t max_
     if (parser.interim()) continue;
     UpstreamAnswer answer;
     answer.head.status = parser.status();
-    answer.head.headers = std::move(parser.headers());
+    answer.head.headers = std::move(parser.fields());
     answer.head.content_length = parser.body_length();
     answer.keep_alive = parser.keeps_connection();
     std::string piece(UpstreamExchange::kPieceBytes, '\0');
@@ -800,7 +773,7 @@ asio::awaitable<Status> UpstreamExchange::begin(const WireRequest& request, bool
     if (parser.interim()) continue;
     const int status = parser.status();
     head_.status = status;
-    head_.headers = std::move(parser.headers());
+    head_.headers = std::move(parser.fields());
     head_.content_length = parser.body_length();
     reader_->keep_alive = parser.keeps_connection();
     if (log::enabled(log::Level::kDebug)) {
