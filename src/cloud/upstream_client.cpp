@@ -37,18 +37,26 @@ using TlsStream = beast::ssl_stream<TimedStream>;
 // its body into the piece the caller points it at, as Beast's buffer_body does.
 class ResponseParser final : public FieldListParser<false> {
  public:
-  int status() const { return status_; }
   // A 1xx head (101 is refused): the real head follows it.
   bool interim() const { return status_ >= 100 && status_ < 200; }
-  // The body's length when the head tells it: none follows a 204 or 304 whatever its
-  // Content-Length says (for HEAD, that header's value describes what a GET would get).
-  std::optional<uint64_t> body_length() const {
-    if (status_ == 204 || status_ == 304) return 0;
-    if (const boost::optional<std::uint64_t> length = content_length()) return *length;
-    return std::nullopt;
-  }
   // Whether the connection may carry another request once this response is read.
   bool keeps_connection() const { return keep_alive() && !need_eof(); }
+  // An exchange's limits: a head of at most `max_header_bytes`, a body of any length, and
+  // none at all after a HEAD request.
+  void set_limits(size_t max_header_bytes, bool head_only) {
+    header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (head_only) skip(true);
+  }
+  // The head read (once it is done; takes the field list).
+  UpstreamHead take_head() {
+    UpstreamHead head;
+    head.status = status_;
+    head.headers = std::move(fields());
+    head.content_length = body_length();
+    return head;
+  }
   // Where the next body bytes go; nullptr: nowhere (the parser asks for a buffer).
   void set_piece(char* data, size_t size) {
     piece_ = data;
@@ -57,6 +65,13 @@ class ResponseParser final : public FieldListParser<false> {
   size_t room() const { return room_; }
 
  private:
+  // The body's length when the head tells it: none follows a 204 or 304 whatever its
+  // Content-Length says (for HEAD, that header's value describes what a GET would get).
+  std::optional<uint64_t> body_length() const {
+    if (status_ == 204 || status_ == 304) return 0;
+    if (const boost::optional<std::uint64_t> length = content_length()) return *length;
+    return std::nullopt;
+  }
   void on_request_impl(http::verb /*method*/, beast::string_view /*method_text*/,
                        beast::string_view /*target*/, int /*version*/, error_code& error) override {
     error = http::error::bad_version;  // a response parser never reads a request line
@@ -411,18 +426,13 @@ Result<UpstreamAnswer> parse_upstream_answer(std::string_view bytes, size_t max_
   };
   for (int interim = 0; interim <= kMaxInterimResponses; ++interim) {
     ResponseParser parser;
-    parser.header_limit(static_cast<std::uint32_t>(
-        std::min<size_t>(max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (head_only) parser.skip(true);
+    parser.set_limits(max_header_bytes, head_only);
     if (error_code error = feed(parser, [&] { return parser.is_header_done(); })) {
       return failure(error);
     }
     if (parser.interim()) continue;
     UpstreamAnswer answer;
-    answer.head.status = parser.status();
-    answer.head.headers = std::move(parser.fields());
-    answer.head.content_length = parser.body_length();
+    answer.head = parser.take_head();
     answer.keep_alive = parser.keeps_connection();
     std::string piece(UpstreamExchange::kPieceBytes, '\0');
     error_code error;
@@ -757,10 +767,7 @@ asio::awaitable<Status> UpstreamExchange::begin(const WireRequest& request, bool
   for (int interim = 0; interim <= kMaxInterimResponses; ++interim) {
     reader_ = std::make_unique<Reader>();
     ResponseParser& parser = reader_->parser;
-    parser.header_limit(static_cast<std::uint32_t>(
-        std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (request.head_only) parser.skip(true);
+    parser.set_limits(options.max_header_bytes, request.head_only);
     if (connection.secure) {
       error = co_await read_head(*connection.secure, connection.buffer, parser);
     } else {
@@ -771,14 +778,11 @@ asio::awaitable<Status> UpstreamExchange::begin(const WireRequest& request, bool
       co_return fail(error, "before its response");
     }
     if (parser.interim()) continue;
-    const int status = parser.status();
-    head_.status = status;
-    head_.headers = std::move(parser.fields());
-    head_.content_length = parser.body_length();
+    head_ = parser.take_head();
     reader_->keep_alive = parser.keeps_connection();
     if (log::enabled(log::Level::kDebug)) {
       log::debug("upstream_response",
-                 {log::field("host", connection.host), log::field("status", status),
+                 {log::field("host", connection.host), log::field("status", head_.status),
                   log::field("reused", connection.reused)});
     }
     co_return ok_status();
