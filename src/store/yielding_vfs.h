@@ -1,7 +1,7 @@
 // A SQLite VFS that is the platform's default one, except that a thread that asked for it
 // gives up the CPU (sched_yield) after each page it writes.
 //
-// Why: joeyd's usage writer commits proxy rows in batches, and every ~1,000 WAL pages a
+// Why: joeyd's usage writer commits proxy rows in batches, and every 256 WAL pages a
 // commit also checkpoints them into the database — hundreds of page reads and writes in
 // one call, milliseconds of CPU. On a core that an I/O thread shares, the kernel need not
 // preempt a busy thread when a socket wakes the I/O thread (measured on the benchmark

@@ -718,6 +718,35 @@ TEST_P(StoreTest, SqlitePagesAreWrittenThroughTheYieldingVfs) {
   EXPECT_EQ(admin("SELECT COUNT(*) FROM audit_log WHERE org_id = 'org-a'"), "500");
 }
 
+// Commits checkpoint every 256 WAL pages, not SQLite's default 1,000 (sqlite_database.cpp,
+// initialise): a checkpoint's length is what proxied answers wait behind. Its trace is the
+// WAL file's size, which grows to the most frames written between two checkpoints.
+TEST_P(StoreTest, SqliteCheckpointsEvery256WalPages) {
+  if (postgres()) GTEST_SKIP() << "the WAL is SQLite's";
+  auto database = open_or_fail();
+  ASSERT_TRUE(database);
+  add_org(*database, "org-a", "sealed");
+  // 1,200 commits of one 3 KB row each: every commit writes at least one new table page
+  // and the page above it, so ≥ 2,400 frames, far past one checkpoint of either size.
+  for (int row = 0; row < 1200; ++row) {
+    auto tx = database->begin(Scope::for_org("org-a"));
+    ASSERT_TRUE(tx.ok()) << tx.error().message;
+    ASSERT_TRUE(
+        tx->execute("INSERT INTO audit_log (org_id, action, at) VALUES (:org, ?, ?)",
+                    {Value(std::string(3000, static_cast<char>('a' + row % 26))), Value(row)})
+            .ok());
+    ASSERT_TRUE(tx->commit().ok());
+  }
+  std::error_code error;
+  const auto wal_bytes = std::filesystem::file_size(location_ + "-wal", error);
+  ASSERT_FALSE(error) << error.message();
+  // A frame is a 4 KiB page and a 24-byte header: 256 pages and one commit's few more
+  // stay well under 2 MiB; 1,000 pages would be over 4 MiB.
+  EXPECT_GT(wal_bytes, 0u);
+  EXPECT_LT(wal_bytes, 2u << 20) << "WAL of " << wal_bytes << " bytes";
+  EXPECT_EQ(count_audit_rows(*database, "org-a"), 1200);
+}
+
 TEST_P(StoreTest, SqliteFilesArePrivateAndBadLocationsAreErrors) {
   if (postgres()) GTEST_SKIP() << "files are SQLite's";
   ASSERT_TRUE(open_or_fail());
