@@ -51,17 +51,21 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
                            std::move(ticket.upstream_headers), std::move(ticket.prepared.body)};
   Result<std::unique_ptr<UpstreamExchange>> sent = co_await pool.send(std::move(upstream));
   if (!sent.ok()) {
-    const bool timeout = sent.error().kind == ErrorKind::kTimeout;
-    const int status = timeout ? 504 : 502;
+    const ErrorKind kind = sent.error().kind;
+    const int status = kind == ErrorKind::kTimeout ? 504 : 502;
     log::warn("proxy_upstream_failed",
               {log::field("provider", upstream_provider_name(ticket.prepared.provider)),
                log::field("error", sent.error().message)});
+    // The client learns which of the three went wrong, never the upstream's address.
+    const char* what = kind == ErrorKind::kTimeout    ? "the model provider did not answer in time"
+                       : kind == ErrorKind::kProtocol ? "the model provider sent an answer the "
+                                                        "joey proxy could not read"
+                                                      : "the joey proxy could not reach the "
+                                                        "model provider";
     HttpResponse failure = refusal_response(
         protocol, ProxyRefusal{status,
-                               std::string(timeout ? "the model provider did not answer in time"
-                                                   : "the joey proxy could not reach the model "
-                                                     "provider") +
-                                   " (" + upstream_provider_name(ticket.prepared.provider) + ")",
+                               std::string(what) + " (" +
+                                   upstream_provider_name(ticket.prepared.provider) + ")",
                                std::nullopt});
     (void)co_await response.respond(std::move(failure));
     proxy.finish(ticket, status, MeteredUsage{});

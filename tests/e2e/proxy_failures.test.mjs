@@ -4,7 +4,8 @@
 // provider that does not begin its answer in time gives 504; one that falls silent
 // mid-stream, or cuts its stream, makes the proxy cut the client's stream (never a clean
 // end that would pass for a whole answer) and hang up on the provider; an in-stream error
-// event is relayed as is; an unreachable provider gives 502. Then 1,000 streams held open
+// event is relayed as is; an unreachable provider gives 502, and so does one that answers
+// with bytes that are not HTTP, saying which. Then 1,000 streams held open
 // at once through the proxy stay under a bound on joeyd's resident memory.
 
 import assert from 'node:assert/strict';
@@ -165,6 +166,25 @@ describe('the model proxy when the provider fails', {skip: joeydMissing}, () => 
     await assert.rejects(sdk.chat.completions.create({model: kModel, messages: [{role: 'user', content: 'hi'}]}),
                          (error) => error.status === 502 && /could not reach the model provider \(openai\)/.test(error.message) &&
                              !error.message.includes(String(port)));
+  });
+
+  test('a provider that answers with garbage gives 502 saying so, not that it was unreachable', async (t) => {
+    // Reads the request's head, then answers with a status line no HTTP server sends.
+    const garbled = net.createServer((socket) => {
+      socket.on('data', () => socket.end('HTTP/1.1 020 Odd\r\ncontent-length: 0\r\n\r\n'));
+      socket.on('error', () => {});
+    });
+    await new Promise((resolve) => garbled.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => garbled.close(resolve)));
+    const otherRoot = await mkdtemp(path.join(tmpdir(), 'joeyd-proxy-garbled-e2e-'));
+    t.after(() => rm(otherRoot, {recursive: true, force: true}));
+    const odd = await startCloud({url: `http://127.0.0.1:${garbled.address().port}`}, otherRoot);
+    t.after(() => stopJoeyd(odd.server));
+    const sdk = new OpenAI({baseURL: `${odd.server.url}/proxy/v1`, apiKey: odd.token, maxRetries: 0});
+    await assert.rejects(sdk.chat.completions.create({model: kModel, messages: [{role: 'user', content: 'hi'}]}),
+                         (error) => error.status === 502 &&
+                             /sent an answer the joey proxy could not read \(openai\)/.test(error.message) &&
+                             !error.message.includes(String(garbled.address().port)));
   });
 });
 
