@@ -266,7 +266,7 @@ Status IdentityService::logout(const Caller& caller) {
   return commit_access_change(tx);
 }
 
-Result<Caller> IdentityService::authenticate_token(const std::string& token) {
+Result<Caller> IdentityService::authenticate_token(const std::string& token, TokenUse use) {
   if (!crypto::is_token_shaped(token, crypto::kPersonalAccessTokenPrefix)) {
     return make_error(ErrorKind::kAuth, "the access token is not valid");
   }
@@ -281,16 +281,24 @@ Result<Caller> IdentityService::authenticate_token(const std::string& token) {
                {digest}));
   TRY(tx.commit());
   if (rows.empty()) return make_error(ErrorKind::kAuth, "the access token is not valid");
-  Caller caller{TRY(user_from(rows[0])), Caller::Via::kToken, digest};
+  Caller caller{TRY(user_from(rows[0])), Caller::Via::kToken, digest, std::nullopt};
   // last_used_at to the minute: one write per token per minute, not per request.
   const std::optional<int64_t> last_used = TRY(rows[0].optional_integer("last_used_at"));
-  if (!last_used || now() - *last_used >= 60) {
-    store::Transaction write = TRY(database_.begin_unscoped());
-    TRY(write.execute("UPDATE access_tokens SET last_used_at = ? WHERE digest = ?",
-                      {now(), digest}));
-    TRY(write.commit());
+  const int64_t used_at = now();
+  if (!last_used || used_at - *last_used >= 60) {
+    if (use == TokenUse::kLeaveToCaller) {
+      caller.unrecorded_use_at = used_at;
+    } else {
+      TRY(record_token_use(digest, used_at));
+    }
   }
   return caller;
+}
+
+Status IdentityService::record_token_use(const std::string& digest, int64_t at) {
+  store::Transaction write = TRY(database_.begin_unscoped());
+  TRY(write.execute("UPDATE access_tokens SET last_used_at = ? WHERE digest = ?", {at, digest}));
+  return write.commit();
 }
 
 Result<Caller> IdentityService::authenticate_session(const std::string& cookie_value) {
@@ -304,7 +312,7 @@ Result<Caller> IdentityService::authenticate_session(const std::string& cookie_v
                    "WHERE s.digest = ? AND s.expires_at > ?",
                    {digest, now()}));
   if (rows.empty()) return make_error(ErrorKind::kAuth, "the session has ended; sign in again");
-  return Caller{TRY(user_from(rows[0])), Caller::Via::kSession, digest};
+  return Caller{TRY(user_from(rows[0])), Caller::Via::kSession, digest, std::nullopt};
 }
 
 Result<NewToken> IdentityService::insert_token(store::Transaction& tx, const User& user,

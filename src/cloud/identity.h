@@ -53,7 +53,18 @@ struct Caller {
   User user;
   enum class Via { kToken, kSession } via = Via::kToken;
   std::string credential_digest;  // the token's or session's digest
+  // authenticate_token with TokenUse::kLeaveToCaller: when this use is due to be
+  // recorded (the token's last_used_at is a minute old or more), its time, for
+  // record_token_use.
+  std::optional<int64_t> unrecorded_use_at;
 };
+
+// Who writes a token's last_used_at (kept to the minute) when authenticate_token sees
+// that it is due: authenticate_token itself, in a write transaction (kRecordNow), or
+// the caller, later, through record_token_use (kLeaveToCaller). The proxy leaves it:
+// its I/O threads must not wait for SQLite's one writer, which may be in the middle of
+// a batch of usage rows or a checkpoint.
+enum class TokenUse { kRecordNow, kLeaveToCaller };
 
 struct NewSession {
   User user;
@@ -119,8 +130,10 @@ class IdentityService {
 
   // From a bearer token ("joey_pat_…") or a session cookie value. kAuth when unknown,
   // revoked or expired.
-  Result<Caller> authenticate_token(const std::string& token);
+  Result<Caller> authenticate_token(const std::string& token, TokenUse use = TokenUse::kRecordNow);
   Result<Caller> authenticate_session(const std::string& cookie_value);
+  // Sets the last_used_at of the token with this digest to `at` (a write transaction).
+  Status record_token_use(const std::string& digest, int64_t at);
 
   Result<NewToken> create_token(const User& user, const std::string& name);
   Result<std::vector<TokenInfo>> list_tokens(const User& user);

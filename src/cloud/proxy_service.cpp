@@ -200,7 +200,8 @@ Result<std::shared_ptr<const ProxyService::Account>> ProxyService::read_account(
       return found->second.value;
     }
   }
-  const Caller caller = TRY(identity_.authenticate_token(token));
+  const Caller caller = TRY(identity_.authenticate_token(token, TokenUse::kLeaveToCaller));
+  if (caller.unrecorded_use_at) queue_token_use(digest, *caller.unrecorded_use_at);
   auto account = std::make_shared<Account>(Account{caller.user, std::nullopt, nullptr});
   if (const std::optional<std::string> org = TRY(orgs_.active_org_id(account->user))) {
     account->settings = TRY(orgs_.settings_for_server(*org));
@@ -455,6 +456,16 @@ void ProxyService::finish(const ProxyTicket& ticket, int status, const MeteredUs
   if (wake) queue_changed_.notify_all();
 }
 
+void ProxyService::queue_token_use(const std::string& digest, int64_t at) {
+  std::unique_lock lock(queue_mutex_);
+  // A use queued already and not yet taken by the writer is that minute's record.
+  if (!token_uses_.emplace(digest, at).second) return;
+  ++queued_;
+  const bool wake = queue_.empty() && token_uses_.size() == 1;
+  lock.unlock();
+  if (wake) queue_changed_.notify_all();
+}
+
 void ProxyService::flush() {
   std::unique_lock lock(queue_mutex_);
   const uint64_t target = queued_;
@@ -467,18 +478,28 @@ void ProxyService::flush() {
 // The writer: takes everything queued, writes it, and tells flush() and finish().
 void ProxyService::write_records() {
   std::vector<Record> batch;
+  std::map<std::string, int64_t> token_uses;
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
-      written_ += batch.size();
+      written_ += batch.size() + token_uses.size();
       batch.clear();
+      token_uses.clear();
       queue_changed_.notify_all();
-      queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping, and nothing left
+      queue_changed_.wait(lock,
+                          [this] { return !queue_.empty() || !token_uses_.empty() || stopping_; });
+      if (queue_.empty() && token_uses_.empty()) return;  // stopping, and nothing left
       queue_changed_.wait_for(lock, kGatherFor, [this] {
         return queue_.size() >= kGatherRows || stopping_ || flush_wanted_ > written_;
       });
       batch.swap(queue_);
+      token_uses.swap(token_uses_);
+    }
+    for (const auto& [digest, at] : token_uses) {
+      Status recorded = identity_.record_token_use(digest, at);
+      if (!recorded.ok()) {
+        log::error("proxy_token_use_failed", {log::field("error", recorded.error().message)});
+      }
     }
     const bool one_by_one = batch.size() <= kYieldUpToRows;
     // One transaction per tenant, rows in the order they came.

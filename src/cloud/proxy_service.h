@@ -21,8 +21,10 @@
 // provider, model, status, latency, tokens, cost. Never a body, a header or a key.
 // finish() queues the row in memory and returns; one background thread writes what is
 // queued, all rows of a tenant in one transaction, so the I/O threads never wait on the
-// database and a busy proxy commits once per batch instead of once per request. flush()
-// waits until everything queued so far is written (reports call it before they read).
+// database and a busy proxy commits once per batch instead of once per request. The same
+// thread records a token's use (its last_used_at, once a minute), which admission would
+// otherwise write itself and wait for that database writer. flush() waits until
+// everything queued so far is written (reports call it before they read).
 // Rate limits are counted in this process's memory (per replica); the budget is read
 // from the database, so every replica sees the same spend (a few seconds stale at most).
 //
@@ -172,6 +174,7 @@ class ProxyService {
   const ProxyUpstream& upstream(UpstreamProvider provider) const;
   int64_t now_ms() const;
   void write_records();
+  void queue_token_use(const std::string& digest, int64_t at);
   Status insert_records(const std::vector<const Record*>& records, bool one_by_one);
   void settle_unwritten(const std::vector<const Record*>& records);
 
@@ -194,8 +197,10 @@ class ProxyService {
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
   std::vector<Record> queue_;  // GUARDED_BY(queue_mutex_)
-  uint64_t queued_ = 0;        // rows ever queued; GUARDED_BY(queue_mutex_)
-  uint64_t written_ = 0;       // rows ever written or failed; GUARDED_BY(queue_mutex_)
+  // Token uses to record: token digest → when. GUARDED_BY(queue_mutex_)
+  std::map<std::string, int64_t> token_uses_;
+  uint64_t queued_ = 0;        // rows and token uses ever queued; GUARDED_BY(queue_mutex_)
+  uint64_t written_ = 0;       // of those, written or failed; GUARDED_BY(queue_mutex_)
   uint64_t flush_wanted_ = 0;  // queued_ as a flush() saw it; GUARDED_BY(queue_mutex_)
   bool stopping_ = false;      // GUARDED_BY(queue_mutex_)
   std::thread writer_;         // last: starts once everything above exists

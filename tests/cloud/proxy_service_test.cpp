@@ -223,6 +223,44 @@ TEST_P(ProxyServiceTest, TheBudgetCountsUnwrittenRowsWithoutWaitingForTheWriter)
   EXPECT_EQ(status_of(admit(budgeted.token, "gpt-4o")), 402);
 }
 
+// A token's use is recorded (last_used_at, to the minute), but not by admission: with
+// SQLite it would wait for the one writer, here held by the test, and the proxy admits
+// on its I/O thread. The usage writer records it once the database is free.
+TEST_P(ProxyServiceTest, AdmissionRecordsATokensUseWithoutWaitingForTheWriter) {
+  if (database_->postgres()) GTEST_SKIP() << "one writer at a time is SQLite's";
+  const Person ada = sign_up("ada@example.com");
+  const std::string token = token_for(ada);
+  const User user{ada.id, "", ""};
+  auto last_used = [&]() -> std::optional<int64_t> {
+    Result<std::vector<TokenInfo>> tokens = identity_->list_tokens(user);
+    EXPECT_TRUE(tokens.ok() && tokens->size() == 1);
+    return tokens.ok() && tokens->size() == 1 ? (*tokens)[0].last_used_at : std::nullopt;
+  };
+  ASSERT_EQ(last_used(), std::nullopt);
+  {
+    Result<store::Transaction> held = store_->begin_unscoped();
+    ASSERT_TRUE(held.ok()) << held.error().message;
+    // Were admission to write, it would wait for the write lock until the store's
+    // acquire timeout and then refuse with a 500.
+    auto admitted = admit(token, "gpt-4o");
+    EXPECT_EQ(status_of(admitted), 200) << message_of(admitted);
+    held->rollback();
+  }
+  proxy_->flush();
+  EXPECT_EQ(last_used(), now_.load());
+  // Within the minute, the next reads of the token record nothing new.
+  now_ += 30;
+  start_proxy(std::chrono::milliseconds(0));
+  ASSERT_EQ(status_of(admit(token, "gpt-4o")), 200);
+  proxy_->flush();
+  EXPECT_EQ(last_used(), now_.load() - 30);
+  // A minute on, they do.
+  now_ += 30;
+  ASSERT_EQ(status_of(admit(token, "gpt-4o")), 200);
+  proxy_->flush();
+  EXPECT_EQ(last_used(), now_.load());
+}
+
 TEST_P(ProxyServiceTest, PerUserLimitsOnRequestsAndTokensAnswer429WithRetryAfter) {
   const Person owner = sign_up("owner@example.com");
   const std::string org = create_org(owner, "Acme");
