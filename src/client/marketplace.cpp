@@ -3,12 +3,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "agent/modes.h"
 #include "base/atomic_file.h"
 #include "base/json.h"
 #include "base/paths.h"
+#include "base/strings.h"
 #include "client/mcp_config.h"
 
 namespace joey::client {
@@ -130,26 +132,135 @@ Result<YAML::Node> load_modes_file(const fs::path& file) {
   }
 }
 
-// customModes without the mode `slug`; `found` says whether it was there.
-YAML::Node without_mode(const YAML::Node& modes, const std::string& slug, bool& found) {
+// customModes without the mode `slug`; `found` is its (first) index when it was there.
+YAML::Node without_mode(const YAML::Node& modes, const std::string& slug,
+                        std::optional<size_t>& found) {
   YAML::Node kept(YAML::NodeType::Sequence);
-  found = false;
+  found.reset();
+  size_t index = 0;
   for (const YAML::Node& mode : modes) {
     if (mode.IsMap() && mode["slug"].IsDefined() && mode["slug"].IsScalar() &&
         mode["slug"].Scalar() == slug) {
-      found = true;
+      if (!found) found = index;
+      ++index;
       continue;
     }
     kept.push_back(mode);
+    ++index;
   }
   return kept;
 }
 
-Status write_modes_file(const fs::path& file, const YAML::Node& document) {
+// A modes file's customModes list as lines of its text: the key's line, the items' first
+// lines, and one past the list's last line (blank lines and comments at the left margin
+// after it belong to what follows).
+struct ModesListLines {
+  std::optional<size_t> key;  // none: the file has no customModes key
+  std::vector<size_t> items;
+  size_t end = 0;
+  size_t indent = 2;  // of the items' "-"
+};
+
+// Nullopt for a layout this does not edit (a flow list, a key with a value on its line).
+std::optional<ModesListLines> find_modes_list(const std::vector<std::string>& lines) {
+  ModesListLines list;
+  for (size_t i = 0; i < lines.size() && !list.key; ++i) {
+    if (!lines[i].starts_with("customModes:")) continue;
+    const std::string_view rest = trim(std::string_view(lines[i]).substr(12));
+    if (!rest.empty() && rest.front() != '#') return std::nullopt;
+    list.key = i;
+  }
+  if (!list.key) return list;
+  list.end = *list.key + 1;
+  std::optional<size_t> indent;
+  for (size_t i = *list.key + 1; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    const std::string_view text = trim(line);
+    if (text.empty() || line.front() == '#') continue;
+    if (line.starts_with("---") || line.starts_with("...")) break;
+    if (line.front() != ' ' && line.front() != '-') break;  // the next key
+    list.end = i + 1;
+    const size_t at = line.find_first_not_of(' ');
+    if (text.front() != '-' || (indent && at != *indent)) continue;
+    if (!indent) indent = at;
+    list.items.push_back(i);
+  }
+  if (indent) list.indent = *indent;
+  if (list.items.empty() && list.end != *list.key + 1) return std::nullopt;
+  return list;
+}
+
+// `mode` as one item of a block list whose "-" is `indent` spaces in.
+std::string mode_item_text(const YAML::Node& mode, size_t indent) {
   YAML::Emitter out;
-  out << document;
+  out << YAML::BeginSeq << mode << YAML::EndSeq;
+  std::string text;
+  for (std::string_view rest = out.c_str(); !rest.empty();) {
+    const size_t newline = rest.find('\n');
+    const std::string_view line = rest.substr(0, newline);
+    text.append(indent, ' ').append(line).push_back('\n');
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+  }
+  return text;
+}
+
+// The file's text with the item at `removed` taken out and `appended` added at the end of
+// customModes, everything else as it was; nullopt when the layout is not one this edits.
+std::optional<std::string> edit_modes_text(const std::string& text, std::optional<size_t> removed,
+                                           const YAML::Node* appended) {
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < text.size();) {
+    const size_t newline = text.find('\n', start);
+    const size_t end = newline == std::string::npos ? text.size() : newline + 1;
+    lines.push_back(text.substr(start, end - start));
+    if (lines.back().back() != '\n') lines.back().push_back('\n');
+    start = end;
+  }
+  std::optional<ModesListLines> list = find_modes_list(lines);
+  if (!list) return std::nullopt;
+  size_t end = list->end;
+  if (removed) {
+    if (*removed >= list->items.size()) return std::nullopt;
+    const size_t first = list->items[*removed];
+    const size_t last = *removed + 1 < list->items.size() ? list->items[*removed + 1] : list->end;
+    lines.erase(lines.begin() + static_cast<std::ptrdiff_t>(first),
+                lines.begin() + static_cast<std::ptrdiff_t>(last));
+    end -= last - first;
+  }
+  if (appended) {
+    if (!list->key) {
+      lines.push_back("customModes:\n");
+      end = lines.size();
+    }
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(end),
+                 mode_item_text(*appended, list->indent));
+  }
+  std::string edited;
+  for (const std::string& line : lines) edited += line;
+  return edited;
+}
+
+// Writes `document`, the modes file after removing the item at `removed` and/or
+// appending `appended`: as an edit of the file's own text, so that the user's comments,
+// blank lines, quoting and other keys stay, when the edited text reads back as `document`;
+// else the document whole (comments are then lost: yaml-cpp keeps none).
+Status write_modes_file(const fs::path& file, const YAML::Node& document,
+                        std::optional<size_t> removed, const YAML::Node* appended) {
   std::error_code error;
   fs::create_directories(file.parent_path(), error);
+  if (Result<std::string> text = read_file_to_string(file); text.ok()) {
+    if (std::optional<std::string> edited = edit_modes_text(*text, removed, appended)) {
+      try {
+        if (YAML::Dump(YAML::Load(*edited)) == YAML::Dump(document)) {
+          return write_file_atomically(file, *edited);
+        }
+      } catch (const YAML::Exception&) {
+        // not what was meant: write the document whole
+      }
+    }
+  }
+  YAML::Emitter out;
+  out << document;
   return write_file_atomically(file, std::string(out.c_str()) + "\n");
 }
 
@@ -363,7 +474,7 @@ Result<fs::path> install_marketplace_item(const MarketplaceItem& item, size_t me
     YAML::Node mode = TRY(mode_node(item));
     YAML::Node document = TRY(load_modes_file(target_file));
     const std::string slug = mode["slug"].Scalar();
-    bool found = false;
+    std::optional<size_t> found;
     YAML::Node modes = without_mode(document["customModes"], slug, found);
     if (found && !force) {
       return make_error(ErrorKind::kAlreadyExists, target_file.string() + " already has a mode '" +
@@ -371,7 +482,7 @@ Result<fs::path> install_marketplace_item(const MarketplaceItem& item, size_t me
     }
     modes.push_back(mode);
     document["customModes"] = modes;
-    TRY(write_modes_file(target_file, document));
+    TRY(write_modes_file(target_file, document, found, &mode));
     return target_file;
   }
   std::string text = item.content;
@@ -401,13 +512,13 @@ Status remove_marketplace_item(const MarketplaceItem& item, const fs::path& targ
   if (item.type != "mode") return remove_mcp_server(target_file, item.id);
   YAML::Node mode = TRY(mode_node(item));
   YAML::Node document = TRY(load_modes_file(target_file));
-  bool found = false;
+  std::optional<size_t> found;
   document["customModes"] = without_mode(document["customModes"], mode["slug"].Scalar(), found);
   if (!found) {
     return make_error(ErrorKind::kNotFound,
                       target_file.string() + " has no mode '" + mode["slug"].Scalar() + "'");
   }
-  return write_modes_file(target_file, document);
+  return write_modes_file(target_file, document, found, nullptr);
 }
 
 }  // namespace joey::client

@@ -197,6 +197,64 @@ TEST_F(MarketplaceTest, InstallsAModeJoeyLoadsAndKeepsTheOthers) {
   EXPECT_FALSE(install_marketplace_item(broken, 0, {}, file, false).ok());
 }
 
+// A modes file is the user's own: installing and removing a mode edit its customModes
+// list as text, and every comment, blank line, quote and indentation the user wrote
+// stays. Install then remove gives back the very bytes.
+TEST_F(MarketplaceTest, InstallingAndRemovingAModeKeepTheFilesCommentsAndLayout) {
+  const fs::path file = root_ / "modes.yaml";
+  const std::string original =
+      "# my modes, written by hand\n"
+      "customModes:\n"
+      "  # the one I use daily\n"
+      "  - slug: mine\n"
+      "    name: Mine   # short\n"
+      "    roleDefinition: \"Mine.\"\n"
+      "    groups: [read]\n"
+      "\n"
+      "# more to come\n";
+  ASSERT_TRUE(write_file_atomically(file, original).ok());
+  MarketplaceItem mode = parse_marketplace_catalog(kModes, "modes").value().at(0);
+  const std::string item =
+      "  - slug: test-writer\n"
+      "    name: Test Writer\n"
+      "    roleDefinition: You write tests that can fail.\n"
+      "    groups: [read, edit, command]\n";
+  const size_t list_end = original.find("\n\n# more") + 1;
+  const std::string installed = original.substr(0, list_end) + item + original.substr(list_end);
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  EXPECT_EQ(read_file_to_string(file).value(), installed);
+  Result<std::vector<agent::Mode>> loaded = agent::parse_modes_text(installed, file.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ(loaded->at(1).slug, "test-writer");
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, true).ok());  // replaced in place
+  EXPECT_EQ(read_file_to_string(file).value(), installed);
+  ASSERT_TRUE(remove_marketplace_item(mode, file).ok());
+  EXPECT_EQ(read_file_to_string(file).value(), original);
+
+  // A list at the left margin keeps its margin; a file without customModes gets one.
+  ASSERT_TRUE(write_file_atomically(file,
+                                    "customModes:\n- slug: mine\n  name: Mine\n"
+                                    "  roleDefinition: Mine.\n  groups: [read]\n")
+                  .ok());
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  EXPECT_NE(read_file_to_string(file).value().find("  groups: [read]\n- slug: test-writer\n"),
+            std::string::npos)
+      << read_file_to_string(file).value();
+  ASSERT_TRUE(write_file_atomically(file, "# nothing yet\n").ok());
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  EXPECT_EQ(read_file_to_string(file).value(), "# nothing yet\ncustomModes:\n" + item);
+
+  // A layout the text edit does not handle (a flow list) is written whole: the mode is
+  // installed all the same.
+  ASSERT_TRUE(write_file_atomically(file, "customModes: []  # none\n").ok());
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  loaded = agent::parse_modes_text(read_file_to_string(file).value(), file.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->at(0).slug, "test-writer");
+}
+
 TEST_F(MarketplaceTest, EveryBuiltInItemReadsAndInstallsAsJoeyExpects) {
   // The catalog joeyd ships (marketplace/), read by the agent's own parser: every mode
   // installs into a modes file joey loads, and every MCP item into an mcp.json joey reads.
