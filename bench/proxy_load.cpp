@@ -720,6 +720,16 @@ int main(int argc, char** argv) {
     print_usage();
     return kUsageExit;
   }
+  // A pid that names no process would only leave its figures out of the result line.
+  for (const std::vector<int>* pids : {&options.cpu_pids, &options.rss_pids}) {
+    for (int pid : *pids) {
+      if (pid <= 0 || cpu_ticks(pid).user < 0) {
+        std::fprintf(stderr, "proxy_load: %s %d: no such process\n",
+                     pids == &options.cpu_pids ? "--cpu-pid" : "--rss-pid", pid);
+        return kUsageExit;
+      }
+    }
+  }
   Load load(options);
   return options.hold > 0 ? load.run_hold() : load.run_load();
 }
