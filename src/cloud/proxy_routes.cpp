@@ -24,6 +24,7 @@ HttpResponse refusal_response(ProxyProtocol protocol, const ProxyRefusal& refusa
   if (refusal.retry_after_seconds) {
     response.headers.emplace_back("Retry-After", std::to_string(*refusal.retry_after_seconds));
   }
+  if (!refusal.retry) response.headers.emplace_back("x-should-retry", "false");
   return response;
 }
 
@@ -66,7 +67,7 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
         protocol, ProxyRefusal{status,
                                std::string(what) + " (" +
                                    upstream_provider_name(ticket.prepared.provider) + ")",
-                               std::nullopt});
+                               std::nullopt, true});
     (void)co_await response.respond(std::move(failure));
     proxy.finish(ticket, status, MeteredUsage{});
     co_return;
@@ -123,7 +124,7 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
             protocol, ProxyRefusal{502,
                                    std::string("the model provider's answer was cut off (") +
                                        upstream_provider_name(ticket.prepared.provider) + ")",
-                                   std::nullopt});
+                                   std::nullopt, true});
         (void)co_await response.respond(std::move(cut));
         co_return;
       }

@@ -114,7 +114,7 @@ std::optional<double> number_setting(const nlohmann::json& settings, const char*
 }
 
 ProxyRefusal refusal(int status, std::string message) {
-  return ProxyRefusal{status, std::move(message), std::nullopt};
+  return ProxyRefusal{status, std::move(message), std::nullopt, true};
 }
 
 // The joey token of a proxy request: `Authorization: Bearer T`, else `x-api-key: T`.
@@ -279,14 +279,14 @@ std::optional<ProxyRefusal> ProxyService::check_limits(const Account& account) {
                         "rate limit: your organization allows " +
                             std::to_string(static_cast<int64_t>(*requests)) +
                             " model requests per minute per member through the joey proxy",
-                        retry_after};
+                        retry_after, true};
   }
   if (tokens && window.tokens + previous_share * window.previous_tokens >= *tokens) {
     return ProxyRefusal{429,
                         "rate limit: your organization allows " +
                             std::to_string(static_cast<int64_t>(*tokens)) +
                             " tokens per minute per member through the joey proxy",
-                        retry_after};
+                        retry_after, true};
   }
   ++window.requests;
   if (windows_.size() > kSweepEvery) {
@@ -386,8 +386,11 @@ std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& r
   }
   if (key.empty()) key = target.operator_key;
   if (key.empty()) {
-    return refusal(503, std::string("the joey proxy has no API key for ") + provider +
-                            ": neither your organization nor the server's operator set one");
+    ProxyRefusal no_key =
+        refusal(503, std::string("the joey proxy has no API key for ") + provider +
+                         ": neither your organization nor the server's operator set one");
+    no_key.retry = false;  // until an admin sets one
+    return no_key;
   }
 
   ProxyTicket ticket;

@@ -87,6 +87,10 @@ struct ProxyRefusal {
   int status = 400;
   std::string message;
   std::optional<int> retry_after_seconds;  // 429
+  // False when trying again unchanged cannot help though the status says it might (a
+  // 503 for a provider the proxy has no key for): the answer carries `x-should-retry:
+  // false`, which the official OpenAI and Anthropic SDKs and joey's agent obey.
+  bool retry = true;
 };
 
 // An admitted request: everything the route needs to forward it and to record it.

@@ -874,8 +874,7 @@ const char* error_type_for_status(int status) {
       return "timeout_error";
     case 429:
       return "rate_limit_error";
-    case 503:
-    case 529:
+    case 529:  // joeyd's own 503 (no key for a provider) is no overload: api_error
       return "overloaded_error";
     default:
       return status >= 500 ? "api_error" : "invalid_request_error";

@@ -105,12 +105,15 @@ class HttpModelClient final : public ModelClient {
 
     const int attempts = std::max(1, options_.retry.max_attempts);
     for (int attempt = 1;; ++attempt) {
-      std::string retry_after;
-      Result<ChatResponse> response = attempt_once(http, callbacks, retry_after);
-      if (response.ok() || !retryable(response.error().kind) || attempt >= attempts) {
-        return response;
-      }
-      std::chrono::milliseconds delay = retry_delay(options_.retry, attempt, retry_after);
+      RetryAdvice advice;
+      Result<ChatResponse> response = attempt_once(http, callbacks, advice);
+      // A server that says whether to try again is obeyed (x-should-retry, as the official
+      // SDKs do): the joey proxy says "false" for a provider it has no key for.
+      const bool again =
+          advice.should_retry == "true" ||
+          (advice.should_retry != "false" && !response.ok() && retryable(response.error().kind));
+      if (response.ok() || !again || attempt >= attempts) return response;
+      std::chrono::milliseconds delay = retry_delay(options_.retry, attempt, advice.retry_after);
       if (delay > options_.retry.max_retry_after) return response;
       log::info("provider_retry",
                 {log::field("attempt", static_cast<int64_t>(attempt + 1)),
@@ -127,13 +130,20 @@ class HttpModelClient final : public ModelClient {
   }
 
  private:
+  // What a failed answer's head says about trying again.
+  struct RetryAdvice {
+    std::string retry_after;   // Retry-After
+    std::string should_retry;  // x-should-retry: "true", "false" or none
+  };
+
   Result<ChatResponse> attempt_once(const HttpRequest& http, const StreamCallbacks& callbacks,
-                                    std::string& retry_after) {
+                                    RetryAdvice& advice) {
     ResponseReader reader(config_, callbacks);
     HttpCallbacks http_callbacks;
     http_callbacks.on_head = [&](const HttpResponseHead& head) {
       reader.on_head(head);
-      retry_after = head.header("retry-after");
+      advice.retry_after = head.header("retry-after");
+      advice.should_retry = head.header("x-should-retry");
     };
     http_callbacks.on_body = [&](std::string_view chunk) { return reader.on_body(chunk); };
     Result<HttpResponseHead> head = transport_.perform(http, options_.timeouts, http_callbacks);

@@ -163,6 +163,8 @@ TEST_P(ProxyServiceTest, ABadBodyIsA400AndAMissingKeyA503) {
   auto no_key = admit(token, "claude-sonnet-4-5", ProxyProtocol::kAnthropicMessages);
   EXPECT_EQ(status_of(no_key), 503);
   EXPECT_NE(message_of(no_key).find("anthropic"), std::string::npos) << message_of(no_key);
+  EXPECT_FALSE(std::get<ProxyRefusal>(no_key).retry) << "no retry brings a key";
+  EXPECT_TRUE(std::get<ProxyRefusal>(refused).retry);
 }
 
 TEST_P(ProxyServiceTest, TheOrganizationsAllowListAndKeyApplyToItsMembers) {

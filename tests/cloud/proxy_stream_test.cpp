@@ -823,6 +823,7 @@ TEST(ErrorBodyTest, StatusPicksTheErrorType) {
   EXPECT_STREQ(error_type_for_status(404), "not_found_error");
   EXPECT_STREQ(error_type_for_status(500), "api_error");
   EXPECT_STREQ(error_type_for_status(502), "api_error");
+  EXPECT_STREQ(error_type_for_status(503), "api_error");
   EXPECT_STREQ(error_type_for_status(529), "overloaded_error");
   EXPECT_STREQ(error_type_for_status(504), "timeout_error");
 }

@@ -5,7 +5,8 @@
 // mid-stream, or cuts its stream, makes the proxy cut the client's stream (never a clean
 // end that would pass for a whole answer) and hang up on the provider; an in-stream error
 // event is relayed as is; an unreachable provider gives 502, and so does one that answers
-// with bytes that are not HTTP, saying which. Then 1,000 streams held open
+// with bytes that are not HTTP, saying which; a provider the proxy has no key for gives 503
+// with `x-should-retry: false`, which the SDK obeys. Then 1,000 streams held open
 // at once through the proxy stay under a bound on joeyd's resident memory.
 
 import assert from 'node:assert/strict';
@@ -185,6 +186,23 @@ describe('the model proxy when the provider fails', {skip: joeydMissing}, () => 
                          (error) => error.status === 502 &&
                              /sent an answer the joey proxy could not read \(openai\)/.test(error.message) &&
                              !error.message.includes(String(garbled.address().port)));
+  });
+
+  test('a provider the proxy has no key for gives 503 once: the SDK is told not to retry', async (t) => {
+    const otherRoot = await mkdtemp(path.join(tmpdir(), 'joeyd-proxy-no-key-e2e-'));
+    t.after(() => rm(otherRoot, {recursive: true, force: true}));
+    const keyless = await startCloud(provider, otherRoot, [], {JOEYD_OPENAI_API_KEY: ''});
+    t.after(() => stopJoeyd(keyless.server));
+    const before = provider.requests.length;
+    // The SDK's own default: two retries for a 503, unless the server says otherwise.
+    const sdk = new OpenAI({baseURL: `${keyless.server.url}/proxy/v1`, apiKey: keyless.token});
+    await assert.rejects(sdk.chat.completions.create({model: kModel, messages: [{role: 'user', content: 'hi'}]}),
+                         (error) => error.status === 503 && /no API key for openai/.test(error.message) &&
+                             error.headers?.get?.('x-should-retry') === 'false');
+    const metrics = await (await fetch(`${keyless.server.url}/metrics`)).text();
+    assert.match(metrics,
+                 /joeyd_http_requests_total\{route="\/proxy\/v1\/chat\/completions",method="POST",status="503"\} 1\n/);
+    assert.equal(provider.requests.length, before, 'nothing reached the provider');
   });
 });
 

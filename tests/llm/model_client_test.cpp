@@ -129,6 +129,34 @@ TEST(ModelClient, GivesUpAfterBoundedRetries) {
   EXPECT_EQ(transport.requests.size(), 4u);
 }
 
+// A server that says whether to try again (x-should-retry, as the official SDKs read
+// it) is obeyed over the status: the joey proxy answers a provider it has no key for
+// with 503 and "false", and retrying that only makes the user wait.
+TEST(ModelClient, TheServersWordOnRetryingWinsOverTheStatus) {
+  CannedTransport refused;
+  for (int i = 0; i < 4; ++i) {
+    refused.responses.push_back({503,
+                                 {{"x-should-retry", "false"}},
+                                 R"({"error":{"message":"the joey proxy has no API key"}})",
+                                 std::nullopt});
+  }
+  auto client = make_model_client(openai_config(), refused, fast_options());
+  Result<ChatResponse> response = client->send(simple_request(), {});
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().kind, ErrorKind::kServer);
+  EXPECT_NE(response.error().message.find("no API key"), std::string::npos);
+  EXPECT_EQ(refused.requests.size(), 1u);
+
+  CannedTransport asked;
+  asked.responses.push_back(
+      {400, {{"x-should-retry", "true"}}, R"({"error":{"message":"try again"}})", std::nullopt});
+  asked.responses.push_back(sse(kToolCallStream));
+  client = make_model_client(openai_config(), asked, fast_options());
+  response = client->send(simple_request(), {});
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(asked.requests.size(), 2u);
+}
+
 TEST(ModelClient, StreamCutMidEventIsRetried) {
   CannedTransport transport;
   std::string cut(kToolCallStream);
