@@ -358,12 +358,11 @@ for (const rate of kRates) {
   scenarios.push({label: `json, open loop ${rate}/s`, stream: false, connections: 1000, rate});
 }
 
-// The round whose p99 is the median of a path's rounds (failed rounds sort last).
+// The round whose p99 is the median of a path's usable rounds (the first round when none
+// is usable).
 function medianRound(results) {
-  const sorted = [...results].sort((a, b) => (a.failed || !a.ok) - (b.failed || !b.ok) ||
-                                             a.ttlb_p99 - b.ttlb_p99);
-  const usable = sorted.filter((r) => !r.failed && r.ok);
-  return usable.length ? usable[Math.floor((usable.length - 1) / 2)] : sorted[0];
+  const usable = results.filter((r) => !r.failed && r.ok).sort((a, b) => a.ttlb_p99 - b.ttlb_p99);
+  return usable.length ? usable[Math.floor((usable.length - 1) / 2)] : results[0];
 }
 
 const rows = [];

@@ -190,17 +190,25 @@ std::optional<ModesListLines> find_modes_list(const std::vector<std::string>& li
   return list;
 }
 
+// `text` as lines, each ending in a newline (the last one is given one if it has none).
+std::vector<std::string> lines_of(std::string_view text) {
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < text.size();) {
+    const size_t newline = text.find('\n', start);
+    const size_t end = newline == std::string_view::npos ? text.size() : newline + 1;
+    lines.emplace_back(text.substr(start, end - start));
+    if (lines.back().back() != '\n') lines.back().push_back('\n');
+    start = end;
+  }
+  return lines;
+}
+
 // `mode` as one item of a block list whose "-" is `indent` spaces in.
 std::string mode_item_text(const YAML::Node& mode, size_t indent) {
   YAML::Emitter out;
   out << YAML::BeginSeq << mode << YAML::EndSeq;
   std::string text;
-  for (std::string_view rest = out.c_str(); !rest.empty();) {
-    const size_t newline = rest.find('\n');
-    const std::string_view line = rest.substr(0, newline);
-    text.append(indent, ' ').append(line).push_back('\n');
-    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
-  }
+  for (const std::string& line : lines_of(out.c_str())) text.append(indent, ' ').append(line);
   return text;
 }
 
@@ -208,14 +216,7 @@ std::string mode_item_text(const YAML::Node& mode, size_t indent) {
 // customModes, everything else as it was; nullopt when the layout is not one this edits.
 std::optional<std::string> edit_modes_text(const std::string& text, std::optional<size_t> removed,
                                            const YAML::Node* appended) {
-  std::vector<std::string> lines;
-  for (size_t start = 0; start < text.size();) {
-    const size_t newline = text.find('\n', start);
-    const size_t end = newline == std::string::npos ? text.size() : newline + 1;
-    lines.push_back(text.substr(start, end - start));
-    if (lines.back().back() != '\n') lines.back().push_back('\n');
-    start = end;
-  }
+  std::vector<std::string> lines = lines_of(text);
   std::optional<ModesListLines> list = find_modes_list(lines);
   if (!list) return std::nullopt;
   size_t end = list->end;
