@@ -241,28 +241,59 @@ std::optional<std::string> edit_modes_text(const std::string& text, std::optiona
   return edited;
 }
 
+// Whether two YAML trees hold the same values in the same order (styles aside: a list
+// may be written in flow or block style; an empty list may be written as nothing, which
+// load_modes_file reads as no modes).
+bool same_yaml(const YAML::Node& a, const YAML::Node& b) {
+  const auto empty_list = [](const YAML::Node& node) {
+    return node.IsNull() || (node.IsSequence() && node.size() == 0);
+  };
+  if (empty_list(a) && empty_list(b)) return true;
+  if (a.Type() != b.Type()) return false;
+  if (a.IsScalar()) return a.Scalar() == b.Scalar();
+  if (!a.IsSequence() && !a.IsMap()) return true;  // null, undefined
+  if (a.size() != b.size()) return false;
+  for (auto left = a.begin(), right = b.begin(); left != a.end(); ++left, ++right) {
+    const bool same =
+        a.IsMap() ? same_yaml(left->first, right->first) && same_yaml(left->second, right->second)
+                  : same_yaml(*left, *right);
+    if (!same) return false;
+  }
+  return true;
+}
+
+// Whether `text` reads back as `document`.
+bool reads_back_as(const std::string& text, const YAML::Node& document) {
+  try {
+    return same_yaml(YAML::Load(text), document);
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
 // Writes `document`, the modes file after removing the item at `removed` and/or
 // appending `appended`: as an edit of the file's own text, so that the user's comments,
 // blank lines, quoting and other keys stay, when the edited text reads back as `document`;
-// else the document whole (comments are then lost: yaml-cpp keeps none).
+// else the document whole (comments are then lost: yaml-cpp keeps none), when that reads
+// back as `document`; else nothing is written (text yaml-cpp reads but cannot write back
+// faithfully, such as bytes that are not UTF-8) and the file stays as it was.
 Status write_modes_file(const fs::path& file, const YAML::Node& document,
                         std::optional<size_t> removed, const YAML::Node* appended) {
   std::error_code error;
   fs::create_directories(file.parent_path(), error);
   if (Result<std::string> text = read_file_to_string(file); text.ok()) {
-    if (std::optional<std::string> edited = edit_modes_text(*text, removed, appended)) {
-      try {
-        if (YAML::Dump(YAML::Load(*edited)) == YAML::Dump(document)) {
-          return write_file_atomically(file, *edited);
-        }
-      } catch (const YAML::Exception&) {
-        // not what was meant: write the document whole
-      }
-    }
+    std::optional<std::string> edited = edit_modes_text(*text, removed, appended);
+    if (edited && reads_back_as(*edited, document)) return write_file_atomically(file, *edited);
   }
   YAML::Emitter out;
   out << document;
-  return write_file_atomically(file, std::string(out.c_str()) + "\n");
+  const std::string whole = std::string(out.c_str()) + "\n";
+  if (!reads_back_as(whole, document)) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      file.string() + " holds text joey cannot write back as it reads it " +
+                          "(bytes that are not UTF-8?); it is left as it was: fix it by hand");
+  }
+  return write_file_atomically(file, whole);
 }
 
 Result<std::vector<MarketplaceItem>> catalog_items(const YAML::Node& list, std::string_view type);
