@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -115,6 +116,13 @@ std::optional<double> number_setting(const nlohmann::json& settings, const char*
 
 ProxyRefusal refusal(int status, std::string message) {
   return ProxyRefusal{status, std::move(message), std::nullopt, true};
+}
+
+// The environment variable joeyd reads the operator's key for `provider` from.
+std::string operator_key_variable(UpstreamProvider provider) {
+  std::string name = upstream_provider_name(provider);
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return "JOEYD_" + name + "_API_KEY";
 }
 
 // The joey token of a proxy request: `Authorization: Bearer T`, else `x-api-key: T`.
@@ -386,9 +394,16 @@ std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& r
   }
   if (key.empty()) key = target.operator_key;
   if (key.empty()) {
-    ProxyRefusal no_key =
-        refusal(503, std::string("the joey proxy has no API key for ") + provider +
-                         ": neither your organization nor the server's operator set one");
+    // Who can fix it, and how: the organization's admin (its own key, sealed at rest), or
+    // the server's operator (a key for everyone on the server).
+    const std::string variable = operator_key_variable(prepared->provider);
+    ProxyRefusal no_key = refusal(
+        503, std::string("the joey proxy has no API key for ") + provider + ": " +
+                 (account.org_id ? "an admin of your organization can add one (PUT /api/orgs/" +
+                                       *account.org_id + "/provider-keys/" + provider +
+                                       "), or the server's operator can set " + variable
+                                 : "the server's operator can set " + variable +
+                                       "; an organization can add a key of its own"));
     no_key.retry = false;  // until an admin sets one
     return no_key;
   }

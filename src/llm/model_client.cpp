@@ -223,6 +223,11 @@ Error provider_http_error(const ProviderConfig& config, long status, std::string
   }
   if (status == 429)
     return make_error(ErrorKind::kRateLimited, provider + " is rate limiting" + suffix);
+  if (cloud && status == 503) {
+    // The proxy's own refusal (no key for the provider, or shutting down): it is up and
+    // answering, and its message says what to do.
+    return make_error(ErrorKind::kServer, provider + " cannot serve this request" + suffix);
+  }
   if (status >= 500) return make_error(ErrorKind::kServer, provider + " failed" + suffix);
   if (status == 400 && ascii_lower(detail).find("model") != std::string::npos &&
       (ascii_lower(detail).find("not found") != std::string::npos ||

@@ -163,8 +163,22 @@ TEST_P(ProxyServiceTest, ABadBodyIsA400AndAMissingKeyA503) {
   auto no_key = admit(token, "claude-sonnet-4-5", ProxyProtocol::kAnthropicMessages);
   EXPECT_EQ(status_of(no_key), 503);
   EXPECT_NE(message_of(no_key).find("anthropic"), std::string::npos) << message_of(no_key);
+  // It says who can fix it: here only the operator, with the variable joeyd reads.
+  EXPECT_NE(message_of(no_key).find("operator can set JOEYD_ANTHROPIC_API_KEY"), std::string::npos)
+      << message_of(no_key);
   EXPECT_FALSE(std::get<ProxyRefusal>(no_key).retry) << "no retry brings a key";
   EXPECT_TRUE(std::get<ProxyRefusal>(refused).retry);
+
+  // A member of an organization learns that its admin can add the key, and where.
+  const std::string org = create_org(ada, "Acme");
+  auto member_no_key = admit(token, "claude-sonnet-4-5", ProxyProtocol::kAnthropicMessages);
+  EXPECT_EQ(status_of(member_no_key), 503);
+  EXPECT_NE(message_of(member_no_key)
+                .find("an admin of your organization can add one (PUT /api/orgs/" + org +
+                      "/provider-keys/anthropic), or the server's operator can set "
+                      "JOEYD_ANTHROPIC_API_KEY"),
+            std::string::npos)
+      << message_of(member_no_key);
 }
 
 TEST_P(ProxyServiceTest, TheOrganizationsAllowListAndKeyApplyToItsMembers) {

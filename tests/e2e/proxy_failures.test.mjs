@@ -198,6 +198,7 @@ describe('the model proxy when the provider fails', {skip: joeydMissing}, () => 
     const sdk = new OpenAI({baseURL: `${keyless.server.url}/proxy/v1`, apiKey: keyless.token});
     await assert.rejects(sdk.chat.completions.create({model: kModel, messages: [{role: 'user', content: 'hi'}]}),
                          (error) => error.status === 503 && /no API key for openai/.test(error.message) &&
+                             /can set JOEYD_OPENAI_API_KEY/.test(error.message) &&
                              error.headers?.get?.('x-should-retry') === 'false');
     const metrics = await (await fetch(`${keyless.server.url}/metrics`)).text();
     assert.match(metrics,

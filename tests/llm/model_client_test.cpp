@@ -243,6 +243,17 @@ TEST(ProviderHttpError, TheCloudProxysRefusalsAreItsPolicyNotAKeyProblem) {
   EXPECT_EQ(unknown.kind, ErrorKind::kUnknownModel);
   EXPECT_NE(unknown.message.find("joey models --provider cloud"), std::string::npos);
   EXPECT_EQ(unknown.message.find("--base-url"), std::string::npos);
+  // The proxy's own 503 (no key for the provider) is an answer, not a failure: its words
+  // say what to do.
+  Error keyless = provider_http_error(
+      config, 503,
+      R"({"type":"error","error":{"type":"api_error","message":"the joey proxy has no API key"}})");
+  EXPECT_EQ(keyless.kind, ErrorKind::kServer);
+  EXPECT_TRUE(keyless.message.starts_with(
+      "the joey Cloud cannot serve this request (HTTP 503: the joey proxy has no API key"))
+      << keyless.message;
+  EXPECT_NE(provider_http_error(config, 500, "").message.find("the joey Cloud failed"),
+            std::string::npos);
 }
 
 TEST(RetryDelay, HonoursRetryAfterAndBacksOffWithJitter) {
