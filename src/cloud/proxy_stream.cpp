@@ -561,7 +561,9 @@ StreamMeter::StreamMeter(ProxyProtocol protocol, bool streaming, bool strip_usag
       max_event_bytes_(max_event_bytes),
       max_json_bytes_(max_json_bytes) {}
 
-StreamMeter::~StreamMeter() { wipe_buffers(); }
+StreamMeter::~StreamMeter() {
+  if (!wiped_) wipe_buffers();
+}
 
 void StreamMeter::wipe_buffers() {
   crypto::wipe(line_);
@@ -569,6 +571,7 @@ void StreamMeter::wipe_buffers() {
   crypto::wipe(data_);
   crypto::wipe(event_type_);
   crypto::wipe(json_);
+  wiped_ = true;
 }
 
 Status StreamMeter::feed(std::string_view bytes, std::string& out) {
@@ -576,6 +579,7 @@ Status StreamMeter::feed(std::string_view bytes, std::string& out) {
   if (finished_) {
     return make_error(ErrorKind::kInternal, "the response meter was fed after finish()");
   }
+  wiped_ = false;
   if (!streaming_) {
     out.append(bytes);
     if (json_too_long_) return ok_status();

@@ -156,6 +156,9 @@ class StreamMeter {
   bool saw_end_ = false;
   bool finished_ = false;
   std::optional<Error> error_;
+  // No byte has entered the buffers since wipe_buffers() last ran: the destructor after
+  // finish() need not wipe them again (each wipe is a call into OpenSSL per buffer).
+  bool wiped_ = true;
 
   // Server-Sent Events state.
   std::string line_;         // the current line, without its end
