@@ -203,19 +203,121 @@ std::vector<std::string> lines_of(std::string_view text) {
   return lines;
 }
 
-// `mode` as one item of a block list whose "-" is `indent` spaces in.
-std::string mode_item_text(const YAML::Node& mode, size_t indent) {
+// Whether `text` (several lines) may be written as a literal block (`|`) and read back as
+// itself: no control characters but tabs, and a first line that does not start with a
+// space or end at once (a block's indentation is taken from its first line). What else a
+// block could change is caught by reading the edited file back (write_modes_file).
+bool fits_literal_block(std::string_view text) {
+  if (text.find('\n') == std::string_view::npos) return false;
+  if (text.front() == ' ' || text.front() == '\n') return false;
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f;
+  });
+}
+
+// `text` as a literal block's header and lines, its lines `indent` spaces in: `|-` keeps
+// no final newline, `|` one, `|+` all of them.
+std::string literal_block(std::string_view text, size_t indent) {
+  size_t trailing = 0;
+  while (trailing < text.size() && text[text.size() - 1 - trailing] == '\n') ++trailing;
+  std::string block = trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n";
+  std::string_view body = text.substr(0, text.size() - trailing);
+  for (size_t start = 0;;) {
+    const size_t newline = body.find('\n', start);
+    const std::string_view line = body.substr(start, newline - start);
+    if (!line.empty()) block.append(indent, ' ').append(line);
+    block += '\n';
+    if (newline == std::string_view::npos) break;
+    start = newline + 1;
+  }
+  block.append(trailing > 1 ? trailing - 1 : 0, '\n');
+  return block;
+}
+
+// Lines of a folded block (`>-`) are cut at most this many columns in, where they can be.
+constexpr size_t kFoldColumns = 92;
+// One line of text longer than this is folded.
+constexpr size_t kFoldOver = 100;
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// Whether `text` (one long line) may be written as a folded block and read back as
+// itself: no control characters, no blank at either end, and somewhere to cut it.
+bool fits_folded_block(std::string_view text) {
+  if (text.size() <= kFoldOver || is_blank(text.front()) || is_blank(text.back())) return false;
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && c != '\t') || byte == 0x7f;
+  });
+}
+
+// `text` as a folded block's header and lines, `indent` spaces in: cut only at a single
+// space between two other characters, which folding turns back into that space (a line
+// that began or ended with a blank would keep its line break).
+std::string folded_block(std::string_view text, size_t indent) {
+  std::string block = ">-\n";
+  size_t line_start = 0;
+  size_t last_cut = std::string_view::npos;  // a space the current line could end before
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] == ' ' && !is_blank(text[i - 1]) && !is_blank(text[i + 1])) {
+      if (indent + i - line_start > kFoldColumns && last_cut != std::string_view::npos) {
+        block.append(indent, ' ').append(text.substr(line_start, last_cut - line_start)) += '\n';
+        line_start = last_cut + 1;
+      }
+      last_cut = i;
+    }
+  }
+  if (indent + text.size() - line_start > kFoldColumns && last_cut != std::string_view::npos &&
+      last_cut > line_start) {
+    block.append(indent, ' ').append(text.substr(line_start, last_cut - line_start)) += '\n';
+    line_start = last_cut + 1;
+  }
+  block.append(indent, ' ').append(text.substr(line_start)) += '\n';
+  return block;
+}
+
+// `mode` as one item of a block list whose "-" is `indent` spaces in. With `literal`, its
+// texts of several lines (custom instructions) are literal blocks and its long one-line
+// texts (a role definition) folded blocks, as a person writes them, instead of one
+// double-quoted line of "\n" escapes or one line hundreds of columns long.
+std::string mode_item_text(const YAML::Node& mode, size_t indent, bool literal) {
+  YAML::Node emitted = YAML::Clone(mode);
+  std::vector<std::pair<std::string, std::string>> blocks;  // placeholder, text
+  if (literal && emitted.IsMap()) {
+    for (auto entry : emitted) {
+      if (!entry.second.IsScalar()) continue;
+      const std::string& value = entry.second.Scalar();
+      if (!fits_literal_block(value) && !fits_folded_block(value)) continue;
+      std::string placeholder = "joey-text-block-" + std::to_string(blocks.size());
+      blocks.emplace_back(placeholder, value);
+      entry.second = placeholder;
+    }
+  }
   YAML::Emitter out;
-  out << YAML::BeginSeq << mode << YAML::EndSeq;
+  out << YAML::BeginSeq << emitted << YAML::EndSeq;
   std::string text;
-  for (const std::string& line : lines_of(out.c_str())) text.append(indent, ' ').append(line);
+  for (std::string line : lines_of(out.c_str())) {
+    for (const auto& [placeholder, value] : blocks) {
+      const std::string tail = ": " + placeholder + "\n";
+      if (!line.ends_with(tail)) continue;
+      // The key starts after the item's "- " on its first line, after the spaces on others.
+      const size_t key = line.find_first_not_of(line.starts_with("- ") ? "- " : " ");
+      line.resize(line.size() - tail.size() + 2);
+      // `indent` is added to the first line only.
+      line += value.find('\n') == std::string::npos ? folded_block(value, indent + key + 2)
+                                                    : literal_block(value, indent + key + 2);
+      break;
+    }
+    text.append(indent, ' ').append(line);
+  }
   return text;
 }
 
 // The file's text with the item at `removed` taken out and `appended` added at the end of
 // customModes, everything else as it was; nullopt when the layout is not one this edits.
 std::optional<std::string> edit_modes_text(const std::string& text, std::optional<size_t> removed,
-                                           const YAML::Node* appended) {
+                                           const YAML::Node* appended, bool literal) {
   std::vector<std::string> lines = lines_of(text);
   std::optional<ModesListLines> list = find_modes_list(lines);
   if (!list) return std::nullopt;
@@ -234,7 +336,7 @@ std::optional<std::string> edit_modes_text(const std::string& text, std::optiona
       end = lines.size();
     }
     lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(end),
-                 mode_item_text(*appended, list->indent));
+                 mode_item_text(*appended, list->indent, literal));
   }
   std::string edited;
   for (const std::string& line : lines) edited += line;
@@ -281,9 +383,15 @@ Status write_modes_file(const fs::path& file, const YAML::Node& document,
                         std::optional<size_t> removed, const YAML::Node* appended) {
   std::error_code error;
   fs::create_directories(file.parent_path(), error);
-  if (Result<std::string> text = read_file_to_string(file); text.ok()) {
-    std::optional<std::string> edited = edit_modes_text(*text, removed, appended);
-    if (edited && reads_back_as(*edited, document)) return write_file_atomically(file, *edited);
+  Result<std::string> text = read_file_to_string(file);
+  if (!text.ok() && !fs::exists(file, error)) text = std::string();  // a new file
+  if (text.ok()) {
+    // The new mode's long texts as literal blocks, else as yaml-cpp writes them.
+    for (const bool literal : {true, false}) {
+      std::optional<std::string> edited = edit_modes_text(*text, removed, appended, literal);
+      if (edited && reads_back_as(*edited, document)) return write_file_atomically(file, *edited);
+      if (!appended) break;
+    }
   }
   YAML::Emitter out;
   out << document;

@@ -255,6 +255,85 @@ TEST_F(MarketplaceTest, InstallingAndRemovingAModeKeepTheFilesCommentsAndLayout)
   EXPECT_EQ(loaded->at(0).slug, "test-writer");
 }
 
+// A mode's texts of several lines go into the user's file as literal blocks, the way a
+// person writes them, not as one double-quoted line of "\n" escapes; texts a block
+// cannot hold as they are keep yaml-cpp's quoting. Either way joey reads back the mode.
+TEST_F(MarketplaceTest, AModesLongTextsAreWrittenAsLiteralBlocks) {
+  const fs::path file = root_ / "modes.yaml";
+  MarketplaceItem mode = parse_marketplace_catalog(kModes, "modes").value().at(0);
+  mode.content =
+      "slug: test-writer\n"
+      "name: Test Writer\n"
+      "roleDefinition: You write tests that can fail.\n"
+      "customInstructions: |-\n"
+      "  1. Find how the project tests.\n"
+      "     Follow its conventions.\n"
+      "\n"
+      "  2. Run the tests.\n"
+      "whenToUse: |+\n"
+      "  Adding tests.\n"
+      "\n"
+      "groups: [read, edit, command]\n";
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  const std::string written = read_file_to_string(file).value();
+  EXPECT_EQ(written,
+            "customModes:\n"
+            "  - slug: test-writer\n"
+            "    name: Test Writer\n"
+            "    roleDefinition: You write tests that can fail.\n"
+            "    customInstructions: |-\n"
+            "      1. Find how the project tests.\n"
+            "         Follow its conventions.\n"
+            "\n"
+            "      2. Run the tests.\n"
+            "    whenToUse: |+\n"
+            "      Adding tests.\n"
+            "\n"
+            "    groups: [read, edit, command]\n");
+  Result<std::vector<agent::Mode>> loaded = agent::parse_modes_text(written, file.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->at(0).custom_instructions,
+            "1. Find how the project tests.\n   Follow its conventions.\n\n2. Run the tests.");
+  EXPECT_EQ(loaded->at(0).when_to_use, "Adding tests.\n\n");
+  ASSERT_TRUE(remove_marketplace_item(mode, file).ok());
+  EXPECT_EQ(read_file_to_string(file).value(), "customModes:\n");
+
+  // One long line is folded (>-) at single spaces, within 92 columns where it can be; a
+  // double space, a tab and a word longer than a line stay as they are.
+  std::string role = "You are joey, a test engineer.";
+  for (int i = 0; i < 6; ++i) role += " A test is worth keeping only if it can fail.";
+  role += "  Two spaces\there, and " + std::string(100, 'x') + " at the end.";
+  mode.content = "slug: test-writer\nname: Test Writer\nroleDefinition: \"" +
+                 std::string(role).replace(role.find('\t'), 1, "\\t") + "\"\ngroups: [read]\n";
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  const std::string folded = read_file_to_string(file).value();
+  EXPECT_NE(folded.find("    roleDefinition: >-\n      You are joey, a test engineer. A test"),
+            std::string::npos)
+      << folded;
+  size_t longest = 0;
+  for (size_t start = 0, end; (end = folded.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    if (folded.compare(start, 10, "      xxxx") != 0) longest = std::max(longest, end - start);
+  }
+  EXPECT_LE(longest, 92u) << folded;
+  loaded = agent::parse_modes_text(folded, file.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->at(0).role_definition, role);
+  ASSERT_TRUE(remove_marketplace_item(mode, file).ok());
+
+  // A first line that starts with a space, a carriage return: quoted as before.
+  mode.content =
+      "slug: test-writer\nname: Test Writer\nroleDefinition: You write tests.\n"
+      "customInstructions: \"  indented first\\nthen\\r\\nmore\"\ngroups: [read]\n";
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  loaded = agent::parse_modes_text(read_file_to_string(file).value(), file.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->at(0).custom_instructions, "  indented first\nthen\r\nmore");
+  EXPECT_EQ(read_file_to_string(file).value().find("|"), std::string::npos);
+}
+
 TEST_F(MarketplaceTest, EveryBuiltInItemReadsAndInstallsAsJoeyExpects) {
   // The catalog joeyd ships (marketplace/), read by the agent's own parser: every mode
   // installs into a modes file joey loads, and every MCP item into an mcp.json joey reads.
