@@ -35,6 +35,7 @@
 #include <cstring>
 #include <utility>
 
+#include "base/spawn_support.h"
 #include "base/strings.h"
 
 extern char** environ;
@@ -146,60 +147,6 @@ Result<Pipe> make_pipe(bool parent_reads) {
   fcntl(parent_fd, F_SETFL, fcntl(parent_fd, F_GETFL) | O_NONBLOCK);
   return pipe;
 }
-
-// Owns the posix_spawn attribute objects for one spawn.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions_);
-    posix_spawnattr_init(&attributes_);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions_);
-    posix_spawnattr_destroy(&attributes_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  posix_spawn_file_actions_t* actions() { return &actions_; }
-  posix_spawnattr_t* attributes() { return &attributes_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-  posix_spawnattr_t attributes_;
-};
-
-// Blocks SIGPIPE on this thread for its lifetime and discards a SIGPIPE that our
-// own writes raised meanwhile.
-class SigpipeBlocker {
- public:
-  SigpipeBlocker() {
-    sigemptyset(&sigpipe_);
-    sigaddset(&sigpipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &sigpipe_, &previous_mask_);
-    was_pending_ = is_pending();
-  }
-  ~SigpipeBlocker() {
-    if (!was_pending_ && is_pending()) {
-      const timespec no_wait{0, 0};
-      sigtimedwait(&sigpipe_, nullptr, &no_wait);
-    }
-    pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
-  }
-  SigpipeBlocker(const SigpipeBlocker&) = delete;
-  SigpipeBlocker& operator=(const SigpipeBlocker&) = delete;
-
- private:
-  bool is_pending() const {
-    sigset_t pending;
-    sigemptyset(&pending);
-    return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  }
-
-  sigset_t sigpipe_;
-  sigset_t previous_mask_;
-  bool was_pending_ = false;
-};
 
 bool has_nul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
 

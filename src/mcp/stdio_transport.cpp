@@ -24,6 +24,7 @@
 
 #include "base/json.h"
 #include "base/log.h"
+#include "base/spawn_support.h"
 
 extern char** environ;
 
@@ -41,56 +42,6 @@ void close_fd(int& fd) {
   if (fd >= 0) close(fd);
   fd = -1;
 }
-
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions_);
-    posix_spawnattr_init(&attributes_);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions_);
-    posix_spawnattr_destroy(&attributes_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-  posix_spawn_file_actions_t* actions() { return &actions_; }
-  posix_spawnattr_t* attributes() { return &attributes_; }
-
- private:
-  posix_spawn_file_actions_t actions_;
-  posix_spawnattr_t attributes_;
-};
-
-// Blocks SIGPIPE on this thread and discards one that our own write raised.
-class SigpipeBlocker {
- public:
-  SigpipeBlocker() {
-    sigemptyset(&sigpipe_);
-    sigaddset(&sigpipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &sigpipe_, &previous_mask_);
-    was_pending_ = is_pending();
-  }
-  ~SigpipeBlocker() {
-    if (!was_pending_ && is_pending()) {
-      const timespec no_wait{0, 0};
-      sigtimedwait(&sigpipe_, nullptr, &no_wait);
-    }
-    pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
-  }
-  SigpipeBlocker(const SigpipeBlocker&) = delete;
-  SigpipeBlocker& operator=(const SigpipeBlocker&) = delete;
-
- private:
-  bool is_pending() const {
-    sigset_t pending;
-    sigemptyset(&pending);
-    return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  }
-  sigset_t sigpipe_;
-  sigset_t previous_mask_;
-  bool was_pending_ = false;
-};
 
 std::vector<std::string> build_environment(const ServerConfig& config) {
   std::vector<std::string> entries;
