@@ -184,6 +184,14 @@ asio::awaitable<Answer> fetch(UpstreamPool& pool, UpstreamRequest request) {
   co_return answer;
 }
 
+// Sends `request` on `io` and runs it to its end (a run that does not end fails the test).
+Answer fetch_one(asio::io_context& io, UpstreamPool& pool, UpstreamRequest request) {
+  Answer answer;
+  EXPECT_TRUE(run(
+      io, [&]() -> asio::awaitable<void> { answer = co_await fetch(pool, std::move(request)); }()));
+  return answer;
+}
+
 UpstreamRequest get(std::string url) {
   UpstreamRequest request;
   request.method = "GET";
@@ -886,10 +894,7 @@ TEST_F(UpstreamServerTest, UntrustedCertificateFailsVerification) {
   asio::io_context io;
   auto pool = make_pool();  // trusts only the system store
   ASSERT_TRUE(pool);
-  Answer answer;
-  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
-    answer = co_await fetch(*pool, get(url("/hello")));
-  }()));
+  const Answer answer = fetch_one(io, *pool, get(url("/hello")));
   ASSERT_FALSE(answer.status.ok());
   EXPECT_EQ(answer.status.error().kind, ErrorKind::kNetwork);
   EXPECT_NE(answer.status.error().message.find("TLS certificate verification failed"),
@@ -999,10 +1004,8 @@ TEST(UpstreamClientTest, AHostNameThatResolvesToNothingIsANetworkErrorOrATimeout
   options.connect_timeout = 2s;
   auto pool = make_pool(options);
   ASSERT_TRUE(pool);
-  Answer answer;
-  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
-    answer = co_await fetch(*pool, get("http://upstream.example.invalid:8080/secret?q=1"));
-  }()));
+  const Answer answer =
+      fetch_one(io, *pool, get("http://upstream.example.invalid:8080/secret?q=1"));
   ASSERT_FALSE(answer.status.ok());
   const Error& error = answer.status.error();
   EXPECT_TRUE(error.kind == ErrorKind::kNetwork || error.kind == ErrorKind::kTimeout)
@@ -1024,10 +1027,7 @@ TEST(UpstreamClientTest, UpstreamThatNeverAnswersTimesOut) {
   options.first_byte_timeout = 200ms;
   auto pool = make_pool(options);
   ASSERT_TRUE(pool);
-  Answer answer;
-  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
-    answer = co_await fetch(*pool, get(upstream.url()));
-  }()));
+  const Answer answer = fetch_one(io, *pool, get(upstream.url()));
   ASSERT_FALSE(answer.status.ok());
   EXPECT_EQ(answer.status.error().kind, ErrorKind::kTimeout);
 }
@@ -1043,10 +1043,7 @@ TEST(UpstreamClientTest, StalledBodyTimesOut) {
   options.idle_timeout = 200ms;
   auto pool = make_pool(options);
   ASSERT_TRUE(pool);
-  Answer answer;
-  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
-    answer = co_await fetch(*pool, get(upstream.url()));
-  }()));
+  const Answer answer = fetch_one(io, *pool, get(upstream.url()));
   ASSERT_FALSE(answer.status.ok());
   EXPECT_EQ(answer.status.error().kind, ErrorKind::kTimeout);
   EXPECT_EQ(pool->idle_connections(), 0u);
@@ -1060,10 +1057,7 @@ TEST(UpstreamClientTest, ResponseCutMidBodyIsANetworkError) {
   asio::io_context io;
   auto pool = make_pool();
   ASSERT_TRUE(pool);
-  Answer answer;
-  ASSERT_TRUE(run(io, [&]() -> asio::awaitable<void> {
-    answer = co_await fetch(*pool, get(upstream.url()));
-  }()));
+  const Answer answer = fetch_one(io, *pool, get(upstream.url()));
   ASSERT_FALSE(answer.status.ok());
   EXPECT_EQ(answer.status.error().kind, ErrorKind::kNetwork);
   EXPECT_EQ(pool->idle_connections(), 0u);
