@@ -206,7 +206,8 @@ bool McpToolbox::refresh_tools() {
     if (!client) continue;  // down: the next call restarts it, and a later refresh re-lists
     const bool announced = client->tools_changed();
     const bool restarted = client != running->listed_from;
-    if (!announced && !restarted) continue;
+    if (!announced && !restarted && running->relist_retries == 0) continue;
+    running->relist_retries = announced || restarted ? kRelistRetries : running->relist_retries - 1;
     running->listed_from = client;
     Result<std::vector<mcp::Tool>> listed = client->list_tools();
     if (!listed.ok()) {
@@ -216,6 +217,7 @@ bool McpToolbox::refresh_tools() {
       running->relist_failure_said = true;
       continue;
     }
+    running->relist_retries = 0;
     running->relist_failure_said = false;
     log::info("mcp_tools_relisted",
               {log::field("server", running->entry.name), log::field("restarted", restarted),

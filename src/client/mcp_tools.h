@@ -75,9 +75,12 @@ class McpToolbox {
   // disabledTools and alwaysAllow still apply, access_mcp_resource stays. Never starts
   // a server (one that is down keeps its tools; a call restarts it). A re-list that
   // fails keeps the server's previous tools and is said through the notice — once,
-  // until a re-list of that server succeeds — and is not retried before the server
-  // announces a change or restarts again. Returns true when tools() changed.
+  // until a re-list of that server succeeds — and is tried again by the next
+  // kRelistRetries refreshes (a server may mend its list without announcing it), then
+  // not before the server announces a change or restarts. Returns true when tools()
+  // changed.
   bool refresh_tools();
+  static constexpr unsigned kRelistRetries = 3;
 
  private:
   struct Running {
@@ -86,6 +89,9 @@ class McpToolbox {
     std::vector<mcp::Tool> listed;       // the tools as last listed
     mcp::Client* listed_from = nullptr;  // the client they were listed from
     bool relist_failure_said = false;
+    // Refreshes left that re-list after a failed re-list, announced or not: a server
+    // whose list failed once is asked again (it may have mended it without saying so).
+    unsigned relist_retries = 0;
   };
   McpToolbox() = default;
   void rebuild_tools();

@@ -173,5 +173,30 @@ TEST_F(McpToolboxRefresh, FailedRelistKeepsTheToolsAndSaysSoOnce) {
                                       "mcp--one--found", "access_mcp_resource"}));
 }
 
+// A server whose list failed may mend it without announcing it: the next refreshes ask
+// again, a bounded number of times.
+TEST_F(McpToolboxRefresh, AFailedRelistIsTriedAgainByTheNextRefreshes) {
+  JOEY_REQUIRE_NODE_SCRIPT(node, fake_server_script());
+  std::unique_ptr<McpToolbox> box = open({{"one", fake_server(node, "one", {"change"})}});
+  ASSERT_TRUE(box);
+  ASSERT_TRUE(run(*box, "mcp--one--change", {{"add", "late"}, {"broken", true}}).ok());
+  EXPECT_FALSE(box->refresh_tools());
+  EXPECT_EQ(notices_.size(), 1u);
+  // Mended, and not a word about it.
+  ASSERT_TRUE(run(*box, "mcp--one--change", {{"add", "quiet"}, {"quiet", true}}).ok());
+  EXPECT_TRUE(box->refresh_tools());
+  EXPECT_EQ(names(*box), (std::vector<std::string>{"mcp--one--change", "mcp--one--late",
+                                                   "mcp--one--quiet", "access_mcp_resource"}));
+
+  // Broken for good: tried kRelistRetries more times, then left alone until it speaks.
+  ASSERT_TRUE(run(*box, "mcp--one--change", {{"add", "never"}, {"broken", true}}).ok());
+  for (unsigned i = 0; i <= McpToolbox::kRelistRetries; ++i) EXPECT_FALSE(box->refresh_tools());
+  ASSERT_TRUE(run(*box, "mcp--one--change", {{"add", "unheard"}, {"quiet", true}}).ok());
+  EXPECT_FALSE(box->refresh_tools()) << "no retries left, no announcement";
+  ASSERT_TRUE(run(*box, "mcp--one--change", {{"add", "heard"}}).ok());
+  EXPECT_TRUE(box->refresh_tools());
+  EXPECT_EQ(names(*box).size(), 7u);
+}
+
 }  // namespace
 }  // namespace joey::client

@@ -10,8 +10,9 @@
 //              sampling/createMessage, and reports the answers in its result
 //   exit       exits with status 3 after writing to stderr, on tools/call
 //   dynamic FILE  lists one tool per line of FILE (read at each tools/list); the
-//              tool "change" {add, remove, broken} edits FILE, makes later tools/list
-//              fail while broken is true, and sends notifications/tools/list_changed
+//              tool "change" {add, remove, broken, quiet} edits FILE, makes later
+//              tools/list fail while broken is true, and (unless quiet) sends
+//              notifications/tools/list_changed
 //              before it answers; "quit" exits without answering; any other tool
 //              answers "called NAME". A restarted server reads FILE afresh.
 "use strict";
@@ -126,7 +127,7 @@ function handleDynamic(message) {
         if (args.add && !names.includes(args.add)) names.push(args.add);
         fs.writeFileSync(toolsFile, names.join("\n") + "\n");
         listBroken = Boolean(args.broken);
-        send({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
+        if (!args.quiet) send({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
       }
       return reply({ content: [{ type: "text", text: "called " + name }] });
     }
