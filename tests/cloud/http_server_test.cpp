@@ -24,6 +24,7 @@
 #include "base/json.h"
 #include "base/subprocess.h"
 #include "cloud/server_routes.h"
+#include "cloud/test_certificate.h"
 
 namespace joey::cloud {
 namespace {
@@ -514,46 +515,8 @@ TEST_F(HttpServerTest, PortInUseIsAnError) {
 
 // ---- TLS ----
 
-class TlsFilesForTest {
- public:
-  TlsFilesForTest() {
-    directory_ = std::filesystem::temp_directory_path() / ("joeyd-tls-" + random_hex(6));
-    std::filesystem::create_directories(directory_);
-    ProcessOptions process;
-    process.argv = {"openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-days",
-                    "1",
-                    "-subj",
-                    "/CN=localhost",
-                    "-addext",
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-keyout",
-                    key().string(),
-                    "-out",
-                    certificate().string()};
-    process.timeout = 30s;
-    Result<ProcessResult> result = run_process(process);
-    ok_ = result.ok() && result->exit_code == 0;
-  }
-  ~TlsFilesForTest() { std::filesystem::remove_all(directory_); }
-  bool ok() const { return ok_; }
-  std::filesystem::path certificate() const { return directory_ / "cert.pem"; }
-  std::filesystem::path key() const { return directory_ / "key.pem"; }
-
- private:
-  std::filesystem::path directory_;
-  bool ok_ = false;
-};
-
 TEST_F(HttpServerTest, ServesHttpsWithAVerifiedCertificate) {
-  TlsFilesForTest files;
+  TestCertificate files;
   ASSERT_TRUE(files.ok()) << "openssl could not make a test certificate";
   ServerOptions options = fast_options();
   options.tls = TlsFiles{files.certificate(), files.key()};

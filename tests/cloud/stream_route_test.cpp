@@ -25,6 +25,7 @@
 #include "base/json.h"
 #include "base/subprocess.h"
 #include "cloud/http_server.h"
+#include "cloud/test_certificate.h"
 
 JOEY_COROUTINES_BEGIN
 namespace joey::cloud {
@@ -673,46 +674,8 @@ TEST_F(StreamRouteTest, DrainTimeoutClosesAStuckStreamAndTellsTheHandler) {
 
 // ---- TLS ----
 
-class TlsFilesForTest {
- public:
-  TlsFilesForTest() {
-    directory_ = std::filesystem::temp_directory_path() / ("joeyd-stream-tls-" + random_hex(6));
-    std::filesystem::create_directories(directory_);
-    ProcessOptions process;
-    process.argv = {"openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-days",
-                    "1",
-                    "-subj",
-                    "/CN=localhost",
-                    "-addext",
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-keyout",
-                    key().string(),
-                    "-out",
-                    certificate().string()};
-    process.timeout = 30s;
-    Result<ProcessResult> result = run_process(process);
-    ok_ = result.ok() && result->exit_code == 0;
-  }
-  ~TlsFilesForTest() { std::filesystem::remove_all(directory_); }
-  bool ok() const { return ok_; }
-  std::filesystem::path certificate() const { return directory_ / "cert.pem"; }
-  std::filesystem::path key() const { return directory_ / "key.pem"; }
-
- private:
-  std::filesystem::path directory_;
-  bool ok_ = false;
-};
-
 TEST_F(StreamRouteTest, StreamsOverHttpsAndKeepsTheConnection) {
-  TlsFilesForTest files;
+  TestCertificate files;
   ASSERT_TRUE(files.ok()) << "openssl could not make a test certificate";
   ServerOptions options = fast_options();
   options.tls = TlsFiles{files.certificate(), files.key()};

@@ -26,6 +26,7 @@
 #include "base/subprocess.h"
 #include "cloud/http_server.h"
 #include "cloud/proxy_routes.h"
+#include "cloud/test_certificate.h"
 #include "cloud/timed_stream.h"
 
 JOEY_COROUTINES_BEGIN
@@ -783,45 +784,6 @@ TEST_F(UpstreamServerTest, APooledConnectionServesOneStrandAfterAnother) {
 }
 
 // ---- TLS ----
-
-// A self-signed certificate for `subject_alt_name`, made with the openssl CLI.
-class TestCertificate {
- public:
-  explicit TestCertificate(const std::string& subject_alt_name) {
-    directory_ = std::filesystem::temp_directory_path() / ("joeyd-upstream-tls-" + random_hex(6));
-    std::filesystem::create_directories(directory_);
-    ProcessOptions process;
-    process.argv = {"openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-days",
-                    "1",
-                    "-subj",
-                    "/CN=joey-test",
-                    "-addext",
-                    "subjectAltName=" + subject_alt_name,
-                    "-keyout",
-                    key().string(),
-                    "-out",
-                    certificate().string()};
-    process.timeout = 30s;
-    Result<ProcessResult> result = run_process(process);
-    ok_ = result.ok() && result->exit_code == 0;
-  }
-  ~TestCertificate() { std::filesystem::remove_all(directory_); }
-  bool ok() const { return ok_; }
-  std::filesystem::path certificate() const { return directory_ / "cert.pem"; }
-  std::filesystem::path key() const { return directory_ / "key.pem"; }
-
- private:
-  std::filesystem::path directory_;
-  bool ok_ = false;
-};
 
 // joeyd stops its server, shuts the pool down, then destroys the server's io_context
 // while the pool lives on: no pooled connection may keep a socket of that io_context
