@@ -1,9 +1,11 @@
 // What starting a child process with posix_spawn needs around it, shared by
 // base/subprocess.cpp (commands) and mcp/stdio_transport.cpp (MCP servers): the spawn
-// attribute objects, owned for one spawn, and SIGPIPE blocked on the writing thread.
+// attribute objects, owned for one spawn; SIGPIPE blocked on the writing thread; the
+// child's environment and argument arrays; a program looked up on a PATH of its own.
 //
 // Thread-safety: each object belongs to the thread that made it (SigpipeBlocker changes
-// that thread's signal mask).
+// that thread's signal mask). build_environment() reads `environ`: no other thread may
+// call setenv() meanwhile.
 #pragma once
 
 #include <pthread.h>
@@ -11,7 +13,25 @@
 #include <spawn.h>
 #include <time.h>
 
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
 namespace joey {
+
+// joey's own environment, less the names in `unset` and those `overrides` sets, then
+// `overrides`: "NAME=value" entries for a child.
+std::vector<std::string> build_environment(const std::map<std::string, std::string>& overrides,
+                                           const std::vector<std::string>& unset);
+
+// Pointers to `strings`' characters, then a null: argv or envp for posix_spawn. Valid while
+// `strings` is neither changed nor destroyed.
+std::vector<char*> to_pointer_array(std::vector<std::string>& strings);
+
+// Looks `program` up on `path_value` (a PATH string; an empty entry is the current
+// directory): the first regular, executable file, or "" when there is none.
+std::string find_on_path(const std::string& program, std::string_view path_value);
 
 // Owns the posix_spawn attribute objects for one spawn.
 class SpawnSetup {

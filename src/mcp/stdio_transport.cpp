@@ -26,8 +26,6 @@
 #include "base/log.h"
 #include "base/spawn_support.h"
 
-extern char** environ;
-
 namespace joey::mcp {
 namespace {
 
@@ -41,48 +39,6 @@ constexpr auto kStderrDrain = std::chrono::milliseconds(300);
 void close_fd(int& fd) {
   if (fd >= 0) close(fd);
   fd = -1;
-}
-
-std::vector<std::string> build_environment(const ServerConfig& config) {
-  std::vector<std::string> entries;
-  for (char** entry = environ; entry && *entry; ++entry) {
-    const std::string_view text(*entry);
-    const std::string name(text.substr(0, text.find('=')));
-    if (config.env.contains(name)) continue;
-    if (std::find(config.unset_env.begin(), config.unset_env.end(), name) !=
-        config.unset_env.end()) {
-      continue;
-    }
-    entries.emplace_back(text);
-  }
-  for (const auto& [name, value] : config.env) entries.push_back(name + "=" + value);
-  return entries;
-}
-
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> result;
-  result.reserve(strings.size() + 1);
-  for (std::string& text : strings) result.push_back(text.data());
-  result.push_back(nullptr);
-  return result;
-}
-
-std::string find_on_path(const std::string& program, std::string_view path_value) {
-  size_t start = 0;
-  while (start <= path_value.size()) {
-    size_t end = path_value.find(':', start);
-    if (end == std::string_view::npos) end = path_value.size();
-    std::string dir(path_value.substr(start, end - start));
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + program;
-    struct stat info {};
-    if (stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
-        access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-    start = end + 1;
-  }
-  return "";
 }
 
 bool has_nul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
@@ -188,9 +144,9 @@ Status StdioTransport::start(TransportHandlers handlers) {
   posix_spawnattr_setsigmask(setup.attributes(), &no_signals);
   posix_spawnattr_setsigdefault(setup.attributes(), &default_signals);
 
-  std::vector<char*> argv = pointers(argv_strings);
-  std::vector<std::string> env_strings = build_environment(config_);
-  std::vector<char*> envp = pointers(env_strings);
+  std::vector<char*> argv = to_pointer_array(argv_strings);
+  std::vector<std::string> env_strings = build_environment(config_.env, config_.unset_env);
+  std::vector<char*> envp = to_pointer_array(env_strings);
   pid_t pid = -1;
   const bool use_spawnp = search_path && path_override == config_.env.end();
   const int spawn_error = use_spawnp ? posix_spawnp(&pid, executable.c_str(), setup.actions(),
