@@ -23,6 +23,7 @@
 #include "base/ids.h"
 #include "base/json.h"
 #include "base/subprocess.h"
+#include "cloud/raw_socket.h"
 #include "cloud/server_routes.h"
 #include "cloud/test_certificate.h"
 
@@ -34,28 +35,6 @@ using namespace std::chrono_literals;
 constexpr auto kReadLimit = 5s;  // bounds every wait on a socket
 
 // ---- raw sockets ----
-
-int connect_to(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (sent <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(sent));
-  }
-  return true;
-}
 
 struct ReadOutcome {
   std::string data;

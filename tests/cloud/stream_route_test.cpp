@@ -25,6 +25,7 @@
 #include "base/json.h"
 #include "base/subprocess.h"
 #include "cloud/http_server.h"
+#include "cloud/raw_socket.h"
 #include "cloud/test_certificate.h"
 
 JOEY_COROUTINES_BEGIN
@@ -36,31 +37,6 @@ using namespace std::chrono_literals;
 constexpr auto kWaitLimit = 5s;  // bounds every wait on a socket or a flag
 
 // ---- raw sockets ----
-
-int connect_to(uint16_t port, int receive_buffer = 0) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (receive_buffer > 0) {
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (sent <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(sent));
-  }
-  return true;
-}
 
 struct ReadOutcome {
   std::string data;

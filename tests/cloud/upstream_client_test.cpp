@@ -26,6 +26,7 @@
 #include "base/subprocess.h"
 #include "cloud/http_server.h"
 #include "cloud/proxy_routes.h"
+#include "cloud/raw_socket.h"
 #include "cloud/test_certificate.h"
 #include "cloud/timed_stream.h"
 
@@ -201,15 +202,6 @@ UpstreamRequest get(std::string url) {
 }
 
 // ---- a scripted raw-socket upstream ----
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (sent <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(sent));
-  }
-  return true;
-}
 
 // Reads one request (head and Content-Length body); "" when the peer closed or
 // kSocketLimit passed.
