@@ -23,10 +23,9 @@ import {
   runJoey,
   waitFor,
 } from './helpers.mjs';
-import {joeydApi as api, joeydMissing, startJoeyd, stopJoeyd} from './joeyd.mjs';
+import {joeydApi as api, joeydMissing, startProxyCloud, stopJoeyd} from './joeyd.mjs';
 import {startScriptedProvider} from './scripted_provider.mjs';
 
-const kPassword = 'correct horse battery';
 const kAllowed = 'scripted-model-1';
 const kForbidden = 'anthropic/scripted-model-2';
 
@@ -42,19 +41,8 @@ describe('joey run --provider cloud', {skip: joeyMissing || joeydMissing}, () =>
   before(async () => {
     provider = await startScriptedProvider({turns, models: [kAllowed]});
     root = await mkdtemp(path.join(tmpdir(), 'joeyd-cloud-provider-e2e-'));
-    server = await startJoeyd(
-        ['--listen', '127.0.0.1:0', '--data', path.join(root, 'data'), '--upstream-openai',
-         `${provider.url}/v1`, '--upstream-anthropic', `${provider.url}/v1`],
-        {
-          home: root,
-          env: {JOEYD_OPENAI_API_KEY: operatorOpenAiKey, JOEYD_ANTHROPIC_API_KEY: operatorAnthropicKey},
-        });
-    const signup = await api(server, 'POST', '/api/auth/signup',
-                             {body: {email: 'ada@example.com', password: kPassword, name: 'Ada'}});
-    assert.equal(signup.status, 201, JSON.stringify(signup.body));
-    const created = await api(server, 'POST', '/api/tokens', {body: {name: 'agent'}, cookie: signup.cookie});
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    token = created.body.token;
+    ({server, token} = await startProxyCloud(
+        provider.url, root, {keys: {openai: operatorOpenAiKey, anthropic: operatorAnthropicKey}}));
   });
 
   after(async () => {

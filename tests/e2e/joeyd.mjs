@@ -100,3 +100,24 @@ export async function joeydApi(server, method, route, {body, cookie, token} = {}
     cookie: (response.headers.get('set-cookie') ?? '').split(';')[0],
   };
 }
+
+// A joeyd on loopback whose model proxy sends OpenAI and Anthropic requests to
+// `providerUrl` (a scripted provider's), data and home in `root`, with Ada signed up and a
+// token of hers named `tokenName`. `keys` are the operator's keys ({openai, anthropic});
+// `extraArgs` and `extraEnv` go to joeyd as they are. Resolves to {server, token, cookie}.
+export async function startProxyCloud(providerUrl, root, {keys, tokenName = 'agent', extraArgs = [], extraEnv = {}}) {
+  const server = await startJoeyd(
+      ['--listen', '127.0.0.1:0', '--data', path.join(root, 'data'), '--upstream-openai', `${providerUrl}/v1`,
+       '--upstream-anthropic', `${providerUrl}/v1`, ...extraArgs],
+      {home: root, env: {JOEYD_OPENAI_API_KEY: keys.openai, JOEYD_ANTHROPIC_API_KEY: keys.anthropic, ...extraEnv}});
+  const fail = async (what, answer) => {
+    await stopJoeyd(server);
+    throw new Error(`${what} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  };
+  const signup = await joeydApi(server, 'POST', '/api/auth/signup',
+                                {body: {email: 'ada@example.com', password: 'correct horse battery', name: 'Ada'}});
+  if (signup.status !== 201) await fail('signup', signup);
+  const created = await joeydApi(server, 'POST', '/api/tokens', {body: {name: tokenName}, cookie: signup.cookie});
+  if (created.status !== 201) await fail('creating a token', created);
+  return {server, token: created.body.token, cookie: signup.cookie};
+}

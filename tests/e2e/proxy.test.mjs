@@ -17,10 +17,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
 import {fakeKey, kModel, waitFor} from './helpers.mjs';
-import {joeydApi as api, joeydMissing, startJoeyd, stopJoeyd} from './joeyd.mjs';
+import {joeydApi as api, joeydMissing, startProxyCloud, stopJoeyd} from './joeyd.mjs';
 import {startScriptedProvider} from './scripted_provider.mjs';
 
-const kPassword = 'correct horse battery';
 
 // Chunks without the fields that differ on every answer (ids, timestamps).
 function normalizedChunks(chunks) {
@@ -61,19 +60,8 @@ describe('the model proxy', {skip: joeydMissing}, () => {
   before(async () => {
     provider = await startScriptedProvider({turns});
     root = await mkdtemp(path.join(tmpdir(), 'joeyd-proxy-e2e-'));
-    server = await startJoeyd(
-        ['--listen', '127.0.0.1:0', '--data', path.join(root, 'data'), '--upstream-openai',
-         `${provider.url}/v1`, '--upstream-anthropic', `${provider.url}/v1`],
-        {
-          home: root,
-          env: {JOEYD_OPENAI_API_KEY: operatorOpenAiKey, JOEYD_ANTHROPIC_API_KEY: operatorAnthropicKey},
-        });
-    const signup = await api(server, 'POST', '/api/auth/signup',
-                             {body: {email: 'ada@example.com', password: kPassword, name: 'Ada'}});
-    assert.equal(signup.status, 201, JSON.stringify(signup.body));
-    const created = await api(server, 'POST', '/api/tokens', {body: {name: 'sdk'}, cookie: signup.cookie});
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    token = created.body.token;
+    ({server, token} = await startProxyCloud(
+        provider.url, root, {keys: {openai: operatorOpenAiKey, anthropic: operatorAnthropicKey}, tokenName: 'sdk'}));
   });
 
   after(async () => {

@@ -20,7 +20,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
 import {fakeKey, kModel, sleep, waitFor} from './helpers.mjs';
-import {joeydApi as api, joeydMissing, startJoeyd, stopJoeyd} from './joeyd.mjs';
+import {joeydMissing, startProxyCloud, stopJoeyd} from './joeyd.mjs';
 import {startScriptedProvider} from './scripted_provider.mjs';
 
 const kStreams = 1000;
@@ -44,16 +44,9 @@ function closedPort() {
   });
 }
 
-async function startCloud(provider, root, extraArgs = [], extraEnv = {}) {
-  const server = await startJoeyd(
-      ['--listen', '127.0.0.1:0', '--data', path.join(root, 'data'), '--upstream-openai', `${provider.url}/v1`,
-       '--upstream-anthropic', `${provider.url}/v1`, ...extraArgs],
-      {home: root, env: {JOEYD_OPENAI_API_KEY: fakeKey('openai'), JOEYD_ANTHROPIC_API_KEY: fakeKey('anthropic'), ...extraEnv}});
-  const signup = await api(server, 'POST', '/api/auth/signup',
-                           {body: {email: 'ada@example.com', password: 'correct horse battery', name: 'Ada'}});
-  assert.equal(signup.status, 201, JSON.stringify(signup.body));
-  const created = await api(server, 'POST', '/api/tokens', {body: {name: 'failures'}, cookie: signup.cookie});
-  return {server, token: created.body.token};
+function startCloud(provider, root, extraArgs = [], extraEnv = {}) {
+  return startProxyCloud(provider.url, root, {keys: {openai: fakeKey('openai'), anthropic: fakeKey('anthropic')},
+                                              tokenName: 'failures', extraArgs, extraEnv});
 }
 
 // A raw streaming chat request; resolves to {status, text, cut (the body ended in an error)}.
