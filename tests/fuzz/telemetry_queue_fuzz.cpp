@@ -29,7 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       bool found = false;
       for (const auto& name : allowed) found = found || name == key;
       if (!found) std::abort();
-      if (value.is_string() && !telemetry_value_is_safe(value.get<std::string>())) std::abort();
+      // A model id may carry one "vendor/" prefix (OpenRouter's ids); every other text is
+      // a plain scrubbed value.
+      const bool safe = !value.is_string() ||
+                        (key == "model" ? telemetry_model_is_safe(value.get<std::string>())
+                                        : telemetry_value_is_safe(value.get<std::string>()));
+      if (!safe) std::abort();
     }
   }
   const std::string written = serialize_telemetry_queue(events);
