@@ -277,14 +277,14 @@ std::string folded_block(std::string_view text, size_t indent) {
   return block;
 }
 
-// `mode` as one item of a block list whose "-" is `indent` spaces in. With `literal`, its
+// `mode` as one item of a block list whose "-" is `indent` spaces in. With `text_blocks`, its
 // texts of several lines (custom instructions) are literal blocks and its long one-line
 // texts (a role definition) folded blocks, as a person writes them, instead of one
 // double-quoted line of "\n" escapes or one line hundreds of columns long.
-std::string mode_item_text(const YAML::Node& mode, size_t indent, bool literal) {
+std::string mode_item_text(const YAML::Node& mode, size_t indent, bool text_blocks) {
   YAML::Node emitted = YAML::Clone(mode);
   std::vector<std::pair<std::string, std::string>> blocks;  // placeholder, text
-  if (literal && emitted.IsMap()) {
+  if (text_blocks && emitted.IsMap()) {
     for (auto entry : emitted) {
       if (!entry.second.IsScalar()) continue;
       const std::string& value = entry.second.Scalar();
@@ -317,7 +317,7 @@ std::string mode_item_text(const YAML::Node& mode, size_t indent, bool literal) 
 // The file's text with the item at `removed` taken out and `appended` added at the end of
 // customModes, everything else as it was; nullopt when the layout is not one this edits.
 std::optional<std::string> edit_modes_text(const std::string& text, std::optional<size_t> removed,
-                                           const YAML::Node* appended, bool literal) {
+                                           const YAML::Node* appended, bool text_blocks) {
   std::vector<std::string> lines = lines_of(text);
   std::optional<ModesListLines> list = find_modes_list(lines);
   if (!list) return std::nullopt;
@@ -336,7 +336,7 @@ std::optional<std::string> edit_modes_text(const std::string& text, std::optiona
       end = lines.size();
     }
     lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(end),
-                 mode_item_text(*appended, list->indent, literal));
+                 mode_item_text(*appended, list->indent, text_blocks));
   }
   std::string edited;
   for (const std::string& line : lines) edited += line;
@@ -386,9 +386,9 @@ Status write_modes_file(const fs::path& file, const YAML::Node& document,
   Result<std::string> text = read_file_to_string(file);
   if (!text.ok() && !fs::exists(file, error)) text = std::string();  // a new file
   if (text.ok()) {
-    // The new mode's long texts as literal blocks, else as yaml-cpp writes them.
-    for (const bool literal : {true, false}) {
-      std::optional<std::string> edited = edit_modes_text(*text, removed, appended, literal);
+    // The new mode's long texts as YAML blocks, else as yaml-cpp writes them.
+    for (const bool text_blocks : {true, false}) {
+      std::optional<std::string> edited = edit_modes_text(*text, removed, appended, text_blocks);
       if (edited && reads_back_as(*edited, document)) return write_file_atomically(file, *edited);
       if (!appended) break;
     }
