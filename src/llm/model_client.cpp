@@ -20,6 +20,11 @@
 namespace joey::llm {
 namespace {
 
+// How messages name the provider: "the joey Cloud" for the Cloud's proxy, else its name.
+std::string provider_label(const ProviderConfig& config) {
+  return config.info.name == "cloud" ? "the joey Cloud" : config.info.name;
+}
+
 bool is_anthropic(const ProviderConfig& config) {
   return config.info.protocol == WireProtocol::kAnthropicMessages;
 }
@@ -150,11 +155,12 @@ class HttpModelClient final : public ModelClient {
     if (!head.ok()) {
       const Error& error = head.error();
       if (error.kind == ErrorKind::kNetwork) {
-        return make_error(ErrorKind::kNetwork, "could not reach " + config_.info.name + " at " +
-                                                   config_.base_url + ": " + error.message);
+        return make_error(ErrorKind::kNetwork, "could not reach " + provider_label(config_) +
+                                                   " at " + config_.base_url + ": " +
+                                                   error.message);
       }
       if (error.kind == ErrorKind::kTimeout) {
-        return make_error(ErrorKind::kTimeout, config_.info.name + ": " + error.message);
+        return make_error(ErrorKind::kTimeout, provider_label(config_) + ": " + error.message);
       }
       return error;
     }
@@ -183,7 +189,7 @@ Error provider_http_error(const ProviderConfig& config, long status, std::string
   std::string detail =
       redact(is_anthropic(config) ? anthropic_error_message(body) : openai_error_message(body));
   const bool cloud = config.info.name == "cloud";
-  const std::string provider = cloud ? "the joey Cloud" : config.info.name;
+  const std::string provider = provider_label(config);
   std::string suffix =
       " (HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail) + ")";
   if (cloud && status == 401) {

@@ -254,6 +254,15 @@ TEST(ProviderHttpError, TheCloudProxysRefusalsAreItsPolicyNotAKeyProblem) {
       << keyless.message;
   EXPECT_NE(provider_http_error(config, 500, "").message.find("the joey Cloud failed"),
             std::string::npos);
+
+  // A Cloud that cannot be reached is named the same way.
+  CannedTransport down;  // no responses: every request is refused
+  auto client = make_model_client(config, down, fast_options());
+  Result<ChatResponse> response = client->send(simple_request(), {});
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error().kind, ErrorKind::kNetwork);
+  EXPECT_TRUE(response.error().message.starts_with("could not reach the joey Cloud at https://"))
+      << response.error().message;
 }
 
 TEST(RetryDelay, HonoursRetryAfterAndBacksOffWithJitter) {
