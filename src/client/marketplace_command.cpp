@@ -142,8 +142,10 @@ int show(const MarketFlags& flags) {
   if (!item.ok()) return fail(item.error());
   std::printf("%s (%s): %s\n%s\n", item->name.c_str(), item->type.c_str(), item->id.c_str(),
               item->description.c_str());
-  if (!item->author.empty())
-    std::printf("by %s %s\n", item->author.c_str(), item->author_url.c_str());
+  if (!item->author.empty()) {
+    std::printf("by %s%s%s\n", item->author.c_str(), item->author_url.empty() ? "" : " ",
+                item->author_url.c_str());
+  }
   if (!item->url.empty()) std::printf("%s\n", item->url.c_str());
   for (const std::string& needed : item->prerequisites) std::printf("needs: %s\n", needed.c_str());
   if (!item->parameters.empty()) {
