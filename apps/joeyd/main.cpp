@@ -28,6 +28,7 @@
 #include "cloud/marketplace.h"
 #include "cloud/marketplace_routes.h"
 #include "cloud/metrics.h"
+#include "cloud/proxy_stream.h"
 #include "cloud/retention.h"
 #include "cloud/router.h"
 #include "cloud/server_routes.h"
@@ -61,9 +62,10 @@ struct ServeFlags {
   std::string marketplace;  // a directory with modes.yaml and mcps.yaml; empty: built in
 };
 
-// The operator's provider key from `variable`, or "" when unset.
-std::string operator_key(const char* variable) {
-  const char* value = std::getenv(variable);
+// The operator's key for `provider` from its variable (cloud::operator_key_variable, the
+// name the proxy's refusals tell an operator to set), or "" when unset.
+std::string operator_key(cloud::UpstreamProvider provider) {
+  const char* value = std::getenv(cloud::operator_key_variable(provider).c_str());
   return value ? std::string(value) : std::string();
 }
 
@@ -247,11 +249,11 @@ int serve(const ServeFlags& flags) {
   cloud::CloudAppOptions app_options = app_options_from(flags, *data_dir);
   app_options.public_url = flags.public_url;
   app_options.proxy.openai = {without_trailing_slash(flags.upstream_openai),
-                              operator_key("JOEYD_OPENAI_API_KEY")};
+                              operator_key(cloud::UpstreamProvider::kOpenAI)};
   app_options.proxy.anthropic = {without_trailing_slash(flags.upstream_anthropic),
-                                 operator_key("JOEYD_ANTHROPIC_API_KEY")};
+                                 operator_key(cloud::UpstreamProvider::kAnthropic)};
   app_options.proxy.openrouter = {without_trailing_slash(flags.upstream_openrouter),
-                                  operator_key("JOEYD_OPENROUTER_API_KEY")};
+                                  operator_key(cloud::UpstreamProvider::kOpenRouter)};
   app_options.upstream.extra_ca_file = flags.upstream_ca;
   app_options.upstream.first_byte_timeout = std::chrono::seconds(flags.upstream_first_byte_seconds);
   app_options.upstream.idle_timeout = std::chrono::seconds(flags.upstream_idle_seconds);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -116,13 +115,6 @@ std::optional<double> number_setting(const nlohmann::json& settings, const char*
 
 ProxyRefusal refusal(int status, std::string message) {
   return ProxyRefusal{status, std::move(message), std::nullopt, true};
-}
-
-// The environment variable joeyd reads the operator's key for `provider` from.
-std::string operator_key_variable(UpstreamProvider provider) {
-  std::string name = upstream_provider_name(provider);
-  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return "JOEYD_" + name + "_API_KEY";
 }
 
 // The joey token of a proxy request: `Authorization: Bearer T`, else `x-api-key: T`.

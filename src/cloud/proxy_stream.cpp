@@ -1,6 +1,7 @@
 #include "cloud/proxy_stream.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -479,6 +480,12 @@ const char* upstream_provider_name(UpstreamProvider provider) {
       return "openrouter";
   }
   return "unknown";
+}
+
+std::string operator_key_variable(UpstreamProvider provider) {
+  std::string name = upstream_provider_name(provider);
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return "JOEYD_" + name + "_API_KEY";
 }
 
 Result<PreparedRequest> prepare_request(ProxyProtocol protocol, std::string_view body) {

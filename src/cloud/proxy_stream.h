@@ -32,6 +32,10 @@ enum class UpstreamProvider { kOpenAI, kAnthropic, kOpenRouter };
 // "openai", "anthropic", "openrouter".
 const char* upstream_provider_name(UpstreamProvider provider);
 
+// The environment variable joeyd reads the server operator's key for `provider` from:
+// JOEYD_OPENAI_API_KEY, JOEYD_ANTHROPIC_API_KEY, JOEYD_OPENROUTER_API_KEY.
+std::string operator_key_variable(UpstreamProvider provider);
+
 struct PreparedRequest {
   std::string body;            // what to send upstream: the client's body, changed only as below
   std::string model;           // the model as the client named it ("openai/gpt-4o", "gpt-4o")

@@ -828,6 +828,13 @@ TEST(ErrorBodyTest, StatusPicksTheErrorType) {
   EXPECT_STREQ(error_type_for_status(504), "timeout_error");
 }
 
+// The variables joeyd reads the operator's keys from, as its refusals and README name them.
+TEST(UpstreamProviderTest, OperatorKeyVariablesAreTheDocumentedNames) {
+  EXPECT_EQ(operator_key_variable(UpstreamProvider::kOpenAI), "JOEYD_OPENAI_API_KEY");
+  EXPECT_EQ(operator_key_variable(UpstreamProvider::kAnthropic), "JOEYD_ANTHROPIC_API_KEY");
+  EXPECT_EQ(operator_key_variable(UpstreamProvider::kOpenRouter), "JOEYD_OPENROUTER_API_KEY");
+}
+
 TEST(ErrorBodyTest, InvalidUtf8MessageStillGivesJson) {
   const json body = parse_json(error_body(ProxyProtocol::kOpenAIChat, 502, "bad \xFF byte"));
   ASSERT_TRUE(body.is_object());
