@@ -15,6 +15,7 @@
 
 #include "client/history_store.h"
 #include "client/message_codec.h"
+#include "fuzz_support.h"
 
 namespace {
 
@@ -70,9 +71,7 @@ struct SearchStore {
 SearchStore* search_store() {
   static SearchStore* instance = [] {
     auto* created = new SearchStore;
-    std::string pattern = (fs::temp_directory_path() / "joey-fuzz-history-XXXXXX").string();
-    check(mkdtemp(pattern.data()) != nullptr, "cannot create a temporary directory");
-    created->directory = pattern;
+    created->directory = joey::fuzz::temporary_directory("joey-fuzz-history");
     auto opened = HistoryStore::open(created->directory / "history.db");
     check(opened.ok(), "cannot open the store");
     created->store = std::move(opened).value();

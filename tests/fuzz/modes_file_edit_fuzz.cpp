@@ -3,7 +3,6 @@
 // repository. The edit works on the file's own text and must not crash; when the install
 // succeeds, the file reads back as a modes list holding the mode, and removing it succeeds.
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +15,7 @@
 
 #include "base/atomic_file.h"
 #include "client/marketplace.h"
+#include "fuzz_support.h"
 
 namespace {
 
@@ -34,11 +34,8 @@ const joey::client::MarketplaceItem& mode_item() {
 }
 
 const std::filesystem::path& modes_file() {
-  static const std::filesystem::path file = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "joey-modes-fuzz-XXXXXX");
-    if (mkdtemp(pattern.data()) == nullptr) abort();
-    return std::filesystem::path(pattern) / "modes.yaml";
-  }();
+  static const std::filesystem::path file =
+      joey::fuzz::temporary_directory("joey-modes-fuzz") / "modes.yaml";
   return file;
 }
 

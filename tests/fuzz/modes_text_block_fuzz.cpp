@@ -16,15 +16,13 @@
 #include "agent/modes.h"
 #include "base/atomic_file.h"
 #include "client/marketplace.h"
+#include "fuzz_support.h"
 
 namespace {
 
 const std::filesystem::path& modes_file() {
-  static const std::filesystem::path file = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "joey-blocks-fuzz-XXXXXX");
-    if (mkdtemp(pattern.data()) == nullptr) abort();
-    return std::filesystem::path(pattern) / "modes.yaml";
-  }();
+  static const std::filesystem::path file =
+      joey::fuzz::temporary_directory("joey-blocks-fuzz") / "modes.yaml";
   return file;
 }
 
