@@ -104,7 +104,7 @@ export async function joeydApi(server, method, route, {body, cookie, token} = {}
 // A joeyd on loopback whose model proxy sends OpenAI and Anthropic requests to
 // `providerUrl` (a scripted provider's), data and home in `root`, with Ada signed up and a
 // token of hers named `tokenName`. `keys` are the operator's keys ({openai, anthropic});
-// `extraArgs` and `extraEnv` go to joeyd as they are. Resolves to {server, token, cookie}.
+// `extraArgs` and `extraEnv` go to joeyd as they are. Resolves to {server, token}.
 export async function startProxyCloud(providerUrl, root, {keys, tokenName = 'agent', extraArgs = [], extraEnv = {}}) {
   const server = await startJoeyd(
       ['--listen', '127.0.0.1:0', '--data', path.join(root, 'data'), '--upstream-openai', `${providerUrl}/v1`,
@@ -119,5 +119,5 @@ export async function startProxyCloud(providerUrl, root, {keys, tokenName = 'age
   if (signup.status !== 201) await fail('signup', signup);
   const created = await joeydApi(server, 'POST', '/api/tokens', {body: {name: tokenName}, cookie: signup.cookie});
   if (created.status !== 201) await fail('creating a token', created);
-  return {server, token: created.body.token, cookie: signup.cookie};
+  return {server, token: created.body.token};
 }

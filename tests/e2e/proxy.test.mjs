@@ -20,7 +20,6 @@ import {fakeKey, kModel, waitFor} from './helpers.mjs';
 import {joeydApi as api, joeydMissing, startProxyCloud, stopJoeyd} from './joeyd.mjs';
 import {startScriptedProvider} from './scripted_provider.mjs';
 
-
 // Chunks without the fields that differ on every answer (ids, timestamps).
 function normalizedChunks(chunks) {
   return normalizedEvents(chunks.map((chunk) => {
