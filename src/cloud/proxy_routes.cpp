@@ -67,7 +67,7 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
         protocol, ProxyRefusal{status,
                                std::string(what) + " (" +
                                    upstream_provider_name(ticket.prepared.provider) + ")",
-                               std::nullopt, true});
+                               std::nullopt});
     (void)co_await response.respond(std::move(failure));
     proxy.finish(ticket, status, MeteredUsage{});
     co_return;
@@ -124,7 +124,7 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
             protocol, ProxyRefusal{502,
                                    std::string("the model provider's answer was cut off (") +
                                        upstream_provider_name(ticket.prepared.provider) + ")",
-                                   std::nullopt, true});
+                                   std::nullopt});
         (void)co_await response.respond(std::move(cut));
         co_return;
       }

@@ -114,7 +114,7 @@ std::optional<double> number_setting(const nlohmann::json& settings, const char*
 }
 
 ProxyRefusal refusal(int status, std::string message) {
-  return ProxyRefusal{status, std::move(message), std::nullopt, true};
+  return ProxyRefusal{status, std::move(message), std::nullopt};
 }
 
 // The joey token of a proxy request: `Authorization: Bearer T`, else `x-api-key: T`.
@@ -279,14 +279,14 @@ std::optional<ProxyRefusal> ProxyService::check_limits(const Account& account) {
                         "rate limit: your organization allows " +
                             std::to_string(static_cast<int64_t>(*requests)) +
                             " model requests per minute per member through the joey proxy",
-                        retry_after, true};
+                        retry_after};
   }
   if (tokens && window.tokens + previous_share * window.previous_tokens >= *tokens) {
     return ProxyRefusal{429,
                         "rate limit: your organization allows " +
                             std::to_string(static_cast<int64_t>(*tokens)) +
                             " tokens per minute per member through the joey proxy",
-                        retry_after, true};
+                        retry_after};
   }
   ++window.requests;
   if (windows_.size() > kSweepEvery) {
