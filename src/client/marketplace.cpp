@@ -161,6 +161,45 @@ struct ModesListLines {
   size_t indent = 2;  // of the items' "-"
 };
 
+// For a line that ends in a block scalar's header (`key: |+`, `- >-`, `key: |2+  # note`):
+// whether the block keeps its final line breaks (`+`); nullopt for any other line.
+std::optional<bool> block_header_keeps(std::string_view line) {
+  line = trim(line.substr(0, line.find(" #")));
+  const size_t space = line.find_last_of(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const std::string_view before = trim(line.substr(0, space));
+  const std::string_view header = line.substr(space + 1);
+  if (before.empty() || (before.back() != ':' && before != "-")) return std::nullopt;
+  if (header.empty() || header.size() > 3 || (header[0] != '|' && header[0] != '>')) {
+    return std::nullopt;
+  }
+  const std::string_view indicators = header.substr(1);
+  const bool valid = std::all_of(indicators.begin(), indicators.end(), [](char c) {
+    return c == '+' || c == '-' || (c >= '1' && c <= '9');
+  });
+  if (!valid) return std::nullopt;
+  return indicators.find('+') != std::string_view::npos;
+}
+
+// Whether the lines [first, end) end inside a block scalar that keeps its final line
+// breaks: the blank lines after them are then that text's, not the file's. The block's
+// header is the nearest header above the last line and less indented than every line
+// after it (a block's own lines may be indented further than its first). A text line
+// that looks like a header can mislead this; the read-back check after the edit catches
+// what that would change.
+bool ends_in_kept_block(const std::vector<std::string>& lines, size_t first, size_t end) {
+  size_t inner = std::string::npos;  // the least indentation of the lines after
+  for (size_t i = end; i-- > first;) {
+    if (trim(lines[i]).empty()) continue;
+    const size_t indent = lines[i].find_first_not_of(' ');
+    if (inner != std::string::npos && indent < inner) {
+      if (const std::optional<bool> keeps = block_header_keeps(lines[i])) return *keeps;
+    }
+    inner = std::min(inner, indent);
+  }
+  return false;
+}
+
 // Nullopt for a layout this does not edit (a flow list, a key with a value on its line).
 std::optional<ModesListLines> find_modes_list(const std::vector<std::string>& lines) {
   ModesListLines list;
@@ -187,6 +226,11 @@ std::optional<ModesListLines> find_modes_list(const std::vector<std::string>& li
   }
   if (indent) list.indent = *indent;
   if (list.items.empty() && list.end != *list.key + 1) return std::nullopt;
+  // A last item whose last text is a `|+` block owns the blank lines after it: removing the
+  // item takes them along, and an item added after it goes after them.
+  if (!list.items.empty() && ends_in_kept_block(lines, list.items.back(), list.end)) {
+    while (list.end < lines.size() && trim(lines[list.end]).empty()) ++list.end;
+  }
   return list;
 }
 

@@ -255,6 +255,61 @@ TEST_F(MarketplaceTest, InstallingAndRemovingAModeKeepTheFilesCommentsAndLayout)
   EXPECT_EQ(loaded->at(0).slug, "test-writer");
 }
 
+// A last mode whose last text is a `|+` block owns the blank lines after it (they are that
+// text's final line breaks): a mode installed after it goes after them, and removing it
+// takes them along; the file is edited, not rewritten, so its comments stay.
+TEST_F(MarketplaceTest, AModeEndingInAKeptBlockKeepsItsBlankLines) {
+  const fs::path file = root_ / "modes.yaml";
+  const std::string first =
+      "# my modes\n"
+      "customModes:\n"
+      "  - slug: mine\n"
+      "    name: Mine\n"
+      "    roleDefinition: Mine.\n"
+      "    groups: [read]\n";
+  const std::string kept =
+      "  - slug: keeper  # keeps its breaks\n"
+      "    name: Keeper\n"
+      "    roleDefinition: Keeps.\n"
+      "    groups: [read]\n"
+      "    whenToUse: |+\n"
+      "      Always.\n"
+      "        Indented further.\n"
+      "\n"
+      "\n";
+  ASSERT_TRUE(write_file_atomically(file, first + kept).ok());
+  MarketplaceItem mode = parse_marketplace_catalog(kModes, "modes").value().at(0);
+  const std::string item =
+      "  - slug: test-writer\n"
+      "    name: Test Writer\n"
+      "    roleDefinition: You write tests that can fail.\n"
+      "    groups: [read, edit, command]\n";
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  EXPECT_EQ(read_file_to_string(file).value(), first + kept + item);
+  Result<std::vector<agent::Mode>> loaded =
+      agent::parse_modes_text(read_file_to_string(file).value(), file.string());
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 3u);
+  EXPECT_EQ(loaded->at(1).when_to_use, "Always.\n  Indented further.\n\n\n");
+  ASSERT_TRUE(remove_marketplace_item(mode, file).ok());
+  EXPECT_EQ(read_file_to_string(file).value(), first + kept);
+
+  // Removing the kept block's mode takes its blank lines, and nothing else.
+  MarketplaceItem keeper = mode;
+  keeper.content = "slug: keeper\nname: Keeper\nroleDefinition: Keeps.\ngroups: [read]\n";
+  ASSERT_TRUE(write_file_atomically(file, first + kept + "# the end\n").ok());
+  ASSERT_TRUE(remove_marketplace_item(keeper, file).ok());
+  EXPECT_EQ(read_file_to_string(file).value(), first + "# the end\n");
+
+  // A block that drops its final line breaks (`|-`, `|`) owns no blank lines.
+  std::string clipped = kept;
+  clipped.replace(clipped.find("|+"), 2, "|");
+  ASSERT_TRUE(write_file_atomically(file, first + clipped + "# the end\n").ok());
+  ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
+  EXPECT_EQ(read_file_to_string(file).value(),
+            first + clipped.substr(0, clipped.size() - 2) + item + "\n\n# the end\n");
+}
+
 // A mode's texts of several lines go into the user's file as literal blocks, the way a
 // person writes them, not as one double-quoted line of "\n" escapes; texts a block
 // cannot hold as they are keep yaml-cpp's quoting. Either way joey reads back the mode.
