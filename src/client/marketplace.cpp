@@ -104,12 +104,19 @@ Result<YAML::Node> mode_node(const MarketplaceItem& item) {
   return node;
 }
 
-Result<YAML::Node> load_modes_file(const fs::path& file) {
+// A modes file as read: its text (empty for a file that does not exist yet) and its
+// document. The edit works on this very text, read once.
+struct ModesFile {
+  std::string text;
+  YAML::Node document;
+};
+
+Result<ModesFile> load_modes_file(const fs::path& file) {
   std::error_code error;
   if (!fs::exists(file, error)) {
     YAML::Node document;
     document["customModes"] = YAML::Node(YAML::NodeType::Sequence);
-    return document;
+    return ModesFile{{}, document};
   }
   std::string text = TRY(read_file_to_string(file));
   try {
@@ -125,7 +132,7 @@ Result<YAML::Node> load_modes_file(const fs::path& file) {
       return make_error(ErrorKind::kInvalidArgument,
                         file.string() + ": 'customModes' is not a list");
     }
-    return document;
+    return ModesFile{std::move(text), document};
   } catch (const YAML::Exception& error) {
     return make_error(ErrorKind::kInvalidArgument,
                       file.string() + " is not valid YAML: " + error.what());
@@ -417,25 +424,23 @@ bool reads_back_as(const std::string& text, const YAML::Node& document) {
   }
 }
 
-// Writes `document`, the modes file after removing the item at `removed` and/or
-// appending `appended`: as an edit of the file's own text, so that the user's comments,
-// blank lines, quoting and other keys stay, when the edited text reads back as `document`;
-// else the document whole (comments are then lost: yaml-cpp keeps none), when that reads
-// back as `document`; else nothing is written (text yaml-cpp reads but cannot write back
-// faithfully, such as bytes that are not UTF-8) and the file stays as it was.
-Status write_modes_file(const fs::path& file, const YAML::Node& document,
-                        std::optional<size_t> removed, const YAML::Node* appended) {
+// Writes `modes.document` (the file read as `modes.text`, then edited) after removing the
+// item at `removed` and/or appending `appended`: as an edit of the file's own text, so that
+// the user's comments, blank lines, quoting and other keys stay, when the edited text
+// reads back as the document; else the document whole (comments are then lost: yaml-cpp
+// keeps none), when that reads back as the document; else nothing is written (text
+// yaml-cpp reads but cannot write back faithfully, such as bytes that are not UTF-8) and
+// the file stays as it was.
+Status write_modes_file(const fs::path& file, const ModesFile& modes, std::optional<size_t> removed,
+                        const YAML::Node* appended) {
+  const YAML::Node& document = modes.document;
   std::error_code error;
   fs::create_directories(file.parent_path(), error);
-  Result<std::string> text = read_file_to_string(file);
-  if (!text.ok() && !fs::exists(file, error)) text = std::string();  // a new file
-  if (text.ok()) {
-    // The new mode's long texts as YAML blocks, else as yaml-cpp writes them.
-    for (const bool text_blocks : {true, false}) {
-      std::optional<std::string> edited = edit_modes_text(*text, removed, appended, text_blocks);
-      if (edited && reads_back_as(*edited, document)) return write_file_atomically(file, *edited);
-      if (!appended) break;
-    }
+  // The new mode's long texts as YAML blocks, else as yaml-cpp writes them.
+  for (const bool text_blocks : {true, false}) {
+    std::optional<std::string> edited = edit_modes_text(modes.text, removed, appended, text_blocks);
+    if (edited && reads_back_as(*edited, document)) return write_file_atomically(file, *edited);
+    if (!appended) break;
   }
   YAML::Emitter out;
   out << document;
@@ -656,17 +661,17 @@ Result<fs::path> install_marketplace_item(const MarketplaceItem& item, size_t me
                                           const fs::path& target_file, bool force) {
   if (item.type == "mode") {
     YAML::Node mode = TRY(mode_node(item));
-    YAML::Node document = TRY(load_modes_file(target_file));
+    ModesFile file = TRY(load_modes_file(target_file));
     const std::string slug = mode["slug"].Scalar();
     std::optional<size_t> found;
-    YAML::Node modes = without_mode(document["customModes"], slug, found);
+    YAML::Node modes = without_mode(file.document["customModes"], slug, found);
     if (found && !force) {
       return make_error(ErrorKind::kAlreadyExists, target_file.string() + " already has a mode '" +
                                                        slug + "' (pass --force to replace it)");
     }
     modes.push_back(mode);
-    document["customModes"] = modes;
-    TRY(write_modes_file(target_file, document, found, &mode));
+    file.document["customModes"] = modes;
+    TRY(write_modes_file(target_file, file, found, &mode));
     return target_file;
   }
   std::string text = item.content;
@@ -695,14 +700,15 @@ Result<fs::path> install_marketplace_item(const MarketplaceItem& item, size_t me
 Status remove_marketplace_item(const MarketplaceItem& item, const fs::path& target_file) {
   if (item.type != "mode") return remove_mcp_server(target_file, item.id);
   YAML::Node mode = TRY(mode_node(item));
-  YAML::Node document = TRY(load_modes_file(target_file));
+  ModesFile file = TRY(load_modes_file(target_file));
   std::optional<size_t> found;
-  document["customModes"] = without_mode(document["customModes"], mode["slug"].Scalar(), found);
+  file.document["customModes"] =
+      without_mode(file.document["customModes"], mode["slug"].Scalar(), found);
   if (!found) {
     return make_error(ErrorKind::kNotFound,
                       target_file.string() + " has no mode '" + mode["slug"].Scalar() + "'");
   }
-  return write_modes_file(target_file, document, found, nullptr);
+  return write_modes_file(target_file, file, found, nullptr);
 }
 
 }  // namespace joey::client
