@@ -270,7 +270,10 @@ Result<Caller> IdentityService::authenticate_token(const std::string& token, Tok
   if (!crypto::is_token_shaped(token, crypto::kPersonalAccessTokenPrefix)) {
     return make_error(ErrorKind::kAuth, "the access token is not valid");
   }
-  const std::string digest = crypto::token_digest(token);
+  return authenticate_token_digest(crypto::token_digest(token), use);
+}
+
+Result<Caller> IdentityService::authenticate_token_digest(const std::string& digest, TokenUse use) {
   // Looked up in a read transaction: with SQLite a write transaction waits for the one
   // writer, which may be in the middle of a batch of usage rows, and the proxy
   // authenticates on its I/O thread, where that wait would stall every request.

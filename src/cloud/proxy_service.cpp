@@ -191,6 +191,10 @@ void bound_kept(Map& kept, const Fresh& fresh) {
 
 Result<std::shared_ptr<const ProxyService::Account>> ProxyService::read_account(
     const std::string& token) {
+  // A string that cannot be a token costs neither a digest nor a database read.
+  if (!crypto::is_token_shaped(token, crypto::kPersonalAccessTokenPrefix)) {
+    return make_error(ErrorKind::kAuth, "the access token is not valid");
+  }
   const std::string digest = crypto::token_digest(token);
   const uint64_t generation = access_generation();  // before the reads it vouches for
   {
@@ -200,7 +204,7 @@ Result<std::shared_ptr<const ProxyService::Account>> ProxyService::read_account(
       return found->second.value;
     }
   }
-  const Caller caller = TRY(identity_.authenticate_token(token, TokenUse::kLeaveToCaller));
+  const Caller caller = TRY(identity_.authenticate_token_digest(digest, TokenUse::kLeaveToCaller));
   if (caller.unrecorded_use_at) queue_token_use(digest, *caller.unrecorded_use_at);
   auto account = std::make_shared<Account>(Account{caller.user, std::nullopt, nullptr});
   if (const std::optional<std::string> org = TRY(orgs_.active_org_id(account->user))) {

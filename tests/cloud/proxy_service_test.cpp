@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "cloud/cloud_routes_fixture.h"
+#include "crypto/tokens.h"
 
 namespace joey::cloud {
 namespace {
@@ -145,6 +146,10 @@ TEST_P(ProxyServiceTest, ATokenAdmitsAndTheOperatorKeyGoesUpstreamNotTheToken) {
 TEST_P(ProxyServiceTest, NoTokenABadTokenOrASessionCookieIsRefused) {
   const Person ada = sign_up("ada@example.com");
   EXPECT_EQ(status_of(admit("joey_pat_not_a_real_token", "gpt-4o")), 401);
+  // Shaped like a token, but no one's: looked up, and refused the same way.
+  const auto unknown = admit(crypto::generate_token(crypto::kPersonalAccessTokenPrefix), "gpt-4o");
+  EXPECT_EQ(status_of(unknown), 401);
+  EXPECT_EQ(message_of(unknown), message_of(admit("joey_pat_not_a_real_token", "gpt-4o")));
   HttpRequest none = request("accept", "application/json", "gpt-4o");
   EXPECT_EQ(status_of(proxy_->admit(none, ProxyProtocol::kOpenAIChat)), 401);
   HttpRequest cookie = request("cookie", ada.cookie, "gpt-4o");
