@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 
 #include "base/atomic_file.h"
+#include "support/scoped_env.h"
 
 namespace joey::client {
 namespace {
@@ -34,30 +35,7 @@ using ::testing::Not;
 
 constexpr const char* kKey = "sk-ant-auth-test-00112233445566778899WXYZ";
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) previous_ = old;
-    if (value) {
-      setenv(name, value->c_str(), 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (previous_) {
-      setenv(name_.c_str(), previous_->c_str(), 1);
-    } else {
-      unsetenv(name_.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> previous_;
-};
+using joey::testing::ScopedEnv;
 
 struct CommandRun {
   int exit_code = -1;

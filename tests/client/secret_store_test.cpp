@@ -23,6 +23,7 @@
 #include "base/atomic_file.h"
 #include "base/paths.h"
 #include "base/subprocess.h"
+#include "support/scoped_env.h"
 
 namespace joey::client {
 namespace {
@@ -35,30 +36,7 @@ using ::testing::Not;
 constexpr const char* kAnthropicKey = "sk-ant-test-0123456789abcdefWXYZ";
 constexpr const char* kOpenAiKey = "sk-test-abcdefghijklmnop4321";
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) previous_ = old;
-    if (value) {
-      setenv(name, value->c_str(), 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (previous_) {
-      setenv(name_.c_str(), previous_->c_str(), 1);
-    } else {
-      unsetenv(name_.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> previous_;
-};
+using joey::testing::ScopedEnv;
 
 unsigned mode_of(const fs::path& path) {
   struct stat info {};

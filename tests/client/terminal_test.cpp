@@ -1,4 +1,5 @@
 #include "client/terminal.h"
+#include "support/scoped_env.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -10,29 +11,7 @@
 namespace joey::client {
 namespace {
 
-// Sets an environment variable for one test and restores it afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = getenv(name)) old_ = old;
-    if (value == nullptr) {
-      unsetenv(name);
-    } else {
-      setenv(name, value, 1);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using joey::testing::ScopedEnv;
 
 std::string read_all(std::FILE* file) {
   std::rewind(file);

@@ -5,32 +5,12 @@
 #include <cstdlib>
 
 #include "llm/http_transport.h"
+#include "support/scoped_env.h"
 
 namespace joey::llm {
 namespace {
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using joey::testing::ScopedEnv;
 
 TEST(Provider, PlainHttpOnlyToLoopbackUnlessInsecureAllowed) {
   EXPECT_TRUE(check_url_allowed("https://api.openai.com/v1", false).ok());
