@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/workspace.h"
+#include "support/temp_dir.h"
 
 namespace joey::agent {
 namespace {
@@ -23,11 +24,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "joey-file-tools-test-XXXXXX").string();
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return fs::canonical(pattern);
-}
+fs::path make_temp_dir() { return joey::testing::make_temp_dir("joey-file-tools-test"); }
 
 class FakeGate : public ApprovalGate {
  public:

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "base/subprocess.h"
+#include "support/temp_dir.h"
 
 namespace joey::agent {
 namespace {
@@ -124,11 +125,7 @@ TEST_P(IgnoreTableTest, MatchesWhatGitSays) {
 
 INSTANTIATE_TEST_SUITE_P(GitignoreSyntax, IgnoreTableTest, ::testing::ValuesIn(kCases));
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "joey-ignore-test-XXXXXX").string();
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return fs::canonical(pattern);
-}
+fs::path make_temp_dir() { return joey::testing::make_temp_dir("joey-ignore-test"); }
 
 void write(const fs::path& path, const std::string& content) {
   fs::create_directories(path.parent_path());

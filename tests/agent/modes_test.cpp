@@ -12,6 +12,7 @@
 #include "agent/control_tools.h"
 #include "agent/workspace_tools.h"
 #include "base/atomic_file.h"
+#include "support/temp_dir.h"
 
 namespace joey::agent {
 namespace {
@@ -22,12 +23,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using G = ToolGroup;
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "joey-modes-test-XXXXXX").string();
-  char* made = mkdtemp(pattern.data());
-  EXPECT_NE(made, nullptr);
-  return fs::canonical(pattern);
-}
+fs::path make_temp_dir() { return joey::testing::make_temp_dir("joey-modes-test"); }
 
 std::vector<std::string> slugs(const std::vector<Mode>& modes) {
   std::vector<std::string> result;
@@ -126,19 +122,19 @@ TEST(BuiltInModesTest, ToolsAreOfferedByGroup) {
         << tool.name;
   }
   EXPECT_THAT(tool_names(ask_tools),
-              testing::IsSupersetOf({"read_file", "search_files", "list_files",
-                                     "attempt_completion", "mcp--git--status"}));
-  EXPECT_THAT(tool_names(ask_tools), Not(testing::Contains("write_to_file")));
-  EXPECT_THAT(tool_names(ask_tools), Not(testing::Contains("execute_command")));
+              ::testing::IsSupersetOf({"read_file", "search_files", "list_files",
+                                       "attempt_completion", "mcp--git--status"}));
+  EXPECT_THAT(tool_names(ask_tools), Not(::testing::Contains("write_to_file")));
+  EXPECT_THAT(tool_names(ask_tools), Not(::testing::Contains("execute_command")));
 
   EXPECT_THAT(tool_names(tools_for_mode(built_in("orchestrator"), all_tools())),
               ElementsAre("attempt_completion", "ask_followup_question", "update_todo_list",
                           "switch_mode", "new_task"));
   std::vector<std::string> code_tools = tool_names(tools_for_mode(built_in("code"), all_tools()));
-  EXPECT_THAT(code_tools, testing::Contains("execute_command"));
-  EXPECT_THAT(code_tools, testing::Contains("apply_diff"));
-  EXPECT_THAT(code_tools, testing::Contains("switch_mode"));  // any mode may hand over
-  EXPECT_THAT(code_tools, Not(testing::Contains("new_task")));
+  EXPECT_THAT(code_tools, ::testing::Contains("execute_command"));
+  EXPECT_THAT(code_tools, ::testing::Contains("apply_diff"));
+  EXPECT_THAT(code_tools, ::testing::Contains("switch_mode"));  // any mode may hand over
+  EXPECT_THAT(code_tools, Not(::testing::Contains("new_task")));
 }
 
 TEST(BuiltInModesTest, RefusedToolErrorNamesTheMode) {
@@ -159,7 +155,7 @@ TEST(BuiltInModesTest, FindModeListsTheSlugsWhenUnknown) {
 TEST(BuiltInModesTest, PromptSectionHasRoleInstructionsAndOtherModesForDelegation) {
   std::vector<Mode> modes = built_in_modes();
   std::string orchestrator = mode_prompt_section(built_in("orchestrator"), modes);
-  EXPECT_THAT(orchestrator, testing::StartsWith(built_in("orchestrator").role_definition));
+  EXPECT_THAT(orchestrator, ::testing::StartsWith(built_in("orchestrator").role_definition));
   EXPECT_THAT(orchestrator, HasSubstr(built_in("orchestrator").custom_instructions));
   EXPECT_THAT(orchestrator, HasSubstr("- debug (Debug): " + built_in("debug").when_to_use));
   EXPECT_THAT(orchestrator, Not(HasSubstr("- orchestrator (")));

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "base/atomic_file.h"
+#include "support/temp_dir.h"
 
 namespace joey::agent {
 namespace {
@@ -20,12 +21,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "joey-rules-test-XXXXXX").string();
-  char* made = mkdtemp(pattern.data());
-  EXPECT_NE(made, nullptr);
-  return fs::canonical(pattern);
-}
+fs::path make_temp_dir() { return joey::testing::make_temp_dir("joey-rules-test"); }
 
 std::vector<std::string> names(const LoadedRules& rules) {
   std::vector<std::string> result;

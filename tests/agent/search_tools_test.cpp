@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/workspace.h"
+#include "support/temp_dir.h"
 
 namespace joey::agent {
 namespace {
@@ -20,11 +21,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "joey-search-test-XXXXXX").string();
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return fs::canonical(pattern);
-}
+fs::path make_temp_dir() { return joey::testing::make_temp_dir("joey-search-test"); }
 
 class CountingGate : public ApprovalGate {
  public:

@@ -13,6 +13,7 @@
 
 #include "agent/tool_args.h"
 #include "agent/workspace_tools.h"
+#include "support/temp_dir.h"
 
 namespace joey::agent {
 namespace {
@@ -21,12 +22,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "joey-workspace-test-XXXXXX").string();
-  char* made = mkdtemp(pattern.data());
-  EXPECT_NE(made, nullptr);
-  return fs::canonical(pattern);
-}
+fs::path make_temp_dir() { return joey::testing::make_temp_dir("joey-workspace-test"); }
 
 class RecordingGate : public ApprovalGate {
  public:

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
+#include "support/temp_dir.h"
 
 namespace joey::client {
 namespace {
@@ -20,12 +21,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "joey-modes-command-test-XXXXXX").string();
-  char* made = mkdtemp(pattern.data());
-  EXPECT_NE(made, nullptr);
-  return fs::canonical(pattern);
-}
+fs::path make_temp_dir() { return joey::testing::make_temp_dir("joey-modes-command-test"); }
 
 struct CommandRun {
   int exit_code = -1;
@@ -59,15 +55,15 @@ class ModesCommandTest : public ::testing::Test {
     CommandRun result;
     register_modes_command(app, result.exit_code);
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front
-    testing::internal::CaptureStdout();
-    testing::internal::CaptureStderr();
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
     try {
       app.parse(args);
     } catch (const CLI::ParseError&) {
       result.exit_code = 2;
     }
-    result.out = testing::internal::GetCapturedStdout();
-    result.err = testing::internal::GetCapturedStderr();
+    result.out = ::testing::internal::GetCapturedStdout();
+    result.err = ::testing::internal::GetCapturedStderr();
     return result;
   }
 
