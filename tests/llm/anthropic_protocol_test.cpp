@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "llm/sse.h"
+#include "llm/stream_decoding.h"
 
 namespace joey::llm {
 namespace {
@@ -58,26 +59,8 @@ data: {"type":"message_stop"}
 
 )";
 
-struct Decoded {
-  Status feed_status;
-  Result<ChatResponse> response = make_error(ErrorKind::kInternal, "not decoded");
-  std::vector<std::string> text_pieces;
-  bool done = false;
-};
-
 Decoded decode(const std::vector<std::string_view>& pieces) {
-  Decoded decoded;
-  AnthropicStreamDecoder decoder(
-      {[&decoded](std::string_view text) { decoded.text_pieces.emplace_back(text); }});
-  SseParser parser;
-  for (std::string_view piece : pieces) {
-    decoded.feed_status =
-        parser.feed(piece, [&decoder](const SseEvent& event) { return decoder.on_event(event); });
-    if (!decoded.feed_status.ok()) break;
-  }
-  decoded.done = decoder.done();
-  decoded.response = decoder.finish();
-  return decoded;
+  return decode_stream<AnthropicStreamDecoder>(pieces);
 }
 
 Decoded decode(std::string_view stream) { return decode(std::vector<std::string_view>{stream}); }
