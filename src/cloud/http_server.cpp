@@ -3,13 +3,13 @@
 #include "cloud/http_server.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cmath>
 #include <csignal>
 #include <exception>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -35,8 +35,16 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{500};
 constexpr int kMaxRunRestarts = 1000;
 // Connections taken per wake-up of the accept loop, after the one it woke for.
 constexpr size_t kAcceptBatch = 256;
-constexpr std::chrono::milliseconds kLingerTimeout{1000};
-constexpr size_t kLingerMaxBytes = 1024 * 1024;
+// Lingering close (see serve_connection): what the client still sends after the last
+// answer is read and dropped while it keeps coming — each read waiting up to kLingerIdle,
+// all of them within kLingerTime and kLingerMaxBytes (nginx's lingering_timeout and
+// lingering_time are 5 s and 30 s). A client that sends its whole body before it reads
+// (Node's fetch does) learns of a 413 only once its upload is done: over a slow link, or
+// a large body, that takes seconds and megabytes.
+constexpr std::chrono::milliseconds kLingerIdle{5'000};
+constexpr std::chrono::milliseconds kLingerTime{30'000};
+constexpr size_t kLingerMaxBytes = 256 * 1024 * 1024;
+constexpr size_t kLingerChunkBytes = 64 * 1024;
 constexpr uint64_t kMaxBodyReserveBytes = 16 * 1024 * 1024;
 
 // Reads a request straight into an HttpRequest: the header fields as FieldListParser
@@ -656,11 +664,17 @@ asio::awaitable<void> HttpServer::Impl::connection(tcp::socket socket) {
     // then discard what the client still sends, bounded in bytes and time.
     stream.socket().shutdown(tcp::socket::shutdown_send, error);
     if (!error) {
-      std::array<char, 8192> sink;
-      stream.expires_after(kLingerTimeout);
+      // On the heap, and only here: an array would sit in every connection's coroutine
+      // frame for the connection's whole life.
+      const std::unique_ptr<char[]> sink(new char[kLingerChunkBytes]);
+      const auto linger_until = std::chrono::steady_clock::now() + kLingerTime;
       for (size_t discarded = 0; discarded < kLingerMaxBytes;) {
-        discarded += co_await stream.async_read_some(
-            asio::buffer(sink), asio::redirect_error(asio::use_awaitable, error));
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= linger_until) break;
+        stream.expires_at(std::min(now + kLingerIdle, linger_until));
+        discarded +=
+            co_await stream.async_read_some(asio::buffer(sink.get(), kLingerChunkBytes),
+                                            asio::redirect_error(asio::use_awaitable, error));
         if (error) break;
       }
     }

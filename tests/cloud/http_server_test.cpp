@@ -274,6 +274,31 @@ TEST_F(HttpServerTest, OversizedContentLengthGets413BeforeTheBodyIsSent) {
   EXPECT_TRUE(outcome.closed);
 }
 
+// A client that sends its whole body before it reads (Node's fetch does) learns of the 413
+// only once its upload is done, and that can take seconds and megabytes: the server reads
+// and drops what follows its answer instead of closing on it, which would reset the
+// connection and lose the answer.
+TEST_F(HttpServerTest, AClientStillUploadingAnOversizedBodyGetsThe413) {
+  start();
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  constexpr size_t kBody = 4 << 20;  // against /api/echo's 1,024 bytes
+  ASSERT_TRUE(send_all(fd,
+                       "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: " +
+                           std::to_string(kBody) + "\r\n\r\n"));
+  const std::string piece(64 << 10, 'a');
+  for (size_t sent = 0; sent < kBody; sent += piece.size()) {
+    ASSERT_TRUE(send_all(fd, piece)) << "the connection was reset after " << sent << " bytes";
+    // A pause halfway, as a slow link makes: the upload takes over a second.
+    if (sent == kBody / 2) std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  }
+  ReadOutcome outcome = read_from(fd, /*until_close=*/true);
+  ::close(fd);
+  EXPECT_EQ(status_of(outcome.data), 413);
+  EXPECT_NE(outcome.data.find("payload_too_large"), std::string::npos);
+}
+
 TEST_F(HttpServerTest, OversizedChunkedBodyGets413WhileStreaming) {
   start();
   int fd = connect_to(server_->port());
