@@ -55,6 +55,13 @@ constexpr const char* kModes = R"(items:
       groups: [read, edit, command]
 )";
 
+// kModes' mode as installing it writes it into a modes file whose items are two spaces in.
+constexpr const char* kInstalledTestWriter =
+    "  - slug: test-writer\n"
+    "    name: Test Writer\n"
+    "    roleDefinition: You write tests that can fail.\n"
+    "    groups: [read, edit, command]\n";
+
 class MarketplaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -214,11 +221,7 @@ TEST_F(MarketplaceTest, InstallingAndRemovingAModeKeepTheFilesCommentsAndLayout)
       "# more to come\n";
   ASSERT_TRUE(write_file_atomically(file, original).ok());
   MarketplaceItem mode = parse_marketplace_catalog(kModes, "modes").value().at(0);
-  const std::string item =
-      "  - slug: test-writer\n"
-      "    name: Test Writer\n"
-      "    roleDefinition: You write tests that can fail.\n"
-      "    groups: [read, edit, command]\n";
+  const std::string item = kInstalledTestWriter;
   const size_t list_end = original.find("\n\n# more") + 1;
   const std::string installed = original.substr(0, list_end) + item + original.substr(list_end);
   ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
@@ -279,11 +282,7 @@ TEST_F(MarketplaceTest, AModeEndingInAKeptBlockKeepsItsBlankLines) {
       "\n";
   ASSERT_TRUE(write_file_atomically(file, first + kept).ok());
   MarketplaceItem mode = parse_marketplace_catalog(kModes, "modes").value().at(0);
-  const std::string item =
-      "  - slug: test-writer\n"
-      "    name: Test Writer\n"
-      "    roleDefinition: You write tests that can fail.\n"
-      "    groups: [read, edit, command]\n";
+  const std::string item = kInstalledTestWriter;
   ASSERT_TRUE(install_marketplace_item(mode, 0, {}, file, false).ok());
   EXPECT_EQ(read_file_to_string(file).value(), first + kept + item);
   Result<std::vector<agent::Mode>> loaded =
