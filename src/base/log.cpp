@@ -2,11 +2,12 @@
 
 #include <fmt/format.h>
 #include <spdlog/logger.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -37,6 +38,37 @@ constexpr std::array<std::string_view, 13> kSecretNames = {
     "key",  "apikey", "token",  "secret",  "password",   "passwd",     "authorization",
     "auth", "cookie", "header", "headers", "credential", "credentials"};
 
+// Lines gathered before one write to stderr at the most (see DeferredLines).
+constexpr size_t kMaxDeferredBytes = 64 * 1024;
+
+// Whether the line this thread is logging may wait for flush_deferred() (StderrSink).
+thread_local bool t_deferring = false;
+
+// stderr, flushed after every line — except lines logged while their thread defers
+// (http_request's `deferred`), which wait in memory until flush_deferred(), the next line that does
+// not wait, or kMaxDeferredBytes; then all go out in one write, in the order logged.
+class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  ~StderrSink() override { flush(); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(message, formatted);
+    waiting_.append(formatted.data(), formatted.size());
+    if (!t_deferring || waiting_.size() >= kMaxDeferredBytes) flush_();
+  }
+  void flush_() override {
+    if (waiting_.empty()) return;
+    std::fwrite(waiting_.data(), 1, waiting_.size(), stderr);
+    std::fflush(stderr);
+    waiting_.clear();
+  }
+
+ private:
+  std::string waiting_;  // GUARDED_BY(mutex_)
+};
+
 struct State {
   std::atomic<Level> level;
   std::shared_ptr<spdlog::logger> logger;
@@ -56,10 +88,11 @@ State& state() {
   static State* const instance = [] {
     auto* created = new State();
     created->level.store(level_from_environment());
-    created->logger =
-        std::make_shared<spdlog::logger>("joey", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    created->logger = std::make_shared<spdlog::logger>("joey", std::make_shared<StderrSink>());
     created->logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
     created->logger->set_level(spdlog::level::trace);
+    // Lines still waiting at exit go out (the state itself is never destroyed).
+    std::atexit([] { flush_deferred(); });
     return created;
   }();
   return *instance;
@@ -389,10 +422,14 @@ std::string format_http_request(std::string_view method, std::string_view route,
 }
 
 void http_request(std::string_view method, std::string_view route, int status, double latency_ms,
-                  std::string_view user_id) {
+                  std::string_view user_id, bool deferred) {
   if (!enabled(Level::kInfo)) return;
+  t_deferring = deferred;
   emit_line(Level::kInfo, format_http_request(method, route, status, latency_ms, user_id));
+  t_deferring = false;
 }
+
+void flush_deferred() { state().logger->flush(); }
 
 void trace(std::string_view event, std::initializer_list<Field> fields) {
   emit(Level::kTrace, event, fields);

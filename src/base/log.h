@@ -73,9 +73,14 @@ void error(std::string_view event, std::initializer_list<Field> fields = {});
 // method), field("route", route), field("status", status), field("latency_ms",
 // latency_ms), field("user_id", user_id)}) prints it — values redacted, truncated and
 // escaped alike — with less work (no Field copies, no name checks), as it runs for every
-// request.
+// request. `deferred`: the line may wait in memory, with others, until flush_deferred()
+// (or the next line that does not wait, or 64 KiB of them) writes them all at once — the
+// server gathers a busy moment's lines into one write instead of one per request, and
+// flushes as soon as its thread has nothing else ready to run.
 void http_request(std::string_view method, std::string_view route, int status, double latency_ms,
-                  std::string_view user_id);
+                  std::string_view user_id, bool deferred = false);
+// Writes the lines that http_request(…, deferred = true) left waiting; also at exit.
+void flush_deferred();
 std::string format_http_request(std::string_view method, std::string_view route, int status,
                                 double latency_ms, std::string_view user_id);
 

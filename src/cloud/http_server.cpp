@@ -157,12 +157,26 @@ HttpRequest to_request(RequestParser& parser, std::string query, std::string rem
   return request;
 }
 
+// Whether a flush of the waiting access lines is queued on the I/O threads' executor.
+std::atomic<bool> g_access_flush_queued{false};
+
+// One access line per request. The line waits in memory (log::http_request's `deferred`)
+// and a flush is queued behind the handlers already ready to run: a lone request's line
+// is written as soon as its thread has nothing else to do, and a busy moment's lines go
+// out in one write instead of one each.
 void access_log(const HttpRequest& request, const std::string& method, std::string_view route,
-                int status, double seconds) {
+                int status, double seconds, const asio::any_io_executor& executor) {
   if (!log::enabled(log::Level::kInfo)) return;
   std::string_view user =
       request.context.user_id.empty() ? std::string_view("-") : request.context.user_id;
-  log::http_request(method, route, status, std::round(seconds * 1e6) / 1e3, user);
+  log::http_request(method, route, status, std::round(seconds * 1e6) / 1e3, user,
+                    /*deferred=*/true);
+  if (!g_access_flush_queued.exchange(true)) {
+    asio::post(executor, [] {
+      g_access_flush_queued.store(false);
+      log::flush_deferred();
+    });
+  }
 }
 
 }  // namespace
@@ -387,6 +401,10 @@ void HttpServer::Impl::wait() {
   for (std::thread& thread : joining) {
     if (thread.joinable()) thread.join();
   }
+  // A flush queued when the threads stopped never ran: the waiting access lines go out
+  // now, and the next line queues a flush again.
+  g_access_flush_queued.store(false);
+  log::flush_deferred();
 }
 
 void HttpServer::Impl::close_connections(bool idle_only) {
@@ -532,7 +550,7 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
     auto finish = [&](const HttpRequest& request, int status) {
       double seconds = std::chrono::duration<double>(Clock::now() - started_at).count();
       if (metrics) metrics->record_request(route, method, status, seconds);
-      access_log(request, method, route, status, seconds);
+      access_log(request, method, route, status, seconds, stream.get_executor());
     };
     if (error) {
       std::optional<HttpResponse> answer = response_for_read_error(error);

@@ -272,6 +272,31 @@ TEST_F(LogTest, WritesToStderrWithoutATestSink) {
   EXPECT_NE(output.find("warn"), std::string::npos) << output;
 }
 
+// Access lines logged as deferred wait until flush_deferred() — or until a line that does
+// not wait, which writes them first, in the order logged.
+TEST_F(LogTest, DeferredLinesWaitForAFlushOrTheNextLine) {
+  set_sink_for_testing(nullptr);
+  ::testing::internal::CaptureStderr();
+  http_request("GET", "/a", 200, 1.5, "-", /*deferred=*/true);
+  http_request("GET", "/b", 200, 1.5, "-", /*deferred=*/true);
+  const std::string before_flush = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(before_flush, "");
+  ::testing::internal::CaptureStderr();
+  flush_deferred();
+  const std::string flushed = ::testing::internal::GetCapturedStderr();
+  const size_t a = flushed.find("route=/a");
+  ASSERT_NE(a, std::string::npos) << flushed;
+  EXPECT_NE(flushed.find("route=/b", a), std::string::npos) << flushed;
+
+  ::testing::internal::CaptureStderr();
+  http_request("GET", "/c", 200, 1.5, "-", /*deferred=*/true);
+  warn("disk_low", {field("free_mb", 12)});
+  const std::string in_order = ::testing::internal::GetCapturedStderr();
+  const size_t c = in_order.find("route=/c");
+  ASSERT_NE(c, std::string::npos) << in_order;
+  EXPECT_NE(in_order.find("disk_low", c), std::string::npos) << in_order;
+}
+
 TEST(LogLevel, ParsesNamesCaseInsensitively) {
   EXPECT_EQ(parse_level("trace"), Level::kTrace);
   EXPECT_EQ(parse_level("DEBUG"), Level::kDebug);
