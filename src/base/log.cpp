@@ -38,7 +38,7 @@ constexpr std::array<std::string_view, 13> kSecretNames = {
     "key",  "apikey", "token",  "secret",  "password",   "passwd",     "authorization",
     "auth", "cookie", "header", "headers", "credential", "credentials"};
 
-// Lines gathered before one write to stderr at the most (see DeferredLines).
+// Deferred lines gathered before one write to stderr at the most (StderrSink).
 constexpr size_t kMaxDeferredBytes = 64 * 1024;
 
 // Whether the line this thread is logging may wait for flush_deferred() (StderrSink).

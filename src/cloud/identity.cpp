@@ -267,10 +267,14 @@ Status IdentityService::logout(const Caller& caller) {
 }
 
 Result<Caller> IdentityService::authenticate_token(const std::string& token, TokenUse use) {
+  return authenticate_token_digest(TRY(token_digest_of(token)), use);
+}
+
+Result<std::string> IdentityService::token_digest_of(const std::string& token) {
   if (!crypto::is_token_shaped(token, crypto::kPersonalAccessTokenPrefix)) {
     return make_error(ErrorKind::kAuth, "the access token is not valid");
   }
-  return authenticate_token_digest(crypto::token_digest(token), use);
+  return crypto::token_digest(token);
 }
 
 Result<Caller> IdentityService::authenticate_token_digest(const std::string& digest, TokenUse use) {

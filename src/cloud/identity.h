@@ -131,10 +131,13 @@ class IdentityService {
   // From a bearer token ("joey_pat_…") or a session cookie value. kAuth when unknown,
   // revoked or expired.
   Result<Caller> authenticate_token(const std::string& token, TokenUse use = TokenUse::kRecordNow);
-  // The same for a caller that has checked the token's shape (crypto::is_token_shaped
-  // with kPersonalAccessTokenPrefix) and computed its crypto::token_digest already.
+  // The same from the token's digest (token_digest_of), for a caller that needs the
+  // digest itself too.
   Result<Caller> authenticate_token_digest(const std::string& digest,
                                            TokenUse use = TokenUse::kRecordNow);
+  // The digest the database keeps of a bearer token; kAuth, before any hashing, for a
+  // string that is not shaped like one.
+  static Result<std::string> token_digest_of(const std::string& token);
   Result<Caller> authenticate_session(const std::string& cookie_value);
   // Sets the last_used_at of the token with this digest to `at` (a write transaction).
   Status record_token_use(const std::string& digest, int64_t at);

@@ -11,7 +11,6 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "base/strings.h"
-#include "crypto/tokens.h"
 #include "llm/model_catalog.h"
 #include "llm/model_policy.h"
 #include "llm/pricing.h"
@@ -192,10 +191,7 @@ void bound_kept(Map& kept, const Fresh& fresh) {
 Result<std::shared_ptr<const ProxyService::Account>> ProxyService::read_account(
     const std::string& token) {
   // A string that cannot be a token costs neither a digest nor a database read.
-  if (!crypto::is_token_shaped(token, crypto::kPersonalAccessTokenPrefix)) {
-    return make_error(ErrorKind::kAuth, "the access token is not valid");
-  }
-  const std::string digest = crypto::token_digest(token);
+  const std::string digest = TRY(IdentityService::token_digest_of(token));
   const uint64_t generation = access_generation();  // before the reads it vouches for
   {
     std::lock_guard lock(mutex_);
