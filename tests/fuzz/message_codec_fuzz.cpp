@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
+#include "../support/temp_dir.h"
 #include "client/history_store.h"
 #include "client/message_codec.h"
-#include "fuzz_support.h"
 
 namespace {
 
@@ -71,7 +71,7 @@ struct SearchStore {
 SearchStore* search_store() {
   static SearchStore* instance = [] {
     auto* created = new SearchStore;
-    created->directory = joey::fuzz::temporary_directory("joey-fuzz-history");
+    created->directory = joey::testing::make_temp_dir("joey-fuzz-history");
     auto opened = HistoryStore::open(created->directory / "history.db");
     check(opened.ok(), "cannot open the store");
     created->store = std::move(opened).value();

@@ -13,9 +13,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "../support/temp_dir.h"
 #include "base/atomic_file.h"
 #include "client/marketplace.h"
-#include "fuzz_support.h"
 
 namespace {
 
@@ -35,7 +35,7 @@ const joey::client::MarketplaceItem& mode_item() {
 
 const std::filesystem::path& modes_file() {
   static const std::filesystem::path file =
-      joey::fuzz::temporary_directory("joey-modes-fuzz") / "modes.yaml";
+      joey::testing::make_temp_dir("joey-modes-fuzz") / "modes.yaml";
   return file;
 }
 

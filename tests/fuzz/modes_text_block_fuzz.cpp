@@ -13,16 +13,16 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "../support/temp_dir.h"
 #include "agent/modes.h"
 #include "base/atomic_file.h"
 #include "client/marketplace.h"
-#include "fuzz_support.h"
 
 namespace {
 
 const std::filesystem::path& modes_file() {
   static const std::filesystem::path file =
-      joey::fuzz::temporary_directory("joey-blocks-fuzz") / "modes.yaml";
+      joey::testing::make_temp_dir("joey-blocks-fuzz") / "modes.yaml";
   return file;
 }
 

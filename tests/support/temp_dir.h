@@ -1,4 +1,4 @@
-// A new private directory for a test's files.
+// A new private directory for a test's (or a fuzz target's) files.
 #pragma once
 
 #include <stdlib.h>
