@@ -125,20 +125,27 @@ HeaderDecision decide_after_header(const RequestParser& parser, const Router& ro
   decision.body_limit = decision.match.max_body_bytes;
   boost::optional<std::uint64_t> content_length = parser.content_length();
   if (content_length && *content_length > decision.body_limit) {
-    decision.early_response =
-        HttpResponse::error(413, "payload_too_large", "the request body is too large");
+    decision.early_response = router.refuse(decision.raw_path, parser.fields(), 413,
+                                            "payload_too_large", "the request body is too large");
   }
   return decision;
 }
 
-// The response for a request the parser refused; nullopt when the client simply went
-// away or was too slow (nothing to answer).
-std::optional<HttpResponse> response_for_read_error(const error_code& error) {
+// What to answer a request the parser refused.
+struct ReadRefusal {
+  int status;
+  std::string_view code;
+  std::string_view message;
+};
+
+// The refusal for a read error; nullopt when the client simply went away or was too slow
+// (nothing to answer).
+std::optional<ReadRefusal> refusal_for_read_error(const error_code& error) {
   if (error == http::error::header_limit || error == http::error::buffer_overflow) {
-    return HttpResponse::error(431, "header_too_large", "the request header is too large");
+    return ReadRefusal{431, "header_too_large", "the request header is too large"};
   }
   if (error == http::error::body_limit) {
-    return HttpResponse::error(413, "payload_too_large", "the request body is too large");
+    return ReadRefusal{413, "payload_too_large", "the request body is too large"};
   }
   if (error == http::error::end_of_stream || error == http::error::partial_message ||
       error == beast::error::timeout || error == asio::error::operation_aborted ||
@@ -147,7 +154,24 @@ std::optional<HttpResponse> response_for_read_error(const error_code& error) {
       error.category() == asio::error::get_ssl_category()) {
     return std::nullopt;
   }
-  return HttpResponse::error(400, "invalid_request", "the request is not valid HTTP/1.1");
+  return ReadRefusal{400, "invalid_request", "the request is not valid HTTP/1.1"};
+}
+
+// Before the header is read the path is unknown: joeyd's own error shape.
+std::optional<HttpResponse> response_for_read_error(const error_code& error) {
+  std::optional<ReadRefusal> refusal = refusal_for_read_error(error);
+  if (!refusal) return std::nullopt;
+  return HttpResponse::error(refusal->status, refusal->code, refusal->message);
+}
+
+// While the body is read: in the dialect of the request's path (Router::refuse).
+std::optional<HttpResponse> response_for_body_error(const error_code& error, const Router& router,
+                                                    const HeaderDecision& decision,
+                                                    const RequestParser& parser) {
+  std::optional<ReadRefusal> refusal = refusal_for_read_error(error);
+  if (!refusal) return std::nullopt;
+  return router.refuse(decision.raw_path, parser.fields(), refusal->status, refusal->code,
+                       refusal->message);
 }
 
 HttpRequest to_request(RequestParser& parser, std::string query, std::string remote_address) {
@@ -218,11 +242,13 @@ HttpResponse serve_request_bytes(std::string_view bytes, const Router& router,
         parser.put_eof(error);
       }
       if (error && error != http::error::need_more) {
-        return response_for_read_error(error).value_or(
-            HttpResponse::error(400, "invalid_request", "the request is incomplete"));
+        return response_for_body_error(error, router, decision, parser)
+            .value_or(router.refuse(decision.raw_path, parser.fields(), 400, "invalid_request",
+                                    "the request is incomplete"));
       }
       if (!parser.is_done()) {
-        return HttpResponse::error(400, "invalid_request", "the request is incomplete");
+        return router.refuse(decision.raw_path, parser.fields(), 400, "invalid_request",
+                             "the request is incomplete");
       }
     }
     request = to_request(parser, decision.query, "fuzz");
@@ -601,7 +627,8 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
           try_buffered = true;
         }
         if (error) {
-          std::optional<HttpResponse> answer = response_for_read_error(error);
+          std::optional<HttpResponse> answer =
+              response_for_body_error(error, *router, decision, parser);
           if (!answer) co_return;
           finish(HttpRequest{}, answer->status);
           co_await write_response(stream, std::move(*answer), version, false);

@@ -179,8 +179,36 @@ Result<std::shared_ptr<UpstreamPool>> make_upstream_pool(const UpstreamSettings&
 
 void shut_down_upstream_pool(UpstreamPool& pool) { pool.shutdown(); }
 
+namespace {
+
+// The error shape of the proxy's refusals that come before a route runs (unknown path,
+// wrong method, too large, not JSON): the Messages API's for its path and for clients
+// that say they speak it (Anthropic's SDKs send anthropic-version on every request),
+// else Chat Completions'. The SDKs read `error.type` and `error.message` from it.
+HttpResponse proxy_refusal(std::string_view raw_path, const HeaderFields& headers, int status,
+                           std::string_view /*code*/, std::string_view message) {
+  constexpr std::string_view kMessagesPath = "/proxy/v1/messages";
+  const bool messages_path =
+      raw_path.starts_with(kMessagesPath) &&
+      (raw_path.size() == kMessagesPath.size() || raw_path[kMessagesPath.size()] == '/');
+  const bool says_anthropic = std::any_of(headers.begin(), headers.end(), [](const auto& field) {
+    return field.first == "anthropic-version";
+  });
+  const ProxyProtocol protocol = messages_path || says_anthropic ? ProxyProtocol::kAnthropicMessages
+                                                                 : ProxyProtocol::kOpenAIChat;
+  if (status == 404) {
+    message =
+        "no such endpoint: the joey proxy serves POST /proxy/v1/chat/completions, POST "
+        "/proxy/v1/messages and GET /proxy/v1/models";
+  }
+  return HttpResponse::text(status, error_body(protocol, status, message), "application/json");
+}
+
+}  // namespace
+
 void register_proxy_routes(Router& router, ProxyService& proxy,
                            std::shared_ptr<UpstreamPool> pool) {
+  router.set_error_dialect("/proxy/", proxy_refusal);
   const RouteOptions body{kMaxProxyBodyBytes, BodyKind::kJson};
   router.add_stream("POST", "/proxy/v1/chat/completions",
                     relay_route(proxy, pool, ProxyProtocol::kOpenAIChat), body);

@@ -872,8 +872,11 @@ Status StreamMeter::finish(std::string& out) {
 
 // --- Error bodies and cost --------------------------------------------------------
 
-const char* error_type_for_status(int status) {
+const char* error_type_for_status(ProxyProtocol protocol, int status) {
   switch (status) {
+    case 413:
+      return protocol == ProxyProtocol::kAnthropicMessages ? "request_too_large"
+                                                           : "invalid_request_error";
     case 401:
       return "authentication_error";
     case 403:
@@ -893,7 +896,7 @@ const char* error_type_for_status(int status) {
 }
 
 std::string error_body(ProxyProtocol protocol, int status, std::string_view message) {
-  const char* type = error_type_for_status(status);
+  const char* type = error_type_for_status(protocol, status);
   // The message is never parsed from outside, so invalid UTF-8 only needs replacing.
   const json text = std::string(message);
   json body;

@@ -182,15 +182,16 @@ class StreamMeter {
 // The client-protocol error body for an error the proxy itself reports (auth, policy,
 // upstream unreachable, …), its type chosen from the HTTP status: 400 (and other 4xx)
 // invalid_request_error, 401 authentication_error, 403 permission_error, 404
-// not_found_error, 408/504 timeout_error, 429 rate_limit_error, 503/529
-// overloaded_error, other 5xx api_error.
+// not_found_error, 408/504 timeout_error, 413 request_too_large (Anthropic; OpenAI's
+// is invalid_request_error), 429 rate_limit_error, 529 overloaded_error, other 5xx
+// (joeyd's 503 for a provider it has no key for included) api_error.
 // OpenAI: {"error":{"message","type","param":null,"code"}} (code = type);
 // Anthropic: {"type":"error","error":{"type","message"}}.
 // Invalid UTF-8 in `message` is replaced, never thrown on.
 std::string error_body(ProxyProtocol protocol, int status, std::string_view message);
 
 // The error type error_body() uses for `status`.
-const char* error_type_for_status(int status);
+const char* error_type_for_status(ProxyProtocol protocol, int status);
 
 // The cost of `usage` at the price `prices` lists for `model` (pass
 // PreparedRequest::upstream_model: without the provider prefix, and for OpenRouter the

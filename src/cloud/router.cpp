@@ -194,14 +194,17 @@ StreamDispatch Router::dispatch_stream(HttpRequest& request, std::string_view ra
 std::optional<HttpResponse> Router::check(HttpRequest& request, std::string_view raw_path,
                                           const RouteMatch& match) const {
   request.route = match.route;
+  auto refusal = [&](int status, std::string_view code, std::string_view message) {
+    return refuse(raw_path, request.headers, status, code, message);
+  };
   switch (match.outcome) {
     case RouteMatch::Outcome::kBadPath:
-      return HttpResponse::error(400, "invalid_request", "the request path is not valid");
+      return refusal(400, "invalid_request", "the request path is not valid");
     case RouteMatch::Outcome::kNotFound:
-      return HttpResponse::error(404, "not_found", "no such endpoint");
+      return refusal(404, "not_found", "no such endpoint");
     case RouteMatch::Outcome::kMethodNotAllowed: {
-      HttpResponse response = HttpResponse::error(
-          405, "method_not_allowed", "this endpoint does not accept that method (see Allow)");
+      HttpResponse response = refusal(405, "method_not_allowed",
+                                      "this endpoint does not accept that method (see Allow)");
       response.headers.emplace_back("Allow", match.allow);
       return response;
     }
@@ -209,13 +212,13 @@ std::optional<HttpResponse> Router::check(HttpRequest& request, std::string_view
       break;
   }
   if (match.route_index >= routes_.size()) {
-    return HttpResponse::error(500, "internal", "the server failed to handle the request");
+    return refusal(500, "internal", "the server failed to handle the request");
   }
   const Route& route = routes_[match.route_index];
   // match() decoded the path's segments; they are not decoded twice.
   const std::vector<std::string>& segments = match.segments;
   if (segments.size() != route.segments.size()) {
-    return HttpResponse::error(400, "invalid_request", "the request path is not valid");
+    return refusal(400, "invalid_request", "the request path is not valid");
   }
   request.path_params.clear();
   for (size_t index = 0; index < route.segments.size(); ++index) {
@@ -226,16 +229,46 @@ std::optional<HttpResponse> Router::check(HttpRequest& request, std::string_view
   }
   request.path = percent_decode(raw_path).value_or(std::string(raw_path));
   if (request.body.size() > route.options.max_body_bytes) {
-    return HttpResponse::error(413, "payload_too_large", "the request body is too large");
+    return refusal(413, "payload_too_large", "the request body is too large");
   }
   if (route.options.body_kind == BodyKind::kJson && !request.body.empty()) {
     std::optional<std::string_view> content_type = request.header("content-type");
     if (!content_type || !is_json_content_type(*content_type)) {
-      return HttpResponse::error(415, "unsupported_media_type",
-                                 "send the body as JSON with Content-Type: application/json");
+      return refusal(415, "unsupported_media_type",
+                     "send the body as JSON with Content-Type: application/json");
     }
   }
   return std::nullopt;
+}
+
+void Router::set_error_dialect(std::string path_prefix, ErrorShape shape) {
+  assert(shape);
+  for (auto& [prefix, existing] : dialects_) {
+    if (prefix == path_prefix) {
+      existing = std::move(shape);
+      return;
+    }
+  }
+  dialects_.emplace_back(std::move(path_prefix), std::move(shape));
+}
+
+HttpResponse Router::refuse(std::string_view raw_path, const HeaderFields& headers, int status,
+                            std::string_view code, std::string_view message) const {
+  const ErrorShape* shape = nullptr;
+  size_t longest = 0;
+  for (const auto& [prefix, dialect] : dialects_) {
+    if (raw_path.starts_with(prefix) && (!shape || prefix.size() > longest)) {
+      shape = &dialect;
+      longest = prefix.size();
+    }
+  }
+  if (!shape) return HttpResponse::error(status, code, message);
+  try {
+    return (*shape)(raw_path, headers, status, code, message);
+  } catch (const std::exception& caught) {
+    log::error("error_dialect_failed", {log::field("error", caught.what())});
+    return HttpResponse::error(status, code, message);
+  }
 }
 
 std::vector<std::pair<std::string, std::string>> Router::routes() const {

@@ -12,6 +12,10 @@
 // a thrown exception becomes a 500. Internal errors are logged with their detail and
 // answered with a generic message, so no internal detail reaches the client.
 //
+// Error dialects (set_error_dialect()): the paths under a prefix may answer their
+// refusals in another API's error shape — the model proxy's clients are OpenAI and
+// Anthropic SDKs, which read `error.type` and `error.message` from their own shape.
+//
 // Stream routes (add_stream(), cloud/stream_route.h) write their response piece by
 // piece; the transport runs them. Matching, 413, 415, path parameters and the route
 // label are the same as for ordinary routes: dispatch_stream() applies them.
@@ -65,6 +69,16 @@ struct RouteMatch {
   std::vector<std::string> segments;  // kFound: the path's segments, percent-decoded
 };
 
+// The header fields of a request as the parsers keep them (names lower case).
+using HeaderFields = std::vector<std::pair<std::string, std::string>>;
+
+// Builds a refusal for a path under an error dialect's prefix: `status`, joeyd's error
+// `code` ("not_found") and `message`, from the raw path and the request's header fields
+// (which API the client speaks may show there).
+using ErrorShape =
+    std::function<HttpResponse(std::string_view raw_path, const HeaderFields& headers, int status,
+                               std::string_view code, std::string_view message)>;
+
 // What dispatch_stream() decided: the route to run, or (route null) the refusal to send.
 struct StreamDispatch {
   std::shared_ptr<const StreamRoute> route;
@@ -102,6 +116,16 @@ class Router {
   StreamDispatch dispatch_stream(HttpRequest& request, std::string_view raw_path,
                                  const RouteMatch& match) const;
 
+  // Refusals for raw paths that start with `path_prefix` are built by `shape` instead of
+  // HttpResponse::error: the router's own (400, 404, 405, 413, 415, 500) and the
+  // transport's once the request line is read (refuse()). One dialect per prefix; the
+  // longest matching prefix wins.
+  void set_error_dialect(std::string path_prefix, ErrorShape shape);
+  // A refusal for `raw_path`: in the dialect of its prefix, else joeyd's
+  // {"error": {"code", "message"}}.
+  HttpResponse refuse(std::string_view raw_path, const HeaderFields& headers, int status,
+                      std::string_view code, std::string_view message) const;
+
   // The largest max_body_bytes of any route; 0 when there are none.
   size_t largest_body_limit() const;
 
@@ -127,6 +151,7 @@ class Router {
                  std::shared_ptr<const StreamRoute> stream, RouteOptions options);
 
   std::vector<Route> routes_;
+  std::vector<std::pair<std::string, ErrorShape>> dialects_;
   // Indexes into routes_ by segment count, in registration order: a path is compared only
   // with the routes of its length.
   std::vector<std::vector<size_t>> by_length_;

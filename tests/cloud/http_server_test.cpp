@@ -327,6 +327,53 @@ TEST_F(HttpServerTest, OversizedChunkedBodyGets413WhileStreaming) {
   EXPECT_EQ(status_of(outcome.data), 413);
 }
 
+// The transport's refusals once the request line is known (413 from Content-Length, 413
+// while a chunked body streams in) are in the error dialect of the request's path, built
+// from its header fields; a path outside every dialect keeps joeyd's shape.
+TEST_F(HttpServerTest, RefusalsAfterTheRequestLineSpeakThePathsDialect) {
+  RouteOptions small;
+  small.max_body_bytes = 1024;
+  router_->add(
+      "POST", "/dialect/echo",
+      [](const HttpRequest&) -> Result<HttpResponse> { return HttpResponse::json(200, {}); },
+      small);
+  router_->set_error_dialect(
+      "/dialect/", [](std::string_view, const HeaderFields& headers, int status, std::string_view,
+                      std::string_view message) {
+        std::string client = "-";
+        for (const auto& [name, value] : headers) {
+          if (name == "x-client") client = value;
+        }
+        return HttpResponse::json(status, {{"shaped_for", client}, {"said", message}});
+      });
+  start();
+  auto refused = [&](const std::string& path, const std::string& framing) {
+    int fd = connect_to(server_->port());
+    EXPECT_GE(fd, 0);
+    if (fd < 0) return std::string();
+    EXPECT_TRUE(send_all(fd, "POST " + path +
+                                 " HTTP/1.1\r\nHost: x\r\nX-Client: sdk-7\r\n"
+                                 "Content-Type: application/json\r\n" +
+                                 framing + "\r\n"));
+    if (framing.starts_with("Transfer-Encoding")) {
+      const std::string chunk = "200\r\n" + std::string(512, 'a') + "\r\n";
+      for (int index = 0; index < 4; ++index) (void)send_all(fd, chunk);
+    }
+    ReadOutcome outcome = read_from(fd, /*until_close=*/true);
+    ::close(fd);
+    EXPECT_EQ(status_of(outcome.data), 413) << outcome.data;
+    return outcome.data;
+  };
+  const std::string early = refused("/dialect/echo", "Content-Length: 50000000\r\n");
+  EXPECT_NE(early.find(R"("shaped_for":"sdk-7")"), std::string::npos) << early;
+  EXPECT_NE(early.find("the request body is too large"), std::string::npos) << early;
+  const std::string streamed = refused("/dialect/echo", "Transfer-Encoding: chunked\r\n");
+  EXPECT_NE(streamed.find(R"("shaped_for":"sdk-7")"), std::string::npos) << streamed;
+  const std::string plain = refused("/api/echo", "Content-Length: 50000000\r\n");
+  EXPECT_NE(plain.find("payload_too_large"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("shaped_for"), std::string::npos) << plain;
+}
+
 TEST_F(HttpServerTest, ChunkedBodiesAndExpectContinueReachTheHandlerWhole) {
   start();
   int fd = connect_to(server_->port());

@@ -817,15 +817,16 @@ TEST(ErrorBodyTest, AnthropicShapeIsTypedError) {
 }
 
 TEST(ErrorBodyTest, StatusPicksTheErrorType) {
-  EXPECT_STREQ(error_type_for_status(400), "invalid_request_error");
-  EXPECT_STREQ(error_type_for_status(413), "invalid_request_error");
-  EXPECT_STREQ(error_type_for_status(401), "authentication_error");
-  EXPECT_STREQ(error_type_for_status(404), "not_found_error");
-  EXPECT_STREQ(error_type_for_status(500), "api_error");
-  EXPECT_STREQ(error_type_for_status(502), "api_error");
-  EXPECT_STREQ(error_type_for_status(503), "api_error");
-  EXPECT_STREQ(error_type_for_status(529), "overloaded_error");
-  EXPECT_STREQ(error_type_for_status(504), "timeout_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 400), "invalid_request_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 413), "invalid_request_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kAnthropicMessages, 413), "request_too_large");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 401), "authentication_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 404), "not_found_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 500), "api_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 502), "api_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 503), "api_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 529), "overloaded_error");
+  EXPECT_STREQ(error_type_for_status(ProxyProtocol::kOpenAIChat, 504), "timeout_error");
 }
 
 // The variables joeyd reads the operator's keys from, as its refusals and README name them.

@@ -170,6 +170,81 @@ TEST(RouterTest, BodyOverRouteLimitGets413) {
   EXPECT_EQ(router.largest_body_limit(), 4u);
 }
 
+// A dialect's shape builds the refusals under its prefix, from the path, the header
+// fields and joeyd's status, code and message; the longest prefix wins, other paths keep
+// joeyd's shape, and a 405 still carries its Allow.
+TEST(RouterTest, ErrorDialectShapesRefusalsUnderItsPrefix) {
+  Router router;
+  RouteOptions small;
+  small.max_body_bytes = 4;
+  router.add("POST", "/proxy/v1/things", echo_params(), small);
+  router.add("POST", "/api/things", echo_params(), small);
+  auto shape_named = [](std::string name) {
+    return [name](std::string_view raw_path, const HeaderFields& headers, int status,
+                  std::string_view code, std::string_view message) {
+      std::string dialect = headers.empty() ? "" : headers.front().second;
+      return HttpResponse::json(status, {{"dialect", name},
+                                         {"path", raw_path},
+                                         {"header", dialect},
+                                         {"code", code},
+                                         {"message", message}});
+    };
+  };
+  router.set_error_dialect("/proxy/", shape_named("proxy"));
+  router.set_error_dialect("/proxy/v1/special/", shape_named("special"));
+
+  HttpRequest request;
+  request.method = "GET";
+  request.headers.emplace_back("x-client", "sdk");
+  HttpResponse missing = router.handle(request, "/proxy/v1/embeddings");
+  EXPECT_EQ(missing.status, 404);
+  nlohmann::json body = body_of(missing);
+  EXPECT_EQ(body["dialect"], "proxy");
+  EXPECT_EQ(body["path"], "/proxy/v1/embeddings");
+  EXPECT_EQ(body["header"], "sdk");
+  EXPECT_EQ(body["code"], "not_found");
+  EXPECT_EQ(body["message"], "no such endpoint");
+
+  EXPECT_EQ(body_of(run(router, "GET", "/proxy/v1/special/x"))["dialect"], "special");
+
+  HttpResponse wrong_method = run(router, "GET", "/proxy/v1/things");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(body_of(wrong_method)["code"], "method_not_allowed");
+  ASSERT_EQ(wrong_method.headers.size(), 1u);
+  EXPECT_EQ(wrong_method.headers[0], std::make_pair(std::string("Allow"), std::string("POST")));
+
+  EXPECT_EQ(body_of(run(router, "POST", "/proxy/v1/things", "12345", "application/json"))["code"],
+            "payload_too_large");
+  EXPECT_EQ(body_of(run(router, "POST", "/proxy/v1/things", "{}", "text/plain"))["code"],
+            "unsupported_media_type");
+  EXPECT_EQ(body_of(run(router, "GET", "/proxy/v1/%zz"))["code"], "invalid_request");
+
+  // Outside the prefixes: joeyd's own shape.
+  HttpResponse plain = run(router, "POST", "/api/things", "12345", "application/json");
+  EXPECT_EQ(plain.status, 413);
+  EXPECT_EQ(body_of(plain)["error"]["code"], "payload_too_large");
+  EXPECT_EQ(body_of(run(router, "GET", "/proxyish"))["error"]["code"], "not_found");
+  // The transport's refusals go through the same door.
+  EXPECT_EQ(
+      body_of(router.refuse("/proxy/v1/things", {}, 431, "header_too_large", "big"))["dialect"],
+      "proxy");
+  EXPECT_EQ(
+      body_of(router.refuse("/api/things", {}, 431, "header_too_large", "big"))["error"]["code"],
+      "header_too_large");
+}
+
+// A shape that throws is a bug; the client still gets joeyd's refusal, not a crash.
+TEST(RouterTest, ErrorDialectThatThrowsFallsBackToJoeydsShape) {
+  Router router;
+  router.set_error_dialect(
+      "/proxy/",
+      [](std::string_view, const HeaderFields&, int, std::string_view,
+         std::string_view) -> HttpResponse { throw std::runtime_error("shape bug"); });
+  HttpResponse response = run(router, "GET", "/proxy/v1/nothing");
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(body_of(response)["error"]["code"], "not_found");
+}
+
 TEST(RouterTest, PercentDecodeRefusesBadEscapesNulAndInvalidUtf8) {
   EXPECT_EQ(percent_decode("a%20b%2Fc").value_or("?"), "a b/c");
   EXPECT_EQ(percent_decode("%C3%A9").value_or("?"), "\xC3\xA9");

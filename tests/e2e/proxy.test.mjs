@@ -4,7 +4,8 @@
 // deltas survive; the usage chunk the proxy asks for is hidden from a client that did not;
 // the joey token never reaches the provider (the operator's key does); usage lands in the
 // user's report; a client that disconnects mid-stream closes the upstream request; refusals
-// come in each protocol's error shape.
+// come in each protocol's error shape, the transport's and router's own (unknown endpoint,
+// body too large, not JSON, wrong method) included.
 
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
@@ -181,6 +182,46 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     const sdk = new OpenAI({baseURL: `${server.url}/proxy/v1`, apiKey: 'wrong', maxRetries: 0});
     await assert.rejects(sdk.chat.completions.create({model: kModel, messages: []}),
                          (error) => error.status === 401);
+  });
+
+  test('refusals before any route runs come in the SDK\'s own shape too', async () => {
+    // An endpoint the proxy does not serve: each SDK gets a 404 it can read.
+    const openai = proxied();
+    await assert.rejects(openai.embeddings.create({model: 'text-embedding-3-small', input: 'hi'}),
+                         (error) => error.status === 404 && error.type === 'not_found_error' &&
+                             /the joey proxy serves POST \/proxy\/v1\/chat\/completions/.test(error.message));
+    const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
+    await assert.rejects(
+        anthropic.messages.countTokens({model: 'claude-haiku-4-5', messages: [{role: 'user', content: 'hi'}]}),
+        (error) => error.status === 404 && error.type === 'not_found_error' &&
+            /POST \/proxy\/v1\/messages/.test(error.apiMessage));
+
+    // A body over the proxy's limit: refused from its Content-Length, in the Messages shape.
+    const huge = 'x'.repeat(33 * 1024 * 1024);
+    await assert.rejects(
+        anthropic.messages.create({model: 'claude-haiku-4-5', max_tokens: 5, messages: [{role: 'user', content: huge}]}),
+        (error) => error.status === 413 && error.type === 'request_too_large' &&
+            error.apiMessage === 'the request body is too large');
+    await assert.rejects(
+        openai.chat.completions.create({model: kModel, messages: [{role: 'user', content: huge}]}),
+        (error) => error.status === 413 && error.type === 'invalid_request_error');
+
+    // Not JSON, and the wrong method.
+    const notJson = await fetch(`${server.url}/proxy/v1/messages`, {
+      method: 'POST', headers: {'content-type': 'text/plain', 'x-api-key': token}, body: 'hello',
+    });
+    assert.equal(notJson.status, 415);
+    const notJsonBody = await notJson.json();
+    assert.equal(notJsonBody.type, 'error');
+    assert.equal(notJsonBody.error.type, 'invalid_request_error');
+    assert.match(notJsonBody.error.message, /Content-Type: application\/json/);
+    const wrongMethod = await fetch(`${server.url}/proxy/v1/chat/completions`, {headers: {authorization: `Bearer ${token}`}});
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'POST');
+    assert.equal((await wrongMethod.json()).error.type, 'invalid_request_error');
+    // Outside /proxy/, joeyd's own API keeps its shape.
+    const api404 = await fetch(`${server.url}/api/nothing-here`);
+    assert.equal((await api404.json()).error.code, 'not_found');
   });
 
   test('GET /proxy/v1/models lists models with context windows and prices', async () => {
