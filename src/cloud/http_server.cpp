@@ -181,6 +181,28 @@ HttpRequest to_request(RequestParser& parser, std::string query, std::string rem
   return request;
 }
 
+// Lingering close: closing with unread input makes the kernel send a reset, which can
+// destroy an error response (413, 431) before the client reads it. Send FIN, then
+// discard what the client still sends, bounded in bytes and time. Over TLS the
+// close_notify has gone out first, and the bytes dropped here are still encrypted.
+asio::awaitable<void> linger_close(TimedStream& stream) {
+  error_code error;
+  stream.socket().shutdown(tcp::socket::shutdown_send, error);
+  if (error) co_return;
+  // On the heap, and only here: an array would sit in every connection's coroutine frame
+  // for the connection's whole life.
+  const std::unique_ptr<char[]> sink(new char[kLingerChunkBytes]);
+  const auto linger_until = std::chrono::steady_clock::now() + kLingerTime;
+  for (size_t discarded = 0; discarded < kLingerMaxBytes;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= linger_until) break;
+    stream.expires_at(std::min(now + kLingerIdle, linger_until));
+    discarded += co_await stream.async_read_some(asio::buffer(sink.get(), kLingerChunkBytes),
+                                                 asio::redirect_error(asio::use_awaitable, error));
+    if (error) break;
+  }
+}
+
 // Whether a flush of the waiting access lines is queued on the I/O threads' executor.
 std::atomic<bool> g_access_flush_queued{false};
 
@@ -698,31 +720,19 @@ asio::awaitable<void> HttpServer::Impl::connection(tcp::socket socket) {
                                     asio::redirect_error(asio::use_awaitable, error));
     if (error) co_return;
     co_await serve_requests(stream, *state, remote_address);
+    // close_notify, without waiting for the client's: OpenSSL fails a shutdown that
+    // reads application data, and a client still uploading sends nothing else. What it
+    // sends is dropped undecrypted by the lingering close below.
+    SSL_set_shutdown(stream.native_handle(),
+                     SSL_get_shutdown(stream.native_handle()) | SSL_RECEIVED_SHUTDOWN);
     beast::get_lowest_layer(stream).expires_after(kTlsShutdownTimeout);
     co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, error));
+    if (!error) co_await linger_close(beast::get_lowest_layer(stream));
   } else {
     TimedStream stream(std::move(socket));
     state->close = [&stream] { stream.close(); };
     co_await serve_requests(stream, *state, remote_address);
-    // Lingering close: closing with unread input makes the kernel send a reset, which
-    // can destroy an error response (413, 431) before the client reads it. Send FIN,
-    // then discard what the client still sends, bounded in bytes and time.
-    stream.socket().shutdown(tcp::socket::shutdown_send, error);
-    if (!error) {
-      // On the heap, and only here: an array would sit in every connection's coroutine
-      // frame for the connection's whole life.
-      const std::unique_ptr<char[]> sink(new char[kLingerChunkBytes]);
-      const auto linger_until = std::chrono::steady_clock::now() + kLingerTime;
-      for (size_t discarded = 0; discarded < kLingerMaxBytes;) {
-        const auto now = std::chrono::steady_clock::now();
-        if (now >= linger_until) break;
-        stream.expires_at(std::min(now + kLingerIdle, linger_until));
-        discarded +=
-            co_await stream.async_read_some(asio::buffer(sink.get(), kLingerChunkBytes),
-                                            asio::redirect_error(asio::use_awaitable, error));
-        if (error) break;
-      }
-    }
+    co_await linger_close(stream);
   }
   state->close = nullptr;
 }

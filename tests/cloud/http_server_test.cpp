@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -587,6 +589,57 @@ TEST_F(HttpServerTest, ServesHttpsWithAVerifiedCertificate) {
   // Plain HTTP to the TLS port gets no HTTP answer, and the server stays up.
   CurlResult plain = request("GET", "http://127.0.0.1:" + std::to_string(server_->port()) + "/");
   EXPECT_NE(plain.status, 200);
+}
+
+// As AClientStillUploadingAnOversizedBodyGetsThe413, over joeyd's own TLS: OpenSSL fails
+// a shutdown that reads application data, so the server sends its close_notify without
+// waiting for the client's and drops the rest of the upload undecrypted.
+TEST_F(HttpServerTest, ATlsClientStillUploadingAnOversizedBodyGetsThe413) {
+  TestCertificate files;
+  ASSERT_TRUE(files.ok()) << "openssl could not make a test certificate";
+  ServerOptions options = fast_options();
+  options.tls = TlsFiles{files.certificate(), files.key()};
+  start(options);
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context(SSL_CTX_new(TLS_client_method()),
+                                                            SSL_CTX_free);
+  ASSERT_TRUE(context);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(context.get(), files.certificate().c_str(), nullptr), 1);
+  SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
+  std::unique_ptr<SSL, decltype(&SSL_free)> tls(SSL_new(context.get()), SSL_free);
+  ASSERT_TRUE(tls);
+  SSL_set_fd(tls.get(), fd);
+  ASSERT_EQ(SSL_connect(tls.get()), 1);
+  auto tls_send = [&](std::string_view data) {
+    while (!data.empty()) {
+      const int sent = SSL_write(tls.get(), data.data(), static_cast<int>(data.size()));
+      if (sent <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(sent));
+    }
+    return true;
+  };
+  constexpr size_t kBody = 4 << 20;  // against /api/echo's 1,024 bytes
+  ASSERT_TRUE(
+      tls_send("POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Content-Length: " +
+               std::to_string(kBody) + "\r\n\r\n"));
+  const std::string piece(64 << 10, 'a');
+  for (size_t sent = 0; sent < kBody; sent += piece.size()) {
+    ASSERT_TRUE(tls_send(piece)) << "the connection failed after " << sent << " bytes";
+    if (sent == kBody / 2) std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  }
+  std::string answer;
+  char buffer[4096];
+  for (int got; (got = SSL_read(tls.get(), buffer, sizeof(buffer))) > 0;) {
+    answer.append(buffer, static_cast<size_t>(got));
+  }
+  // The answer ended with the server's close_notify, not a reset.
+  EXPECT_EQ(SSL_get_error(tls.get(), 0), SSL_ERROR_ZERO_RETURN);
+  ERR_clear_error();
+  ::close(fd);
+  EXPECT_EQ(status_of(answer), 413) << answer;
+  EXPECT_NE(answer.find("payload_too_large"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, UnreadableTlsFilesAreAnError) {
