@@ -405,6 +405,45 @@ TEST_F(StreamRouteTest, PipelinedRequestReadByTheWatcherIsServedAfterTheStream) 
   EXPECT_NE(outcome.data.find("{\"plain\":true}"), std::string::npos);
 }
 
+// The watcher starts before the next request arrives, here 20 KiB of it (more than one
+// of the watcher's reads takes): it reads all of it as it comes, and the request is
+// served whole after the stream.
+TEST_F(StreamRouteTest, APipelinedRequestSentWhileTheHandlerWaitsIsServedAfterIt) {
+  std::atomic<bool> entered{false};
+  add_stream("GET", "/gated",
+             [&, this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
+               entered = true;
+               if (!co_await wait_until([&] { return release_.load(); })) co_return;
+               std::string text = piece(1);
+               Status done = co_await response.respond(HttpResponse::text(200, text));
+               ended_ok_ = done.ok();
+             });
+  router_->add("POST", "/size", [](const HttpRequest& request) -> Result<HttpResponse> {
+    return HttpResponse::json(200, {{"size", request.body.size()}});
+  });
+  start();
+  int fd = connect_to(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET /gated HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(wait_in_test([&] { return entered.load(); }));
+  const std::string body = "\"" + std::string(20 * 1024, 'a') + "\"";
+  ASSERT_TRUE(send_all(fd,
+                       "POST /size HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Connection: close\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body));
+  // Time for the watcher to read it all before the handler answers.
+  std::this_thread::sleep_for(100ms);
+  release_ = true;
+  ReadOutcome outcome;
+  read_until(fd, outcome, [](const std::string&) { return false; });
+  ::close(fd);
+  EXPECT_TRUE(outcome.closed);
+  EXPECT_EQ(count_of(outcome.data, "HTTP/1.1 200 OK"), 2u) << outcome.data;
+  EXPECT_NE(outcome.data.find("piece-1"), std::string::npos);
+  EXPECT_NE(outcome.data.find("{\"size\":" + std::to_string(body.size()) + "}"), std::string::npos)
+      << outcome.data;
+}
+
 TEST_F(StreamRouteTest, ClientDisconnectIsReportedWhileTheHandlerWaits) {
   std::atomic<bool> gone_before_write{false};
   std::atomic<int> late_write_kind{-1};
