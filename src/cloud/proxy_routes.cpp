@@ -181,6 +181,12 @@ void shut_down_upstream_pool(UpstreamPool& pool) { pool.shutdown(); }
 
 namespace {
 
+// Anthropic's SDKs send anthropic-version on every request; OpenAI's clients do not.
+bool says_anthropic(const HeaderFields& headers) {
+  return std::any_of(headers.begin(), headers.end(),
+                     [](const auto& field) { return field.first == "anthropic-version"; });
+}
+
 // The error shape of the proxy's refusals that come before a route runs (unknown path,
 // wrong method, too large, not JSON): the Messages API's for its path and for clients
 // that say they speak it (Anthropic's SDKs send anthropic-version on every request),
@@ -191,11 +197,9 @@ HttpResponse proxy_refusal(std::string_view raw_path, const HeaderFields& header
   const bool messages_path =
       raw_path.starts_with(kMessagesPath) &&
       (raw_path.size() == kMessagesPath.size() || raw_path[kMessagesPath.size()] == '/');
-  const bool says_anthropic = std::any_of(headers.begin(), headers.end(), [](const auto& field) {
-    return field.first == "anthropic-version";
-  });
-  const ProxyProtocol protocol = messages_path || says_anthropic ? ProxyProtocol::kAnthropicMessages
-                                                                 : ProxyProtocol::kOpenAIChat;
+  const ProxyProtocol protocol = messages_path || says_anthropic(headers)
+                                     ? ProxyProtocol::kAnthropicMessages
+                                     : ProxyProtocol::kOpenAIChat;
   if (status == 404) {
     message =
         "no such endpoint: the joey proxy serves POST /proxy/v1/chat/completions, POST "
@@ -216,9 +220,12 @@ void register_proxy_routes(Router& router, ProxyService& proxy,
                     relay_route(proxy, pool, ProxyProtocol::kAnthropicMessages), body);
   router.add("GET", "/proxy/v1/models",
              [&proxy](const HttpRequest& request) -> Result<HttpResponse> {
-               std::variant<nlohmann::json, ProxyRefusal> listed = proxy.models(request);
+               const ProxyProtocol protocol = says_anthropic(request.headers)
+                                                  ? ProxyProtocol::kAnthropicMessages
+                                                  : ProxyProtocol::kOpenAIChat;
+               std::variant<nlohmann::json, ProxyRefusal> listed = proxy.models(request, protocol);
                if (const auto* refused = std::get_if<ProxyRefusal>(&listed)) {
-                 return refusal_response(ProxyProtocol::kOpenAIChat, *refused);
+                 return refusal_response(protocol, *refused);
                }
                return HttpResponse::json(200, std::get<nlohmann::json>(listed));
              });

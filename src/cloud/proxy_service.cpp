@@ -583,7 +583,8 @@ Status ProxyService::insert_records(const std::vector<const Record*>& records, b
   return tx.commit();
 }
 
-std::variant<nlohmann::json, ProxyRefusal> ProxyService::models(const HttpRequest& request) {
+std::variant<nlohmann::json, ProxyRefusal> ProxyService::models(const HttpRequest& request,
+                                                                ProxyProtocol protocol) {
   std::variant<std::shared_ptr<const Account>, ProxyRefusal> found = account(request);
   if (auto* refused = std::get_if<ProxyRefusal>(&found)) return std::move(*refused);
   const Account& account = *std::get<std::shared_ptr<const Account>>(found);
@@ -591,6 +592,7 @@ std::variant<nlohmann::json, ProxyRefusal> ProxyService::models(const HttpReques
   if (account.settings.is_object() && account.settings.contains("allow_list")) {
     allow_list = account.settings["allow_list"];
   }
+  const bool anthropic = protocol == ProxyProtocol::kAnthropicMessages;
   // The models joey knows a price for, from the providers the proxy serves directly.
   nlohmann::json data = nlohmann::json::array();
   const llm::PriceTable& prices = llm::PriceTable::builtin();
@@ -598,15 +600,23 @@ std::variant<nlohmann::json, ProxyRefusal> ProxyService::models(const HttpReques
     const char* provider = id.starts_with("claude") ? "anthropic" : "openai";
     if (llm::model_refusal(allow_list, provider, id)) continue;
     const llm::ModelPrice price = *prices.find(id);
-    data.push_back({{"id", id},
-                    {"object", "model"},
-                    {"owned_by", provider},
-                    {"context_window", llm::context_window_or_default(id)},
-                    {"pricing",
-                     {{"input_per_million_usd", per_million(price.input)},
-                      {"output_per_million_usd", per_million(price.output)},
-                      {"cache_read_per_million_usd", per_million(price.cache_read)},
-                      {"cache_write_per_million_usd", per_million(price.cache_write)}}}});
+    nlohmann::json model =
+        anthropic ? nlohmann::json{{"type", "model"}, {"id", id}, {"display_name", id}}
+                  : nlohmann::json{{"id", id}, {"object", "model"}, {"owned_by", provider}};
+    model["context_window"] = llm::context_window_or_default(id);
+    model["pricing"] = {{"input_per_million_usd", per_million(price.input)},
+                        {"output_per_million_usd", per_million(price.output)},
+                        {"cache_read_per_million_usd", per_million(price.cache_read)},
+                        {"cache_write_per_million_usd", per_million(price.cache_write)}};
+    data.push_back(std::move(model));
+  }
+  if (anthropic) {
+    // One page holds every model: has_more is false, and the ids bound the page as
+    // Anthropic's list does (null when the allow-list leaves nothing).
+    nlohmann::json first = data.empty() ? nlohmann::json() : data.front()["id"];
+    nlohmann::json last = data.empty() ? nlohmann::json() : data.back()["id"];
+    return nlohmann::json{
+        {"data", std::move(data)}, {"has_more", false}, {"first_id", first}, {"last_id", last}};
   }
   return nlohmann::json{{"object", "list"}, {"data", std::move(data)}};
 }

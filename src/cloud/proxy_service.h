@@ -124,8 +124,12 @@ class ProxyService {
   void flush();
 
   // GET /proxy/v1/models: the models the caller may use, with their context window and
-  // prices where known, in OpenAI's list shape.
-  std::variant<nlohmann::json, ProxyRefusal> models(const HttpRequest& request);
+  // prices where known, in the client's list shape — kOpenAIChat: {"object": "list",
+  // "data": [{"id", "object": "model", "owned_by", …}]}; kAnthropicMessages: {"data":
+  // [{"type": "model", "id", "display_name", …}], "has_more": false, "first_id",
+  // "last_id"}. The same models either way.
+  std::variant<nlohmann::json, ProxyRefusal> models(const HttpRequest& request,
+                                                    ProxyProtocol protocol);
 
  private:
   struct Account {

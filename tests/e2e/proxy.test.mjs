@@ -224,6 +224,29 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     assert.equal((await api404.json()).error.code, 'not_found');
   });
 
+  test('each SDK lists the proxy\'s models in its own shape, and is refused in it', async () => {
+    const openaiIds = [];
+    for await (const model of proxied().models.list()) openaiIds.push(model.id);
+    assert.ok(openaiIds.includes('gpt-4o') && openaiIds.some((id) => id.startsWith('claude')), openaiIds.join());
+
+    const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
+    const listed = [];
+    for await (const model of anthropic.models.list()) listed.push(model);
+    assert.deepEqual(listed.map((model) => model.id), openaiIds, 'the same models either way');
+    const claude = listed.find((model) => model.id.startsWith('claude'));
+    assert.equal(claude.type, 'model');
+    assert.equal(typeof claude.display_name, 'string');
+    assert.ok(claude.context_window > 0);
+    const page = await anthropic.models.list();
+    assert.equal(page.has_more, false);
+    assert.equal(page.first_id, listed[0].id);
+    assert.equal(page.last_id, listed[listed.length - 1].id);
+
+    const stranger = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: 'joey_pat_not_a_token', maxRetries: 0});
+    await assert.rejects(stranger.models.list(),
+                         (error) => error.status === 401 && error.type === 'authentication_error');
+  });
+
   test('GET /proxy/v1/models lists models with context windows and prices', async () => {
     const listed = await api(server, 'GET', '/proxy/v1/models', {token});
     assert.equal(listed.status, 200);
