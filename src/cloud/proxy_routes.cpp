@@ -35,8 +35,8 @@ struct StreamAbandoned : std::runtime_error {
 };
 
 asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtocol protocol,
-                            HttpRequest& request, ResponseStream& response) {
-  std::variant<ProxyTicket, ProxyRefusal> admitted = proxy.admit(request, protocol);
+                            ProxyCall call, HttpRequest& request, ResponseStream& response) {
+  std::variant<ProxyTicket, ProxyRefusal> admitted = proxy.admit(request, protocol, call);
   if (const auto* refused = std::get_if<ProxyRefusal>(&admitted)) {
     HttpResponse refusal = refusal_response(protocol, *refused);
     (void)co_await response.respond(std::move(refusal));
@@ -158,11 +158,12 @@ asio::awaitable<void> relay(ProxyService& proxy, UpstreamPool& pool, ProxyProtoc
 
 std::shared_ptr<const StreamRoute> relay_route(ProxyService& proxy,
                                                std::shared_ptr<UpstreamPool> pool,
-                                               ProxyProtocol protocol) {
+                                               ProxyProtocol protocol,
+                                               ProxyCall call = ProxyCall::kAnswer) {
   return std::make_shared<StreamRoute>(
-      [&proxy, pool = std::move(pool), protocol](
+      [&proxy, pool = std::move(pool), protocol, call](
           HttpRequest& request, ResponseStream& response) -> asio::awaitable<void> {
-        return relay(proxy, *pool, protocol, request, response);
+        return relay(proxy, *pool, protocol, call, request, response);
       });
 }
 
@@ -203,7 +204,7 @@ HttpResponse proxy_refusal(std::string_view raw_path, const HeaderFields& header
   if (status == 404) {
     message =
         "no such endpoint: the joey proxy serves POST /proxy/v1/chat/completions, POST "
-        "/proxy/v1/messages and GET /proxy/v1/models";
+        "/proxy/v1/messages, POST /proxy/v1/messages/count_tokens and GET /proxy/v1/models";
   }
   return HttpResponse::text(status, error_body(protocol, status, message), "application/json");
 }
@@ -218,6 +219,9 @@ void register_proxy_routes(Router& router, ProxyService& proxy,
                     relay_route(proxy, pool, ProxyProtocol::kOpenAIChat), body);
   router.add_stream("POST", "/proxy/v1/messages",
                     relay_route(proxy, pool, ProxyProtocol::kAnthropicMessages), body);
+  router.add_stream(
+      "POST", "/proxy/v1/messages/count_tokens",
+      relay_route(proxy, pool, ProxyProtocol::kAnthropicMessages, ProxyCall::kCountTokens), body);
   router.add("GET", "/proxy/v1/models",
              [&proxy](const HttpRequest& request) -> Result<HttpResponse> {
                const ProxyProtocol protocol = says_anthropic(request.headers)

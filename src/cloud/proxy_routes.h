@@ -1,6 +1,7 @@
 // The model proxy's routes (issue 8 §1, §2): POST /proxy/v1/chat/completions (OpenAI
-// Chat Completions), POST /proxy/v1/messages (Anthropic Messages) and GET
-// /proxy/v1/models. ProxyService (cloud/proxy_service.h) decides and records; these
+// Chat Completions), POST /proxy/v1/messages (Anthropic Messages), POST
+// /proxy/v1/messages/count_tokens (Anthropic's token count, admitted and recorded like a
+// message but metering nothing) and GET /proxy/v1/models. ProxyService (cloud/proxy_service.h) decides and records; these
 // routes relay the bytes: the request goes upstream through the pooled client
 // (cloud/upstream_client.h) and the answer comes back piece by piece as it arrives,
 // SSE events unchanged (cloud/proxy_stream.h meters them), never buffered whole. A
@@ -10,7 +11,8 @@
 // client sees a truncated stream rather than a clean end.
 //
 // Errors are answered in the client's protocol: OpenAI's {"error": {...}} on the chat
-// route, Anthropic's {"type": "error", ...} on the messages route.
+// route, Anthropic's {"type": "error", ...} on the messages routes — the router's own
+// refusals under /proxy/ too (Router::set_error_dialect).
 //
 // Thread-safety: `proxy` and `pool` must outlive the router; handlers run on many
 // connections at once.

@@ -353,7 +353,8 @@ std::optional<ProxyRefusal> ProxyService::check_budget(const Account& account) {
 }
 
 std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& request,
-                                                            ProxyProtocol protocol) {
+                                                            ProxyProtocol protocol,
+                                                            ProxyCall call) {
   std::variant<std::shared_ptr<const Account>, ProxyRefusal> found = account(request);
   if (auto* refused = std::get_if<ProxyRefusal>(&found)) return std::move(*refused);
   const Account& account = *std::get<std::shared_ptr<const Account>>(found);
@@ -406,7 +407,10 @@ std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& r
   ticket.protocol = protocol;
   ticket.started = std::chrono::steady_clock::now();
   const bool messages = protocol == ProxyProtocol::kAnthropicMessages;
-  ticket.upstream_url = target.base_url + (messages ? "/messages" : "/chat/completions");
+  ticket.upstream_url =
+      target.base_url + (!messages                         ? "/chat/completions"
+                         : call == ProxyCall::kCountTokens ? "/messages/count_tokens"
+                                                           : "/messages");
   ticket.upstream_headers.reserve(5);
   ticket.upstream_headers.emplace_back("content-type", "application/json");
   if (messages) {

@@ -93,6 +93,11 @@ struct ProxyRefusal {
   bool retry = true;
 };
 
+// What a request asks of the model: an answer (chat completions, messages), or only
+// the count of its input tokens (Anthropic's /v1/messages/count_tokens: free at the
+// provider, no usage in its answer; the request is admitted and recorded all the same).
+enum class ProxyCall { kAnswer, kCountTokens };
+
 // An admitted request: everything the route needs to forward it and to record it.
 struct ProxyTicket {
   std::string user_id;
@@ -110,7 +115,9 @@ class ProxyService {
   ProxyService(store::Database& database, IdentityService& identity, OrgService& orgs,
                ProxyOptions options);
 
-  std::variant<ProxyTicket, ProxyRefusal> admit(const HttpRequest& request, ProxyProtocol protocol);
+  // kCountTokens only with kAnthropicMessages.
+  std::variant<ProxyTicket, ProxyRefusal> admit(const HttpRequest& request, ProxyProtocol protocol,
+                                                ProxyCall call = ProxyCall::kAnswer);
 
   // Stops the writer once everything queued is written.
   ~ProxyService();

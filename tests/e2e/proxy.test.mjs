@@ -192,9 +192,9 @@ describe('the model proxy', {skip: joeydMissing}, () => {
                              /the joey proxy serves POST \/proxy\/v1\/chat\/completions/.test(error.message));
     const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
     await assert.rejects(
-        anthropic.messages.countTokens({model: 'claude-haiku-4-5', messages: [{role: 'user', content: 'hi'}]}),
+        anthropic.messages.batches.list(),
         (error) => error.status === 404 && error.type === 'not_found_error' &&
-            /POST \/proxy\/v1\/messages/.test(error.apiMessage));
+            /POST \/proxy\/v1\/messages\/count_tokens/.test(error.apiMessage));
 
     // A body over the proxy's limit: refused from its Content-Length, in the Messages shape.
     const huge = 'x'.repeat(33 * 1024 * 1024);
@@ -265,5 +265,29 @@ describe('the model proxy', {skip: joeydMissing}, () => {
         assert.equal(model.pricing[`${kind}_per_million_usd`], stated[kind] ?? 0, `${model.id} ${kind}`);
       }
     }
+  });
+  test('anthropic counts tokens through the proxy as directly, with the operator\'s key', async () => {
+    const params = {model: 'claude-haiku-4-5', system: 'Be brief.', messages: [{role: 'user', content: 'Count me, please.'}]};
+    const direct = new Anthropic({baseURL: provider.url, apiKey: operatorAnthropicKey, maxRetries: 0});
+    const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
+    const expected = await direct.messages.countTokens(params);
+    const turnsBefore = provider.turnsConsumed();
+    const counted = await anthropic.messages.countTokens(params);
+    assert.deepEqual(counted, expected);
+    assert.ok(counted.input_tokens > 0);
+    assert.equal(provider.turnsConsumed(), turnsBefore, 'a count is not a model answer');
+    const upstream = lastRequest();
+    assert.equal(upstream.path, '/v1/messages/count_tokens');
+    assert.equal(upstream.headers['x-api-key'], operatorAnthropicKey);
+    assert.ok(!JSON.stringify(upstream.headers).includes(token), 'the joey token stays with joeyd');
+
+    // The provider's refusal comes back in Anthropic's shape.
+    await assert.rejects(anthropic.messages.countTokens({model: 'claude-haiku-4-5'}),
+                         (error) => error.status === 400 && error.type === 'invalid_request_error');
+    // Admission applies as to any proxied request: a bad token is refused before upstream.
+    const stranger = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: 'joey_pat_not_a_token', maxRetries: 0});
+    const requestsBefore = provider.requests.length;
+    await assert.rejects(stranger.messages.countTokens(params), (error) => error.status === 401);
+    assert.equal(provider.requests.length, requestsBefore);
   });
 });

@@ -7,6 +7,8 @@
 //   - Anthropic Messages: POST /v1/messages, GET /v1/models (answered in Anthropic's
 //     shape when the request carries x-api-key or anthropic-version); SSE events
 //     message_start, content_block_start/delta/stop, ping, message_delta, message_stop.
+//     POST /v1/messages/count_tokens answers {"input_tokens": N} (N: the length of the
+//     JSON of system, messages and tools over 4, rounded up) without using a turn.
 //
 // Every model request consumes the next scripted turn, in order, whatever its
 // protocol. A turn is an object (or a function of the recorded request returning
@@ -476,6 +478,9 @@ function protocolOf(method, path, headers) {
   if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions'))
     return 'openai';
   if (method === 'POST' && (path === '/v1/messages' || path === '/messages')) return 'anthropic';
+  if (method === 'POST' && (path === '/v1/messages/count_tokens' || path === '/messages/count_tokens')) {
+    return 'anthropic_count_tokens';
+  }
   if (method === 'GET' && (path === '/v1/models' || path === '/models')) {
     return headers['x-api-key'] !== undefined || headers['anthropic-version'] !== undefined ?
         'anthropic' :
@@ -541,9 +546,9 @@ export async function startScriptedProvider({turns = [], models = ['scripted-mod
       record.closed_early = !res.writableFinished;
     });
     const requestId = ids.request();
-    const idHeader =
-        protocol === 'anthropic' ? {'request-id': requestId} : {'x-request-id': requestId};
-    const errorBody = (kind, model, message) => protocol === 'anthropic' ?
+    const anthropic = protocol === 'anthropic' || protocol === 'anthropic_count_tokens';
+    const idHeader = anthropic ? {'request-id': requestId} : {'x-request-id': requestId};
+    const errorBody = (kind, model, message) => anthropic ?
         anthropicErrorBody(kind, model, message, requestId) :
         openaiErrorBody(kind, model, message);
 
@@ -562,6 +567,15 @@ export async function startScriptedProvider({turns = [], models = ['scripted-mod
     if (!bodyIsJson || typeof body !== 'object' || body === null) {
       const message = 'We could not parse the JSON body of your request.';
       sendJson(res, 400, errorBody('bad_request', model, message), idHeader);
+      return;
+    }
+    if (protocol === 'anthropic_count_tokens') {
+      if (!Array.isArray(body.messages)) {
+        sendJson(res, 400, errorBody('bad_request', model, 'messages: Field required'), idHeader);
+        return;
+      }
+      const counted = JSON.stringify({system: body.system, messages: body.messages, tools: body.tools});
+      sendJson(res, 200, {input_tokens: Math.ceil(counted.length / 4)}, idHeader);
       return;
     }
     if (nextTurn >= turns.length) {
