@@ -188,6 +188,12 @@ bool says_anthropic(const HeaderFields& headers) {
                      [](const auto& field) { return field.first == "anthropic-version"; });
 }
 
+// The shape of the model list and its refusals: Anthropic's for Anthropic's SDKs.
+ProxyProtocol list_protocol(const HttpRequest& request) {
+  return says_anthropic(request.headers) ? ProxyProtocol::kAnthropicMessages
+                                         : ProxyProtocol::kOpenAIChat;
+}
+
 // The error shape of the proxy's refusals that come before a route runs (unknown path,
 // wrong method, too large, not JSON): the Messages API's for its path and for clients
 // that say they speak it (Anthropic's SDKs send anthropic-version on every request),
@@ -204,7 +210,8 @@ HttpResponse proxy_refusal(std::string_view raw_path, const HeaderFields& header
   if (status == 404) {
     message =
         "no such endpoint: the joey proxy serves POST /proxy/v1/chat/completions, POST "
-        "/proxy/v1/messages, POST /proxy/v1/messages/count_tokens and GET /proxy/v1/models";
+        "/proxy/v1/messages, POST /proxy/v1/messages/count_tokens, GET /proxy/v1/models and GET "
+        "/proxy/v1/models/{id}";
   }
   return HttpResponse::text(status, error_body(protocol, status, message), "application/json");
 }
@@ -224,14 +231,35 @@ void register_proxy_routes(Router& router, ProxyService& proxy,
       relay_route(proxy, pool, ProxyProtocol::kAnthropicMessages, ProxyCall::kCountTokens), body);
   router.add("GET", "/proxy/v1/models",
              [&proxy](const HttpRequest& request) -> Result<HttpResponse> {
-               const ProxyProtocol protocol = says_anthropic(request.headers)
-                                                  ? ProxyProtocol::kAnthropicMessages
-                                                  : ProxyProtocol::kOpenAIChat;
+               const ProxyProtocol protocol = list_protocol(request);
                std::variant<nlohmann::json, ProxyRefusal> listed = proxy.models(request, protocol);
                if (const auto* refused = std::get_if<ProxyRefusal>(&listed)) {
                  return refusal_response(protocol, *refused);
                }
                return HttpResponse::json(200, std::get<nlohmann::json>(listed));
+             });
+  // One model of the list (the SDKs' models.retrieve), by its id with or without a
+  // provider prefix; 404 in the client's shape for one the caller may not use here.
+  router.add("GET", "/proxy/v1/models/{id}",
+             [&proxy](const HttpRequest& request) -> Result<HttpResponse> {
+               const ProxyProtocol protocol = list_protocol(request);
+               std::variant<nlohmann::json, ProxyRefusal> listed = proxy.models(request, protocol);
+               if (const auto* refused = std::get_if<ProxyRefusal>(&listed)) {
+                 return refusal_response(protocol, *refused);
+               }
+               std::string_view id = request.path_param("id");
+               for (std::string_view prefix : {"openai/", "anthropic/"}) {
+                 if (id.starts_with(prefix)) id.remove_prefix(prefix.size());
+               }
+               for (const nlohmann::json& model : std::get<nlohmann::json>(listed)["data"]) {
+                 if (model.value("id", "") == id) return HttpResponse::json(200, model);
+               }
+               return refusal_response(
+                   protocol, ProxyRefusal{404,
+                                          "the joey proxy offers no model '" +
+                                              std::string(request.path_param("id")) +
+                                              "' to you; GET /proxy/v1/models lists those it does",
+                                          std::nullopt});
              });
 }
 

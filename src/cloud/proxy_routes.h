@@ -1,14 +1,14 @@
 // The model proxy's routes (issue 8 §1, §2): POST /proxy/v1/chat/completions (OpenAI
 // Chat Completions), POST /proxy/v1/messages (Anthropic Messages), POST
 // /proxy/v1/messages/count_tokens (Anthropic's token count, admitted and recorded like a
-// message but metering nothing) and GET /proxy/v1/models. ProxyService (cloud/proxy_service.h) decides and records; these
-// routes relay the bytes: the request goes upstream through the pooled client
-// (cloud/upstream_client.h) and the answer comes back piece by piece as it arrives,
-// SSE events unchanged (cloud/proxy_stream.h meters them), never buffered whole. A
-// client that disconnects cancels the upstream request at once; an upstream that cannot
-// be reached, times out or cuts its stream is answered in the client protocol's error
-// shape (502, 504), or — once streaming began — by closing the connection, so the
-// client sees a truncated stream rather than a clean end.
+// message but metering nothing), GET /proxy/v1/models and GET /proxy/v1/models/{id}. ProxyService
+// (cloud/proxy_service.h) decides and records; these routes relay the bytes: the request goes
+// upstream through the pooled client (cloud/upstream_client.h) and the answer comes back piece by
+// piece as it arrives, SSE events unchanged (cloud/proxy_stream.h meters them), never buffered
+// whole. A client that disconnects cancels the upstream request at once; an upstream that cannot be
+// reached, times out or cuts its stream is answered in the client protocol's error shape (502,
+// 504), or — once streaming began — by closing the connection, so the client sees a truncated
+// stream rather than a clean end.
 //
 // Errors are answered in the client's protocol: OpenAI's {"error": {...}} on the chat
 // route, Anthropic's {"type": "error", ...} on the messages routes — the router's own

@@ -245,6 +245,19 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     const stranger = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: 'joey_pat_not_a_token', maxRetries: 0});
     await assert.rejects(stranger.models.list(),
                          (error) => error.status === 401 && error.type === 'authentication_error');
+
+    // One model by its id (models.retrieve), with or without a provider prefix.
+    const one = await proxied().models.retrieve('gpt-4o');
+    assert.equal(one.id, 'gpt-4o');
+    assert.equal(one.object, 'model');
+    assert.ok(one.pricing.input_per_million_usd > 0);
+    assert.deepEqual(await anthropic.models.retrieve(claude.id), claude);
+    assert.equal((await proxied().models.retrieve(`anthropic/${claude.id}`)).id, claude.id);
+    await assert.rejects(proxied().models.retrieve('no-such-model'),
+                         (error) => error.status === 404 && error.type === 'not_found_error' &&
+                             /offers no model 'no-such-model'/.test(error.message));
+    await assert.rejects(anthropic.models.retrieve('no-such-model'),
+                         (error) => error.status === 404 && error.type === 'not_found_error');
   });
 
   test('GET /proxy/v1/models lists models with context windows and prices', async () => {
