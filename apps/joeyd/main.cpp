@@ -53,6 +53,7 @@ struct ServeFlags {
   std::string tls_key;
   std::string public_url;
   unsigned threads = 0;
+  size_t max_connections = cloud::kDefaultMaxConnections;
   std::string upstream_openai = "https://api.openai.com/v1";
   std::string upstream_anthropic = "https://api.anthropic.com/v1";
   std::string upstream_openrouter = "https://openrouter.ai/api/v1";
@@ -145,6 +146,31 @@ Status validate_flags(const ServeFlags& flags) {
                       "--threads wants a number from 1 to " + std::to_string(kMaxThreads));
   }
   return ok_status();
+}
+
+// Raises the soft limit on open files to the hard one (as nginx's worker_rlimit_nofile
+// and Go's runtime do), and warns when even that is short of what `max_connections` may
+// use: a client's socket and, through the proxy, an upstream's for each, plus the
+// database, the logs and the upstream pool's idle connections. At the limit accept()
+// fails and clients wait in the listen backlog instead of getting a connection.
+void check_open_file_limit(size_t max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  const rlim_t wanted = static_cast<rlim_t>(2 * max_connections + 256);
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    log::warn("open_file_limit_low",
+              {log::field("limit", static_cast<uint64_t>(limit.rlim_cur)),
+               log::field("wanted", static_cast<uint64_t>(wanted)),
+               log::field("max_connections", max_connections),
+               log::field("advice",
+                          "raise it (ulimit -n, systemd LimitNOFILE=) or lower "
+                          "--max-connections")});
+  }
 }
 
 // $XDG_DATA_HOME/joeyd, else ~/.local/share/joeyd.
@@ -279,15 +305,17 @@ int serve(const ServeFlags& flags) {
   if (marketplace) cloud::add_marketplace_routes(*router, marketplace);  // replaces the built-in
   const cloud::MarketplaceCatalog& served =
       marketplace ? *marketplace : *cloud::builtin_marketplace();
-  log::info("marketplace_loaded",
-            {log::field("source", flags.marketplace.empty() ? "built-in" : "--marketplace"),
-             log::field("modes", served.modes.ids.size()),
-             log::field("mcps", served.mcps.ids.size())});
+  log::info(
+      "marketplace_loaded",
+      {log::field("source", flags.marketplace.empty() ? "built-in" : "--marketplace"),
+       log::field("modes", served.modes.ids.size()), log::field("mcps", served.mcps.ids.size())});
 
   cloud::ServerOptions options;
   options.host = listen->host;
   options.port = listen->port;
   options.threads = flags.threads;
+  options.max_connections = flags.max_connections;
+  check_open_file_limit(flags.max_connections);
   if (!flags.tls_cert.empty()) options.tls = cloud::TlsFiles{flags.tls_cert, flags.tls_key};
 
   Result<std::unique_ptr<cloud::HttpServer>> server =
@@ -347,6 +375,10 @@ int main(int argc, char** argv) {
                             "URL users reach this server at (links, cookies)");
   serve_command->add_option("--threads", flags.threads, "I/O threads (default: one per core)")
       ->check(CLI::Range(1U, kMaxThreads));
+  serve_command
+      ->add_option("--max-connections", flags.max_connections,
+                   "client connections open at once; more are closed at once (default 1024)")
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
   serve_command
       ->add_option("--upstream-openai", flags.upstream_openai,
                    "Base URL the model proxy sends OpenAI requests to (key: JOEYD_OPENAI_API_KEY "

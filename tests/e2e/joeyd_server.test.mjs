@@ -110,6 +110,52 @@ function rawRequest(url, text) {
   });
 }
 
+describe('joeyd serve --max-connections', {skip}, () => {
+  test('closes connections past the limit at once, counts them, and serves the rest', async (t) => {
+    const root = await mkdtemp(path.join(tmpdir(), 'joeyd-e2e-'));
+    const limited = await startJoeyd(
+        ['--listen', '127.0.0.1:0', '--data', path.join(root, 'data'), '--max-connections', '2'], {home: root});
+    const held = [];
+    t.after(async () => {
+      for (const socket of held) socket.destroy();
+      await stopJoeyd(limited);
+      await rm(root, {recursive: true, force: true});
+    });
+    const {port} = new URL(limited.url);
+    const open = () => new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => resolve(socket));
+      socket.on('error', reject);
+    });
+    // Two connections held open (each with a request answered, so joeyd has taken them).
+    for (let i = 0; i < 2; ++i) {
+      const socket = await open();
+      held.push(socket);
+      const answered = new Promise((resolve) => socket.once('data', resolve));
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered;
+    }
+    // The third is closed without an answer.
+    const third = await open();
+    const ended = await new Promise((resolve) => {
+      let data = '';
+      third.on('data', (chunk) => (data += chunk));
+      third.on('close', () => resolve(data));
+      third.on('error', () => {});
+      third.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    assert.equal(ended, '');
+    // Once one of the two goes, a new connection is served; the refusal was counted.
+    held.shift().destroy();
+    let metrics = '';
+    for (let attempt = 0; attempt < 50 && !/joeyd_http_rejected_connections_total 1/.test(metrics); ++attempt) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const response = await fetch(`${limited.url}/metrics`).catch(() => null);
+      metrics = response ? await response.text() : '';
+    }
+    assert.match(metrics, /^joeyd_http_rejected_connections_total 1$/m);
+  });
+});
+
 describe('joeyd usage', {skip}, () => {
   test('--version names joeyd', async () => {
     const result = await runJoeyd(['--version']);
@@ -120,6 +166,7 @@ describe('joeyd usage', {skip}, () => {
   test('bad usage exits 2 with an error', async () => {
     for (const args of [[], ['serve', '--no-such-flag'], ['serve', '--listen', 'nonsense'],
                         ['serve', '--listen', '127.0.0.1:99999'], ['serve', '--threads', '0'],
+                        ['serve', '--max-connections', '0'],
                         ['serve', '--database', 'mysql://x'], ['serve', '--tls-cert', 'only.pem']]) {
       const result = await runJoeyd(args);
       assert.equal(result.code, 2, `joeyd ${args.join(' ')}: ${result.stderr}`);
