@@ -377,7 +377,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1U, kMaxThreads));
   serve_command
       ->add_option("--max-connections", flags.max_connections,
-                   "client connections open at once; more are closed at once (default 1024)")
+                   "Client connections open at once; more are closed at once (default 1024)")
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
   serve_command
       ->add_option("--upstream-openai", flags.upstream_openai,
