@@ -194,12 +194,10 @@ ProxyProtocol list_protocol(const HttpRequest& request) {
                                          : ProxyProtocol::kOpenAIChat;
 }
 
-// The error shape of the proxy's refusals that come before a route runs (unknown path,
-// wrong method, too large, not JSON): the Messages API's for its path and for clients
-// that say they speak it (Anthropic's SDKs send anthropic-version on every request),
-// else Chat Completions'. The SDKs read `error.type` and `error.message` from it.
-HttpResponse proxy_refusal(std::string_view raw_path, const HeaderFields& headers, int status,
-                           std::string_view /*code*/, std::string_view message) {
+}  // namespace
+
+HttpResponse proxy_error_dialect(std::string_view raw_path, const HeaderFields& headers, int status,
+                                 std::string_view /*code*/, std::string_view message) {
   constexpr std::string_view kMessagesPath = "/proxy/v1/messages";
   const bool messages_path =
       raw_path.starts_with(kMessagesPath) &&
@@ -216,11 +214,9 @@ HttpResponse proxy_refusal(std::string_view raw_path, const HeaderFields& header
   return HttpResponse::text(status, error_body(protocol, status, message), "application/json");
 }
 
-}  // namespace
-
 void register_proxy_routes(Router& router, ProxyService& proxy,
                            std::shared_ptr<UpstreamPool> pool) {
-  router.set_error_dialect("/proxy/", proxy_refusal);
+  router.set_error_dialect("/proxy/", proxy_error_dialect);
   const RouteOptions body{kMaxProxyBodyBytes, BodyKind::kJson};
   router.add_stream("POST", "/proxy/v1/chat/completions",
                     relay_route(proxy, pool, ProxyProtocol::kOpenAIChat), body);

@@ -31,6 +31,14 @@ namespace joey::cloud {
 
 class UpstreamPool;
 
+// The error shape of the proxy's refusals that come before a route runs (unknown path,
+// wrong method, too large, not JSON), for Router::set_error_dialect: the Messages API's
+// for its paths and for clients that say they speak it (Anthropic's SDKs send
+// anthropic-version on every request), else Chat Completions'. The SDKs read
+// `error.type` and `error.message` from it.
+HttpResponse proxy_error_dialect(std::string_view raw_path, const HeaderFields& headers, int status,
+                                 std::string_view code, std::string_view message);
+
 // The largest request body the proxy accepts (long conversations with images).
 inline constexpr size_t kMaxProxyBodyBytes = 32 * 1024 * 1024;
 

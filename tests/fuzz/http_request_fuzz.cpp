@@ -1,7 +1,8 @@
 // Feeds arbitrary bytes to joeyd's request handling as a connection would see them:
 // joeyd's request parser (on Beast's basic_parser) with the server's limits (header
-// size, per-route body size), then the router and its error boundary. Checks that every
-// answer is a well-formed status and that JSON answers are JSON, and that nothing crashes.
+// size, per-route body size), then the router and its error boundary — under /proxy/ with
+// the model proxy's error dialect, as joeyd registers it. Checks that every answer is a
+// well-formed status and that JSON answers are JSON, and that nothing crashes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "base/log.h"
 #include "cloud/http_server.h"
 #include "cloud/metrics.h"
+#include "cloud/proxy_routes.h"
 #include "cloud/router.h"
 #include "cloud/server_routes.h"
 
@@ -46,6 +48,13 @@ struct Fixture {
     router.add("PUT", "/api/throw/{id}", [](const HttpRequest&) -> Result<HttpResponse> {
       throw std::runtime_error("thrown");
     });
+    router.set_error_dialect("/proxy/", proxy_error_dialect);
+    router.add(
+        "POST", "/proxy/v1/messages",
+        [](const HttpRequest& request) -> Result<HttpResponse> {
+          return HttpResponse::json(200, {{"bytes", request.body.size()}});
+        },
+        small);
   }
 };
 
