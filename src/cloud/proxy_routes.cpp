@@ -208,8 +208,8 @@ HttpResponse proxy_error_dialect(std::string_view raw_path, const HeaderFields& 
   if (status == 404) {
     message =
         "no such endpoint: the joey proxy serves POST /proxy/v1/chat/completions, POST "
-        "/proxy/v1/messages, POST /proxy/v1/messages/count_tokens, GET /proxy/v1/models and GET "
-        "/proxy/v1/models/{id}";
+        "/proxy/v1/responses, POST /proxy/v1/messages, POST /proxy/v1/messages/count_tokens, GET "
+        "/proxy/v1/models and GET /proxy/v1/models/{id}";
   }
   return HttpResponse::text(status, error_body(protocol, status, message), "application/json");
 }
@@ -220,6 +220,8 @@ void register_proxy_routes(Router& router, ProxyService& proxy,
   const RouteOptions body{kMaxProxyBodyBytes, BodyKind::kJson};
   router.add_stream("POST", "/proxy/v1/chat/completions",
                     relay_route(proxy, pool, ProxyProtocol::kOpenAIChat), body);
+  router.add_stream("POST", "/proxy/v1/responses",
+                    relay_route(proxy, pool, ProxyProtocol::kOpenAIResponses), body);
   router.add_stream("POST", "/proxy/v1/messages",
                     relay_route(proxy, pool, ProxyProtocol::kAnthropicMessages), body);
   router.add_stream(

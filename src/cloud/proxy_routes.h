@@ -1,5 +1,6 @@
 // The model proxy's routes (issue 8 §1, §2): POST /proxy/v1/chat/completions (OpenAI
-// Chat Completions), POST /proxy/v1/messages (Anthropic Messages), POST
+// Chat Completions), POST /proxy/v1/responses (OpenAI's Responses API, OpenAI and
+// OpenRouter models), POST /proxy/v1/messages (Anthropic Messages), POST
 // /proxy/v1/messages/count_tokens (Anthropic's token count, admitted and recorded like a
 // message but metering nothing), GET /proxy/v1/models and GET /proxy/v1/models/{id}. ProxyService
 // (cloud/proxy_service.h) decides and records; these routes relay the bytes: the request goes
@@ -11,8 +12,8 @@
 // stream rather than a clean end.
 //
 // Errors are answered in the client's protocol: OpenAI's {"error": {...}} on the chat
-// route, Anthropic's {"type": "error", ...} on the messages routes — the router's own
-// refusals under /proxy/ too (Router::set_error_dialect).
+// and responses routes, Anthropic's {"type": "error", ...} on the messages routes — the router's
+// own refusals under /proxy/ too (Router::set_error_dialect).
 //
 // Thread-safety: `proxy` and `pool` must outlive the router; handlers run on many
 // connections at once.

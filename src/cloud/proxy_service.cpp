@@ -407,10 +407,11 @@ std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& r
   ticket.protocol = protocol;
   ticket.started = std::chrono::steady_clock::now();
   const bool messages = protocol == ProxyProtocol::kAnthropicMessages;
-  ticket.upstream_url =
-      target.base_url + (!messages                         ? "/chat/completions"
-                         : call == ProxyCall::kCountTokens ? "/messages/count_tokens"
-                                                           : "/messages");
+  const char* path = protocol == ProxyProtocol::kOpenAIResponses ? "/responses"
+                     : !messages                                 ? "/chat/completions"
+                     : call == ProxyCall::kCountTokens           ? "/messages/count_tokens"
+                                                                 : "/messages";
+  ticket.upstream_url = target.base_url + path;
   ticket.upstream_headers.reserve(5);
   ticket.upstream_headers.emplace_back("content-type", "application/json");
   if (messages) {

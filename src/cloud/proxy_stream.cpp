@@ -259,8 +259,8 @@ constexpr ProviderPrefix kProviderPrefixes[] = {
 };
 
 Status pick_provider(ProxyProtocol protocol, PreparedRequest& request) {
-  request.provider = protocol == ProxyProtocol::kOpenAIChat ? UpstreamProvider::kOpenAI
-                                                            : UpstreamProvider::kAnthropic;
+  request.provider = protocol == ProxyProtocol::kAnthropicMessages ? UpstreamProvider::kAnthropic
+                                                                   : UpstreamProvider::kOpenAI;
   request.upstream_model = request.model;
   for (const ProviderPrefix& prefix : kProviderPrefixes) {
     if (request.model.starts_with(prefix.prefix)) {
@@ -279,6 +279,12 @@ Status pick_provider(ProxyProtocol protocol, PreparedRequest& request) {
                    "\" is served through " + upstream_provider_name(request.provider) +
                    ", which does not speak the Anthropic Messages API; send it to "
                    "/proxy/v1/chat/completions instead");
+  }
+  if (protocol == ProxyProtocol::kOpenAIResponses &&
+      request.provider == UpstreamProvider::kAnthropic) {
+    return invalid(std::string("the model \"") + body_excerpt(request.model, 100) +
+                   "\" is served through anthropic, which does not speak OpenAI's Responses "
+                   "API; send it to /proxy/v1/messages or /proxy/v1/chat/completions instead");
   }
   return ok_status();
 }
@@ -403,6 +409,24 @@ void read_openai_usage_at(std::string_view text, const ObjectLayout& usage, Mete
   result.cache_read_tokens = cached;
   result.cache_write_tokens = 0;
   result.output_tokens = count_in(text, usage, "completion_tokens");
+  result.seen = true;
+}
+
+// A Responses API usage object: input_tokens counts the cached ones too
+// (input_tokens_details.cached_tokens); reasoning tokens are part of output_tokens.
+void read_responses_usage_at(std::string_view text, const ObjectLayout& usage,
+                             MeteredUsage& result) {
+  const int64_t input = count_in(text, usage, "input_tokens");
+  int64_t cached = 0;
+  if (const std::optional<ObjectLayout> details =
+          object_in(text, last_member(usage, "input_tokens_details"))) {
+    cached = count_in(text, *details, "cached_tokens");
+  }
+  cached = std::min(cached, input);
+  result.input_tokens = input - cached;
+  result.cache_read_tokens = cached;
+  result.cache_write_tokens = 0;
+  result.output_tokens = count_in(text, usage, "output_tokens");
   result.seen = true;
 }
 
@@ -749,6 +773,10 @@ void StreamMeter::dispatch_event(std::string& out, bool at_finish) {
 bool StreamMeter::meter_event(std::string_view type, std::string_view data) {
   if (type == "error") saw_error_ = true;
   if (protocol_ == ProxyProtocol::kOpenAIChat) return meter_openai_chunk(type, data);
+  if (protocol_ == ProxyProtocol::kOpenAIResponses) {
+    meter_responses_event(type, data);
+    return false;
+  }
   meter_anthropic_event(type, data);
   return false;
 }
@@ -825,6 +853,29 @@ void StreamMeter::meter_anthropic_event(std::string_view type, std::string_view 
   }
 }
 
+void StreamMeter::meter_responses_event(std::string_view type, std::string_view data) {
+  // The model and the usage come in the response object of response.created (no usage
+  // yet) and of the last event: response.completed, .incomplete or .failed. A delta's
+  // text is never built.
+  const std::optional<ObjectLayout> payload = whole_object(data);
+  if (!payload) return;
+  const std::optional<std::string> own_type = string_at(data, last_member(*payload, "type"));
+  const std::string_view kind = own_type ? std::string_view(*own_type) : type;
+  const bool last =
+      kind == "response.completed" || kind == "response.incomplete" || kind == "response.failed";
+  if (last) saw_end_ = true;
+  if (kind == "error" || kind == "response.failed") saw_error_ = true;
+  if (!last && kind != "response.created") return;
+  if (const std::optional<ObjectLayout> response =
+          object_in(data, last_member(*payload, "response"))) {
+    read_model_at(data, last_member(*response, "model"), usage_);
+    if (const std::optional<ObjectLayout> usage =
+            object_in(data, last_member(*response, "usage"))) {
+      read_responses_usage_at(data, *usage, usage_);
+    }
+  }
+}
+
 void StreamMeter::meter_json_body() {
   if (json_too_long_) return;
   const std::string_view text(json_);
@@ -835,10 +886,16 @@ void StreamMeter::meter_json_body() {
   if (string_at(text, last_member(*body, "type")) == "error") saw_error_ = true;
   read_model_at(text, last_member(*body, "model"), usage_);
   if (const std::optional<ObjectLayout> usage = object_in(text, last_member(*body, "usage"))) {
-    if (protocol_ == ProxyProtocol::kOpenAIChat) {
-      read_openai_usage_at(text, *usage, usage_);
-    } else {
-      read_anthropic_usage_at(text, *usage, usage_);
+    switch (protocol_) {
+      case ProxyProtocol::kOpenAIChat:
+        read_openai_usage_at(text, *usage, usage_);
+        break;
+      case ProxyProtocol::kOpenAIResponses:
+        read_responses_usage_at(text, *usage, usage_);
+        break;
+      case ProxyProtocol::kAnthropicMessages:
+        read_anthropic_usage_at(text, *usage, usage_);
+        break;
     }
   }
 }
@@ -900,7 +957,7 @@ std::string error_body(ProxyProtocol protocol, int status, std::string_view mess
   // The message is never parsed from outside, so invalid UTF-8 only needs replacing.
   const json text = std::string(message);
   json body;
-  if (protocol == ProxyProtocol::kOpenAIChat) {
+  if (speaks_openai_errors(protocol)) {
     body["error"] = {{"message", text}, {"type", type}, {"param", nullptr}, {"code", type}};
   } else {
     body = {{"type", "error"}, {"error", {{"type", type}, {"message", text}}}};

@@ -22,9 +22,14 @@
 
 namespace joey::cloud {
 
-// The API a client speaks to the proxy: POST /proxy/v1/chat/completions or
-// POST /proxy/v1/messages.
-enum class ProxyProtocol { kOpenAIChat, kAnthropicMessages };
+// The API a client speaks to the proxy: POST /proxy/v1/chat/completions, POST
+// /proxy/v1/messages or POST /proxy/v1/responses (OpenAI's Responses API).
+enum class ProxyProtocol { kOpenAIChat, kAnthropicMessages, kOpenAIResponses };
+
+// Whether `protocol`'s errors have OpenAI's shape ({"error": {...}}).
+constexpr bool speaks_openai_errors(ProxyProtocol protocol) {
+  return protocol != ProxyProtocol::kAnthropicMessages;
+}
 
 // Where a request goes.
 enum class UpstreamProvider { kOpenAI, kAnthropic, kOpenRouter };
@@ -98,7 +103,10 @@ struct MeteredUsage {
 // "choices" is empty, null or absent), whose event is dropped whole (its usage is read),
 // and the `"usage":null` member OpenAI adds to every other chunk once usage is asked for,
 // which is cut out of the event's bytes: the client sees what it would get directly.
-// Bytes the meter does not understand are forwarded unchanged and meter nothing.
+// Bytes the meter does not understand are forwarded unchanged and meter nothing. Usage
+// comes from OpenAI's usage chunk, Anthropic's message_start and message_delta, and the
+// response object of the Responses API's last event (response.completed, .incomplete or
+// .failed).
 //
 // Non-streaming (a JSON body, including upstream error bodies even for stream requests:
 // choose by the response's content type): every byte is forwarded when fed; the first
@@ -145,6 +153,7 @@ class StreamMeter {
   bool meter_event(std::string_view type, std::string_view data);
   bool meter_openai_chunk(std::string_view type, std::string_view data);
   void meter_anthropic_event(std::string_view type, std::string_view data);
+  void meter_responses_event(std::string_view type, std::string_view data);
   void meter_json_body();
   void wipe_buffers();
 

@@ -311,37 +311,64 @@ std::string with_crlf(std::string_view text) {
   return result;
 }
 
-std::string anthropic_event(std::string_view name, std::string_view data) {
+// An SSE event with a name, as Anthropic and the Responses API send them.
+std::string named_event(std::string_view name, std::string_view data) {
   return "event: " + std::string(name) + "\ndata: " + std::string(data) + "\n\n";
 }
 
 // An Anthropic stream shaped like tests/e2e/scripted_provider.mjs.
 std::string anthropic_stream() {
-  return anthropic_event(
+  return named_event(
              "message_start",
              R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant",)"
              R"("model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,)"
              R"("usage":{"input_tokens":25,"cache_creation_input_tokens":3,"cache_read_input_tokens":7,)"
              R"("output_tokens":1,"service_tier":"standard"}}})") +
-         anthropic_event(
+         named_event(
              "content_block_start",
              R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use",)"
              R"("id":"toolu_1","name":"read_file","input":{}}})") +
-         anthropic_event("ping", R"({"type":"ping"})") +
-         anthropic_event(
+         named_event("ping", R"({"type":"ping"})") +
+         named_event(
              "content_block_delta",
              R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta",)"
              R"("partial_json":"{\"pa"}})") +
-         anthropic_event(
+         named_event(
              "content_block_delta",
              R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta",)"
              R"("partial_json":"th\":\"a.txt\"}"}})") +
-         anthropic_event("content_block_stop", R"({"type":"content_block_stop","index":0})") +
-         anthropic_event(
+         named_event("content_block_stop", R"({"type":"content_block_stop","index":0})") +
+         named_event(
              "message_delta",
              R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},)"
              R"("usage":{"output_tokens":12}})") +
-         anthropic_event("message_stop", R"({"type":"message_stop"})");
+         named_event("message_stop", R"({"type":"message_stop"})");
+}
+
+// OpenAI's Responses API stream as it comes (events named like their data's "type"):
+// a function call whose arguments arrive in pieces, then response.completed with usage.
+std::string responses_stream() {
+  return named_event("response.created",
+                     R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_1",)"
+                     R"("object":"response","status":"in_progress","model":"gpt-5-2025-08-07",)"
+                     R"("output":[],"usage":null}})") +
+         named_event("response.output_item.added",
+                     R"({"type":"response.output_item.added","sequence_number":1,"output_index":0,)"
+                     R"("item":{"id":"fc_1","type":"function_call","status":"in_progress",)"
+                     R"("arguments":"","call_id":"call_1","name":"read_file"}})") +
+         named_event("response.function_call_arguments.delta",
+                     R"({"type":"response.function_call_arguments.delta","sequence_number":2,)"
+                     R"("item_id":"fc_1","output_index":0,"delta":"{\"pa"})") +
+         named_event("response.function_call_arguments.delta",
+                     R"({"type":"response.function_call_arguments.delta","sequence_number":3,)"
+                     R"("item_id":"fc_1","output_index":0,"delta":"th\":\"a.txt\"}"})") +
+         named_event(
+             "response.completed",
+             R"({"type":"response.completed","sequence_number":4,"response":{"id":"resp_1",)"
+             R"("object":"response","status":"completed","model":"gpt-5-2025-08-07","output":[],)"
+             R"("usage":{"input_tokens":40,"input_tokens_details":{"cached_tokens":8},)"
+             R"("output_tokens":15,"output_tokens_details":{"reasoning_tokens":6},)"
+             R"("total_tokens":55}}})");
 }
 
 void expect_openai_usage(const MeteredUsage& usage) {
@@ -409,6 +436,8 @@ TEST(StreamMeterTest, ByteByByteAndRandomSplitsGiveTheSameOutputAndUsage) {
       {{.strip = true}, with_crlf(openai_stream())},
       {{.protocol = ProxyProtocol::kAnthropicMessages}, anthropic_stream()},
       {{.protocol = ProxyProtocol::kAnthropicMessages}, with_crlf(anthropic_stream())},
+      {{.protocol = ProxyProtocol::kOpenAIResponses}, responses_stream()},
+      {{.protocol = ProxyProtocol::kOpenAIResponses}, with_crlf(responses_stream())},
   };
   for (const auto& [options, stream] : streams) {
     const Relayed whole = relay(options, stream);
@@ -444,6 +473,63 @@ TEST(StreamMeterTest, AnthropicUsageComesFromMessageStartAndTheLastMessageDelta)
   EXPECT_FALSE(relayed.saw_error);
 }
 
+// Responses API: usage from the last event's response object, input_tokens counting the
+// cached ones; the stream passes unchanged (nothing is asked for, so nothing is cut).
+TEST(StreamMeterTest, ResponsesUsageComesFromTheCompletedResponse) {
+  const Relayed relayed = relay({.protocol = ProxyProtocol::kOpenAIResponses}, responses_stream());
+  ASSERT_TRUE(relayed.ok);
+  EXPECT_EQ(relayed.out, responses_stream());
+  EXPECT_TRUE(relayed.usage.seen);
+  EXPECT_EQ(relayed.usage.input_tokens, 32);
+  EXPECT_EQ(relayed.usage.cache_read_tokens, 8);
+  EXPECT_EQ(relayed.usage.cache_write_tokens, 0);
+  EXPECT_EQ(relayed.usage.output_tokens, 15);
+  EXPECT_EQ(relayed.usage.model, "gpt-5-2025-08-07");
+  EXPECT_TRUE(relayed.saw_end);
+  EXPECT_FALSE(relayed.saw_error);
+
+  // A stream cut before its last event has no usage and no end.
+  const std::string cut =
+      responses_stream().substr(0, responses_stream().find("event: response.completed"));
+  const Relayed partial = relay({.protocol = ProxyProtocol::kOpenAIResponses}, cut);
+  ASSERT_TRUE(partial.ok);
+  EXPECT_FALSE(partial.usage.seen);
+  EXPECT_FALSE(partial.saw_end);
+  EXPECT_EQ(partial.usage.model, "gpt-5-2025-08-07");  // from response.created
+
+  // A failed response ends the stream as an error, with whatever usage it reports.
+  const std::string failed = named_event(
+      "response.failed",
+      R"({"type":"response.failed","sequence_number":1,"response":{"id":"resp_2","status":"failed",)"
+      R"("model":"gpt-5","error":{"code":"server_error","message":"boom"},"usage":null}})");
+  const Relayed failure = relay({.protocol = ProxyProtocol::kOpenAIResponses}, failed);
+  ASSERT_TRUE(failure.ok);
+  EXPECT_TRUE(failure.saw_end);
+  EXPECT_TRUE(failure.saw_error);
+  EXPECT_FALSE(failure.usage.seen);
+}
+
+TEST(PrepareRequestTest, ResponsesApiServesOpenAiAndOpenRouterModelsAndForwardsTheBody) {
+  const std::string body = R"({"model":"openai/gpt-5","input":"hi","stream":true,"store":false,)"
+                           R"("include":["reasoning.encrypted_content"]})";
+  const PreparedRequest prepared = prepare_ok(ProxyProtocol::kOpenAIResponses, body);
+  EXPECT_EQ(prepared.provider, UpstreamProvider::kOpenAI);
+  EXPECT_EQ(prepared.upstream_model, "gpt-5");
+  EXPECT_TRUE(prepared.stream);
+  EXPECT_FALSE(prepared.strip_usage_chunk);  // the last event always carries usage
+  EXPECT_EQ(prepared.body, R"({"model":"gpt-5","input":"hi","stream":true,"store":false,)"
+                           R"("include":["reasoning.encrypted_content"]})");
+  EXPECT_EQ(prepare_ok(ProxyProtocol::kOpenAIResponses, R"({"model":"gpt-5","input":"x"})").body,
+            R"({"model":"gpt-5","input":"x"})");
+  EXPECT_EQ(prepare_ok(ProxyProtocol::kOpenAIResponses, R"({"model":"openrouter/openai/gpt-5"})")
+                .provider,
+            UpstreamProvider::kOpenRouter);
+  const Error error =
+      prepare_error(ProxyProtocol::kOpenAIResponses, R"({"model":"anthropic/claude-haiku-4-5"})");
+  EXPECT_EQ(error.kind, ErrorKind::kInvalidArgument);
+  EXPECT_NE(error.message.find("/proxy/v1/messages"), std::string::npos) << error.message;
+}
+
 TEST(StreamMeterTest, SplitToolCallDeltasPassUnchanged) {
   const Relayed openai = relay({.strip = true}, openai_stream(), {7});
   EXPECT_NE(openai.out.find(R"("arguments":"{\"pa"})"), std::string::npos);
@@ -463,7 +549,7 @@ TEST(StreamMeterTest, MidStreamErrorsAreNoticedAndForwarded) {
   EXPECT_TRUE(openai_relayed.saw_error);
   EXPECT_FALSE(openai_relayed.saw_end);
 
-  const std::string anthropic = anthropic_event(
+  const std::string anthropic = named_event(
       "error", R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
   const Relayed anthropic_relayed =
       relay({.protocol = ProxyProtocol::kAnthropicMessages}, anthropic);
@@ -520,12 +606,12 @@ TEST(StreamMeterTest, EventsReadWithoutTheirDocumentMeterExactlyAsParsedOnes) {
 
   // Anthropic: the data's type decides, the SSE event name only backs a missing one up.
   const std::string anthropic =
-      anthropic_event("content_block_delta",
-                      R"({"type":"message_delta","usage":{"output_tokens":9}})") +
-      anthropic_event("message_delta", R"({"usage":{"output_tokens":11}})") +
-      anthropic_event("message_delta",
-                      R"({"type":"content_block_delta","usage":{"output_tokens":99}})") +
-      anthropic_event("ping", R"({"type":"message_stop"})");
+      named_event("content_block_delta",
+                  R"({"type":"message_delta","usage":{"output_tokens":9}})") +
+      named_event("message_delta", R"({"usage":{"output_tokens":11}})") +
+      named_event("message_delta",
+                  R"({"type":"content_block_delta","usage":{"output_tokens":99}})") +
+      named_event("ping", R"({"type":"message_stop"})");
   relayed = relay({.protocol = ProxyProtocol::kAnthropicMessages}, anthropic);
   EXPECT_EQ(relayed.out, anthropic);
   EXPECT_TRUE(relayed.usage.seen);
@@ -764,6 +850,19 @@ TEST(StreamMeterTest, JsonBodyUsageIsReadAtFinish) {
   EXPECT_EQ(anthropic_relayed.usage.cache_read_tokens, 7);
   EXPECT_EQ(anthropic_relayed.usage.output_tokens, 12);
   EXPECT_FALSE(anthropic_relayed.saw_error);
+
+  const std::string responses =
+      R"({"id":"resp_1","object":"response","status":"completed","model":"gpt-5-2025-08-07",)"
+      R"("output":[{"type":"message","content":[{"type":"output_text","text":"Hi"}]}],)"
+      R"("usage":{"input_tokens":40,"input_tokens_details":{"cached_tokens":8},)"
+      R"("output_tokens":15,"output_tokens_details":{"reasoning_tokens":6},"total_tokens":55}})";
+  const Relayed responses_relayed =
+      relay({.protocol = ProxyProtocol::kOpenAIResponses, .streaming = false}, responses, {7});
+  EXPECT_EQ(responses_relayed.out, responses);
+  EXPECT_EQ(responses_relayed.usage.input_tokens, 32);
+  EXPECT_EQ(responses_relayed.usage.cache_read_tokens, 8);
+  EXPECT_EQ(responses_relayed.usage.output_tokens, 15);
+  EXPECT_EQ(responses_relayed.usage.model, "gpt-5-2025-08-07");
 }
 
 TEST(StreamMeterTest, JsonErrorBodyIsNoticed) {
@@ -806,6 +905,12 @@ TEST(ErrorBodyTest, OpenAiShapeCarriesTypeAndCode) {
   EXPECT_EQ(body["error"]["type"], "permission_error");
   EXPECT_EQ(body["error"]["code"], "permission_error");
   EXPECT_TRUE(body["error"]["param"].is_null());
+}
+
+TEST(ErrorBodyTest, ResponsesApiErrorsHaveOpenAisShape) {
+  const json body = parse_json(error_body(ProxyProtocol::kOpenAIResponses, 404, "gone"));
+  EXPECT_EQ(body["error"]["type"], "not_found_error");
+  EXPECT_EQ(body["error"]["message"], "gone");
 }
 
 TEST(ErrorBodyTest, AnthropicShapeIsTypedError) {

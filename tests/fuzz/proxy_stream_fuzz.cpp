@@ -82,9 +82,11 @@ void check_prepare(ProxyProtocol protocol, std::string_view body) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 3) return 0;
-  // Byte 0: protocol, streaming, strip. Byte 1: how many piece sizes follow (1..8).
-  const ProxyProtocol protocol =
-      (data[0] & 1) != 0 ? ProxyProtocol::kAnthropicMessages : ProxyProtocol::kOpenAIChat;
+  // Byte 0: protocol (bit 0 Anthropic, else bit 3 Responses, else chat), streaming,
+  // strip. Byte 1: how many piece sizes follow (1..8).
+  const ProxyProtocol protocol = (data[0] & 1) != 0   ? ProxyProtocol::kAnthropicMessages
+                                 : (data[0] & 8) != 0 ? ProxyProtocol::kOpenAIResponses
+                                                      : ProxyProtocol::kOpenAIChat;
   const bool streaming = (data[0] & 2) == 0;
   const bool strip = (data[0] & 4) != 0;
   const size_t size_bytes = data[1] % 8 + 1;
