@@ -84,7 +84,8 @@ describe('joey run --provider cloud', {skip: joeyMissing || joeydMissing}, () =>
     }
     const taskId = eventsOfType(run.events, 'task_started')[0].task_id;
     // The messages were uploaded (collection is on by default) ...
-    await waitFor(async () => (await api(server, 'GET', `/api/tasks/${taskId}`, {token})).status === 200);
+    assert.ok(await waitFor(async () => (await api(server, 'GET', `/api/tasks/${taskId}`, {token})).status === 200),
+              'the task reached the Cloud');
     // ... and the usage counted once: the proxy's two records, no report from the agent.
     const report = await api(server, 'GET', '/api/me/usage?group_by=model', {token});
     assert.equal(report.status, 200, JSON.stringify(report.body));
@@ -135,13 +136,13 @@ describe('joey run --provider cloud', {skip: joeyMissing || joeydMissing}, () =>
 
     // The agent fetched the organization's settings meanwhile: now it refuses by itself,
     // before any request, with the same words.
-    await waitFor(async () => {
+    assert.ok(await waitFor(async () => {
       try {
         return (await readFile(path.join(sandbox.home, 'cloud', 'agent-settings.json'), 'utf8')).includes('allow_list');
       } catch {
         return false;
       }
-    });
+    }), 'the agent fetched the organization\'s settings');
     const second = await runCloudTask(t, kForbidden, {sandbox});
     assert.equal(second.result.code, 2, second.result.output());
     assert.ok(second.result.stderr.includes(`joey: error: ${words}`), second.result.output());

@@ -219,7 +219,8 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function waitFor(predicate, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (predicate()) return true;
+    // Awaited: a predicate may be async (it asks a server), and its promise alone is truthy.
+    if (await predicate()) return true;
     await sleep(20);
   }
   return predicate();

@@ -113,7 +113,7 @@ describe('the model proxy when the provider fails', {skip: joeydMissing}, () => 
     await assert.rejects(openai().chat.completions.create({model: kModel, messages: [{role: 'user', content: 'hi'}]}),
                          (error) => error.status === 504 && /did not answer in time/.test(error.message));
     const upstream = lastRequest();
-    await waitFor(() => upstream.closed_early, 5_000);
+    assert.ok(await waitFor(() => upstream.closed_early, 5_000), 'the proxy hung up on the provider');
     // The next request works: the timed-out connection was not handed back to the pool.
     turns.push({text: 'on time'});
     const answer = await openai().chat.completions.create({model: kModel, messages: [{role: 'user', content: 'hi'}]});
@@ -128,7 +128,7 @@ describe('the model proxy when the provider fails', {skip: joeydMissing}, () => 
     assert.ok(relayed.cut, `the client saw a clean end: ${relayed.text}`);
     assert.ok(!relayed.text.includes('[DONE]'));
     const upstream = provider.requests[started];
-    await waitFor(() => upstream.closed_early, 5_000);
+    assert.ok(await waitFor(() => upstream.closed_early, 5_000), 'the proxy hung up on the provider');
   });
 
   test('a stream the provider cuts is cut for the client too', async () => {

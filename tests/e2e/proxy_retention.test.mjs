@@ -246,7 +246,7 @@ describe('P6: the proxy keeps no prompt or completion', {skip: joeydMissing}, ()
     assert.equal(response.status, 200);
     const reader = response.body.getReader();
     await reader.read();  // the stream is under way: the prompt is in joeyd's memory
-    await waitFor(() => provider.requests.length === 1);
+    assert.ok(await waitFor(() => provider.requests.length === 1), 'the request reached the provider');
     server.child.kill('SIGSEGV');
     const result = await server.exited;
     exited = true;

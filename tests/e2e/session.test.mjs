@@ -267,6 +267,6 @@ describe('interactive session on a terminal', {skip: joeyMissing || scriptMissin
     assert.equal(run.code, 0, run.output);
     assert.ok(state.again, `the cancel was reported:\n${run.output}`);
     assert.match(run.output, /Second answer\./);
-    await waitFor(() => modelRequests(provider).length === 2);
+    assert.ok(await waitFor(() => modelRequests(provider).length === 2), 'two model requests');
   });
 });
