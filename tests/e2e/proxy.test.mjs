@@ -31,7 +31,7 @@ function normalizedChunks(chunks) {
 
 // Ids the scripted provider draws at random (messages, tool calls) replaced by one word.
 function normalizedEvents(events) {
-  return JSON.parse(JSON.stringify(events).replace(/"(msg|toolu|call)_[A-Za-z0-9]+"/g, '"$1_ID"'));
+  return JSON.parse(JSON.stringify(events).replace(/"(msg|toolu|call|resp|fc)_[A-Za-z0-9]+"/g, '"$1_ID"'));
 }
 
 async function collect(stream) {
@@ -156,7 +156,7 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     assert.equal(seen, 2);
     const upstream = lastRequest();
     // 60 pieces at 100 ms take 6 s; the proxy must hang up long before the answer ends.
-    await waitFor(() => upstream.closed_early, 4_000);
+    assert.ok(await waitFor(() => upstream.closed_early, 4_000), 'the proxy hung up on the provider');
   });
 
   test('refusals come in each protocol\'s error shape', async () => {
@@ -302,5 +302,45 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     const requestsBefore = provider.requests.length;
     await assert.rejects(stranger.messages.countTokens(params), (error) => error.status === 401);
     assert.equal(provider.requests.length, requestsBefore);
+  });
+  test('openai streams Responses API events through the proxy as directly, and they are metered', async () => {
+    const kResponsesModel = 'gpt-5-mini';  // this test's alone, so its usage row is its own
+    const usage = {input: 90, output: 21, cache_read: 10};
+    turns.push(toolTurn(usage), toolTurn(usage));
+    const request = {model: kResponsesModel, input: 'read main', stream: true};
+    const straight = await collect(await direct().responses.create(request));
+    const relayed = await collect(await proxied().responses.create(request));
+    assert.deepEqual(normalizedEvents(relayed), normalizedEvents(straight));
+    const pieces = relayed.filter((event) => event.type === 'response.function_call_arguments.delta');
+    assert.ok(pieces.length >= 5, `function-call arguments arrived in ${pieces.length} pieces`);
+    assert.equal(relayed.at(-1).type, 'response.completed');
+    const upstream = lastRequest();
+    assert.equal(upstream.path, '/v1/responses');
+    assert.deepEqual(upstream.body, request, 'the body goes upstream as the client sent it');
+    assert.equal(upstream.headers.authorization, `Bearer ${operatorOpenAiKey}`);
+    assert.ok(!JSON.stringify(upstream.headers).includes(token), 'the joey token stays at the proxy');
+
+    // A JSON answer passes unchanged too.
+    turns.push({text: 'plain answer', usage: {input: 5, output: 2}}, {text: 'plain answer', usage: {input: 5, output: 2}});
+    const plain = {model: kResponsesModel, input: 'hi'};
+    assert.deepEqual(normalizedEvents([await proxied().responses.create(plain)]),
+                     normalizedEvents([await direct().responses.create(plain)]));
+
+    // Both were metered from the answers: 90 uncached + 10 cached in and 21 out, then 5 and 2.
+    let row;
+    assert.ok(await waitFor(async () => {
+      const report = await api(server, 'GET', '/api/me/usage?group_by=model', {token});
+      row = report.body.groups?.find((group) => group.key === kResponsesModel);
+      return row?.requests === 2;
+    }), `two requests of ${kResponsesModel} in the usage report: ${JSON.stringify(row)}`);
+    assert.equal(row.input_tokens, 90 + 5);
+    assert.equal(row.cache_read_tokens, 10);
+    assert.equal(row.output_tokens, 21 + 2);
+    assert.ok(row.cost_usd > 0, 'gpt-5-mini has a price');
+
+    // A Claude model is refused here, naming where it is served; errors have OpenAI's shape.
+    await assert.rejects(proxied().responses.create({model: 'anthropic/claude-haiku-4-5', input: 'hi'}),
+                         (error) => error.status === 400 && error.type === 'invalid_request_error' &&
+                             /\/proxy\/v1\/messages/.test(error.message));
   });
 });

@@ -9,6 +9,13 @@
 //     message_start, content_block_start/delta/stop, ping, message_delta, message_stop.
 //     POST /v1/messages/count_tokens answers {"input_tokens": N} (N: the length of the
 //     JSON of system, messages and tools over 4, rounded up) without using a turn.
+//   - OpenAI Responses: POST /v1/responses (and /responses); a response object, or SSE
+//     events named like their data's type: response.created, response.in_progress,
+//     output_item.added/done around a message's content_part.added, output_text.delta
+//     pieces, output_text.done and content_part.done, or around a function call's
+//     function_call_arguments.delta pieces and .done; then response.completed with usage
+//     (input_tokens counting the cached ones). Errors in OpenAI's shape; a mid-stream
+//     error is an `error` event.
 //
 // Every model request consumes the next scripted turn, in order, whatever its
 // protocol. A turn is an object (or a function of the recorded request returning
@@ -62,6 +69,8 @@ function randomToken(length) {
 
 export const ids = {
   openaiCompletion: () => `chatcmpl-${randomToken(29)}`,
+  openaiResponse: () => `resp_${randomToken(48)}`,
+  openaiResponseItem: (prefix) => `${prefix}_${randomToken(48)}`,
   openaiToolCall: () => `call_${randomToken(24)}`,
   anthropicMessage: () => `msg_01${randomToken(22)}`,
   anthropicToolUse: () => `toolu_01${randomToken(22)}`,
@@ -471,6 +480,135 @@ function anthropicStreamEvents(turn, model, toolCalls) {
   return events;
 }
 
+// --- OpenAI Responses ---
+
+function responsesUsage(usage) {
+  const u = normaliseUsage(usage);
+  const input = u.input + u.cache_read;
+  return {
+    input_tokens: input,
+    input_tokens_details: {cached_tokens: u.cache_read},
+    output_tokens: u.output,
+    output_tokens_details: {reasoning_tokens: 0},
+    total_tokens: input + u.output,
+  };
+}
+
+// The output items of a turn, complete: a message with the text, then one function call
+// per tool call.
+function responsesOutput(turn, toolCalls, itemIds) {
+  const output = [];
+  if (turn.text) {
+    output.push({
+      id: itemIds.message,
+      type: 'message',
+      status: 'completed',
+      role: 'assistant',
+      content: [{type: 'output_text', text: turn.text, annotations: [], logprobs: []}],
+    });
+  }
+  toolCalls.forEach((call, index) => {
+    output.push({
+      id: itemIds.calls[index],
+      type: 'function_call',
+      status: 'completed',
+      arguments: call.arguments,
+      call_id: call.id,
+      name: call.name,
+    });
+  });
+  return output;
+}
+
+function responsesObject(id, model, status, output, usage) {
+  return {
+    id,
+    object: 'response',
+    created_at: 1735689600,
+    status,
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    max_output_tokens: null,
+    model,
+    output,
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: {effort: null, summary: null},
+    store: false,
+    temperature: 1.0,
+    text: {format: {type: 'text'}},
+    tool_choice: 'auto',
+    tools: [],
+    top_p: 1.0,
+    truncation: 'disabled',
+    usage,
+    user: null,
+    metadata: {},
+  };
+}
+
+function responsesItemIds(toolCalls) {
+  return {message: ids.openaiResponseItem('msg'), calls: toolCalls.map(() => ids.openaiResponseItem('fc'))};
+}
+
+function responsesBody(turn, model, toolCalls) {
+  const output = responsesOutput(turn, toolCalls, responsesItemIds(toolCalls));
+  return responsesObject(ids.openaiResponse(), model, 'completed', output, responsesUsage(turn.usage));
+}
+
+function responsesStreamEvents(turn, model, toolCalls) {
+  let sequence = 0;
+  const event = (type, data) =>
+      `event: ${type}\ndata: ${JSON.stringify({type, sequence_number: sequence++, ...data})}\n\n`;
+  const id = ids.openaiResponse();
+  const itemIds = responsesItemIds(toolCalls);
+  const complete = responsesOutput(turn, toolCalls, itemIds);
+  const events = [];
+  events.push(event('response.created', {response: responsesObject(id, model, 'in_progress', [], null)}));
+  events.push(event('response.in_progress', {response: responsesObject(id, model, 'in_progress', [], null)}));
+  let outputIndex = 0;
+  if (turn.text) {
+    const item = complete[0];
+    const part = {type: 'output_text', text: '', annotations: [], logprobs: []};
+    events.push(event('response.output_item.added',
+                      {output_index: outputIndex, item: {...item, status: 'in_progress', content: []}}));
+    events.push(event('response.content_part.added',
+                      {item_id: item.id, output_index: outputIndex, content_index: 0, part}));
+    for (const piece of splitIntoPieces(turn.text, turn.text_pieces ?? 3)) {
+      events.push(event('response.output_text.delta',
+                        {item_id: item.id, output_index: outputIndex, content_index: 0, delta: piece, logprobs: []}));
+    }
+    events.push(event('response.output_text.done',
+                      {item_id: item.id, output_index: outputIndex, content_index: 0, text: turn.text, logprobs: []}));
+    events.push(event('response.content_part.done',
+                      {item_id: item.id, output_index: outputIndex, content_index: 0, part: item.content[0]}));
+    events.push(event('response.output_item.done', {output_index: outputIndex, item}));
+    outputIndex++;
+  }
+  if (turn.midstream_error) {
+    const e = midstreamError(turn);
+    events.push(event('error', {code: e.type ?? 'server_error', message: e.message ?? 'The server had an error.', param: null}));
+    return events;
+  }
+  toolCalls.forEach((call, index) => {
+    const item = complete[outputIndex];
+    events.push(event('response.output_item.added',
+                      {output_index: outputIndex, item: {...item, status: 'in_progress', arguments: ''}}));
+    for (const piece of splitIntoPieces(call.arguments, turn.split ?? 3)) {
+      events.push(event('response.function_call_arguments.delta',
+                        {item_id: itemIds.calls[index], output_index: outputIndex, delta: piece}));
+    }
+    events.push(event('response.function_call_arguments.done',
+                      {item_id: itemIds.calls[index], output_index: outputIndex, arguments: call.arguments}));
+    events.push(event('response.output_item.done', {output_index: outputIndex, item}));
+    outputIndex++;
+  });
+  events.push(event('response.completed',
+                    {response: responsesObject(id, model, 'completed', complete, responsesUsage(turn.usage))}));
+  return events;
+}
+
 // ---------------------------------------------------------------------------
 // Server
 
@@ -478,6 +616,7 @@ function protocolOf(method, path, headers) {
   if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions'))
     return 'openai';
   if (method === 'POST' && (path === '/v1/messages' || path === '/messages')) return 'anthropic';
+  if (method === 'POST' && (path === '/v1/responses' || path === '/responses')) return 'responses';
   if (method === 'POST' && (path === '/v1/messages/count_tokens' || path === '/messages/count_tokens')) {
     return 'anthropic_count_tokens';
   }
@@ -605,14 +744,15 @@ export async function startScriptedProvider({turns = [], models = ['scripted-mod
     const streaming = body.stream === true && turn.stream !== false;
     if (!streaming) {
       const answer = protocol === 'anthropic' ? anthropicMessageBody(turn, model, toolCalls) :
+          protocol === 'responses'            ? responsesBody(turn, model, toolCalls) :
                                                 openaiCompletionBody(turn, model, toolCalls);
       sendJson(res, 200, answer, {...idHeader, ...turn.headers});
       return;
     }
     const includeUsage = body.stream_options?.include_usage === true;
-    const events = protocol === 'anthropic' ?
-        anthropicStreamEvents(turn, model, toolCalls) :
-        openaiStreamEvents(turn, model, toolCalls, includeUsage);
+    const events = protocol === 'anthropic' ? anthropicStreamEvents(turn, model, toolCalls) :
+        protocol === 'responses'            ? responsesStreamEvents(turn, model, toolCalls) :
+                                              openaiStreamEvents(turn, model, toolCalls, includeUsage);
     res.writeHead(200, sseHeaders({...idHeader, ...turn.headers}));
     res.flushHeaders();
     await writeEvents(res, events, turn);
