@@ -1,7 +1,7 @@
 // P6, the proxy keeps no prompt or completion, end to end on both backends: 1,000 proxied
-// requests (OpenAI and Anthropic, streaming and not) carry a canary prompt, and the
-// scripted provider answers each with a canary completion. Every answer reaches its
-// client, every request is metered, and then neither canary is found in:
+// requests (Chat Completions, Responses and Messages, streaming and not) carry a canary
+// prompt, and the scripted provider answers each with a canary completion. Every answer
+// reaches its client, every request is metered, and then neither canary is found in:
 //   - joeyd's data directory (database, WAL, keys) and, on PostgreSQL, the cluster's files
 //     written during the run (tables, WAL, its log);
 //   - joeyd's output at debug level (its log);
@@ -92,16 +92,19 @@ async function scan(files, needles) {
 
 async function proxiedRequest(server, token, kind, prompt, model) {
   const anthropic = kind.startsWith('anthropic');
+  const responses = kind.startsWith('responses');
   const stream = kind.endsWith('stream');
-  const response = await fetch(`${server.url}/proxy/v1/${anthropic ? 'messages' : 'chat/completions'}`, {
+  const route = anthropic ? 'messages' : responses ? 'responses' : 'chat/completions';
+  const request = `Please repeat ${prompt} back to me.`;
+  const response = await fetch(`${server.url}/proxy/v1/${route}`, {
     method: 'POST',
     headers: anthropic ? {'content-type': 'application/json', 'x-api-key': token, 'anthropic-version': '2023-06-01'} :
                          {'content-type': 'application/json', authorization: `Bearer ${token}`},
-    body: JSON.stringify({
+    body: JSON.stringify(responses ? {model, stream, instructions: 'Be brief.', input: request} : {
       model: anthropic ? `anthropic/${model}` : model,
       max_tokens: 64,
       stream,
-      messages: [{role: 'user', content: `Please repeat ${prompt} back to me.`}],
+      messages: [{role: 'user', content: request}],
     }),
   });
   return {status: response.status, text: await response.text()};
@@ -149,7 +152,7 @@ function retentionTest(backend) {
     assert.equal(signup.status, 201, JSON.stringify(signup.body));
     const token = (await api(server, 'POST', '/api/tokens', {body: {name: 'p6'}, cookie: signup.cookie})).body.token;
 
-    const kinds = ['openai-stream', 'openai', 'anthropic-stream', 'anthropic'];
+    const kinds = ['openai-stream', 'openai', 'anthropic-stream', 'anthropic', 'responses-stream', 'responses'];
     let next = 0;
     const failures = [];
     const worker = async () => {
