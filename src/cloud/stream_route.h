@@ -137,6 +137,9 @@ struct StreamServeOptions {
   bool keep_alive = false;  // whether the connection may stay open after this response
   std::chrono::milliseconds write_timeout{30'000};
   const std::atomic<bool>* stopping = nullptr;  // the server's graceful-stop flag
+  // Builds the transport's own 500 (status, code, message) in the error dialect of the
+  // request's path (Router::refuse); unset: joeyd's HttpResponse::error.
+  std::function<HttpResponse(int, std::string_view, std::string_view)> refuse;
 };
 
 struct StreamOutcome {

@@ -555,6 +555,26 @@ TEST_F(StreamRouteTest, ErrorsBeforeBeginBecome500AndAfterBeginCutTheBody) {
   EXPECT_EQ(late.data.find("\r\n0\r\n\r\n"), std::string::npos) << "the body must look cut";
 }
 
+// The transport's own 500 speaks the error dialect of the stream's path, as the router's
+// refusals do.
+TEST_F(StreamRouteTest, TheTransportsOwn500SpeaksThePathsDialect) {
+  add_stream("GET", "/dialect/silent",
+             [](HttpRequest&, ResponseStream&) -> asio::awaitable<void> { co_return; });
+  router_->set_error_dialect("/dialect/", [](std::string_view raw_path, const HeaderFields&,
+                                             int status, std::string_view code,
+                                             std::string_view message) {
+    return HttpResponse::json(status, {{"shaped", raw_path}, {"code", code}, {"said", message}});
+  });
+  start();
+  CURL* curl = curl_easy_init();
+  CurlResult silent = perform(curl, "GET", url("/dialect/silent"), client_);
+  curl_easy_cleanup(curl);
+  EXPECT_EQ(silent.status, 500);
+  const nlohmann::json body = parse_json(client_.body);
+  EXPECT_EQ(body["shaped"], "/dialect/silent") << client_.body;
+  EXPECT_EQ(body["code"], "internal");
+}
+
 TEST_F(StreamRouteTest, RouterChecksApplyBeforeTheStreamHandlerRuns) {
   std::atomic<int> runs{0};
   RouteOptions small;
