@@ -280,6 +280,15 @@ int serve(const ServeFlags& flags) {
                                  operator_key(cloud::UpstreamProvider::kAnthropic)};
   app_options.proxy.openrouter = {without_trailing_slash(flags.upstream_openrouter),
                                   operator_key(cloud::UpstreamProvider::kOpenRouter)};
+  // Which providers the proxy can serve to users outside an organization with a key of
+  // its own: an operator learns at start that a variable was not set, not from a 503.
+  const auto key_state = [](const cloud::ProxyUpstream& upstream) {
+    return upstream.operator_key.empty() ? "unset" : "set";
+  };
+  log::info("proxy_operator_keys",
+            {log::field("openai", key_state(app_options.proxy.openai)),
+             log::field("anthropic", key_state(app_options.proxy.anthropic)),
+             log::field("openrouter", key_state(app_options.proxy.openrouter))});
   app_options.upstream.extra_ca_file = flags.upstream_ca;
   app_options.upstream.first_byte_timeout = std::chrono::seconds(flags.upstream_first_byte_seconds);
   app_options.upstream.idle_timeout = std::chrono::seconds(flags.upstream_idle_seconds);
