@@ -343,4 +343,10 @@ describe('the model proxy', {skip: joeydMissing}, () => {
                          (error) => error.status === 400 && error.type === 'invalid_request_error' &&
                              /\/proxy\/v1\/messages/.test(error.message));
   });
+  test('joeyd\'s log says which operator keys are set, and holds no key or token', () => {
+    assert.match(server.stderr, /proxy_operator_keys openai=set anthropic=set openrouter=unset/);
+    for (const secret of [operatorOpenAiKey, operatorAnthropicKey, token]) {
+      assert.ok(!server.stderr.includes(secret), 'a key or token in the log');
+    }
+  });
 });
