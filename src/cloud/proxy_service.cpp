@@ -412,6 +412,9 @@ std::variant<ProxyTicket, ProxyRefusal> ProxyService::admit(const HttpRequest& r
                      : call == ProxyCall::kCountTokens           ? "/messages/count_tokens"
                                                                  : "/messages";
   ticket.upstream_url = target.base_url + path;
+  // The query goes along as sent (Anthropic's SDKs mark beta calls with ?beta=true); the
+  // request line's parser has already refused bytes a URL cannot hold.
+  if (!request.query.empty()) ticket.upstream_url += "?" + request.query;
   ticket.upstream_headers.reserve(5);
   ticket.upstream_headers.emplace_back("content-type", "application/json");
   if (messages) {

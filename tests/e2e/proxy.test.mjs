@@ -124,6 +124,7 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     assert.deepEqual(normalizedEvents(relayed), normalizedEvents(straight));
     const upstream = lastRequest();
     assert.equal(upstream.path, '/v1/messages');
+    assert.equal(upstream.query, '');
     assert.equal(upstream.headers['x-api-key'], operatorAnthropicKey);
     assert.ok(!JSON.stringify(upstream.headers).includes(token));
   });
@@ -348,5 +349,25 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     for (const secret of [operatorOpenAiKey, operatorAnthropicKey, token]) {
       assert.ok(!server.stderr.includes(secret), 'a key or token in the log');
     }
+  });
+  test('a request\'s query and anthropic-beta header reach the provider as sent', async () => {
+    turns.push({text: 'beta answer', usage: {input: 3, output: 2}}, {text: 'beta answer', usage: {input: 3, output: 2}});
+    // Anthropic's SDK names betas in a header; some clients also mark beta calls ?beta=true.
+    const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
+    const answer = await anthropic.beta.messages.create({
+      model: kModel, max_tokens: 16, betas: ['context-management-2025-06-27'],
+      messages: [{role: 'user', content: 'hi'}],
+    });
+    assert.equal(answer.content[0].text, 'beta answer');
+    assert.equal(lastRequest().headers['anthropic-beta'], 'context-management-2025-06-27');
+    assert.equal(lastRequest().query, '');
+    const marked = await fetch(`${server.url}/proxy/v1/messages?beta=true`, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', 'x-api-key': token, 'anthropic-version': '2023-06-01'},
+      body: JSON.stringify({model: kModel, max_tokens: 16, messages: [{role: 'user', content: 'hi'}]}),
+    });
+    assert.equal(marked.status, 200);
+    assert.equal(lastRequest().path, '/v1/messages');
+    assert.equal(lastRequest().query, 'beta=true');
   });
 });

@@ -50,10 +50,10 @@
 // When the script runs out the server answers 500 saying so.
 //
 // Every request (model calls, GET /v1/models, unknown paths) is recorded in
-// `requests` as { method, path, headers (lower-case names), body (parsed JSON, or
-// the raw text when it is not JSON), protocol, turn_index, tool_calls (what the
-// answer carried: [{ id, name, arguments (the JSON text sent) }]), closed_early (the
-// connection closed before the answer was complete) }.
+// `requests` as { method, path, query (the text after "?", or ''), headers (lower-case
+// names), body (parsed JSON, or the raw text when it is not JSON), protocol, turn_index,
+// tool_calls (what the answer carried: [{ id, name, arguments (the JSON text sent) }]),
+// closed_early (the connection closed before the answer was complete) }.
 
 import {randomBytes} from 'node:crypto';
 import http from 'node:http';
@@ -666,11 +666,13 @@ export async function startScriptedProvider({turns = [], models = ['scripted-mod
         // Recorded as text; answered below with a 400.
       }
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, ...queryParts] = (req.url ?? '/').split('?');
+    const query = queryParts.join('?');
     const protocol = protocolOf(req.method, path, req.headers);
     const record = {
       method: req.method,
       path,
+      query,
       headers: {...req.headers},
       body,
       protocol,
