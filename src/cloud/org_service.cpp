@@ -604,9 +604,18 @@ Result<std::optional<std::string>> OrgService::provider_key(const std::string& o
   return std::optional<std::string>(std::move(key));
 }
 
-Result<std::optional<std::string>> OrgService::active_org_id(const User& user) {
+Result<std::optional<std::string>> OrgService::active_org_id(const User& user,
+                                                             std::string_view requested) {
+  if (!requested.empty() && !is_org_id(requested)) return org_not_found();
   store::Transaction tx =
       TRY(database_.begin(store::Scope::for_user(user.id), store::Access::kRead));
+  if (!requested.empty()) {
+    store::Rows member = TRY(tx.query(
+        "SELECT org_id FROM memberships WHERE user_id = :user AND org_id = ?", {requested}));
+    TRY(tx.commit());
+    if (member.empty()) return org_not_found();
+    return std::optional<std::string>(std::string(requested));
+  }
   store::Rows oldest =
       TRY(tx.query("SELECT org_id FROM memberships WHERE user_id = :user ORDER BY created_at, "
                    "org_id LIMIT 1"));

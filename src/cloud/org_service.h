@@ -123,9 +123,11 @@ class OrgService {
   Result<std::optional<std::string>> provider_key(const std::string& org_id,
                                                   const std::string& provider);
 
-  // The organization a user acts in when a request names none (task history, the model
-  // proxy): their oldest membership. nullopt for a user in no organization.
-  Result<std::optional<std::string>> active_org_id(const User& user);
+  // The organization a user acts in (task history, the model proxy): `requested` when the
+  // request names one (kNotFound unless the user is a member of it), else their oldest
+  // membership; nullopt for a user in no organization.
+  Result<std::optional<std::string>> active_org_id(const User& user,
+                                                   std::string_view requested = {});
 
   // The organization's settings document (without "version"), for the server's own use
   // (the retention job, the model proxy); never returned by a route. kNotFound for an

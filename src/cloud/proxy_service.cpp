@@ -189,13 +189,15 @@ void bound_kept(Map& kept, const Fresh& fresh) {
 }  // namespace
 
 Result<std::shared_ptr<const ProxyService::Account>> ProxyService::read_account(
-    const std::string& token) {
+    const std::string& token, std::string_view org) {
   // A string that cannot be a token costs neither a digest nor a database read.
   const std::string digest = TRY(IdentityService::token_digest_of(token));
+  // Kept per token and organization named (a digest holds no '\n').
+  const std::string kept_as = org.empty() ? digest : digest + '\n' + std::string(org);
   const uint64_t generation = access_generation();  // before the reads it vouches for
   {
     std::lock_guard lock(mutex_);
-    const auto found = accounts_.find(digest);
+    const auto found = accounts_.find(kept_as);
     if (found != accounts_.end() && fresh(found->second.generation, found->second.read_at)) {
       return found->second.value;
     }
@@ -203,13 +205,13 @@ Result<std::shared_ptr<const ProxyService::Account>> ProxyService::read_account(
   const Caller caller = TRY(identity_.authenticate_token_digest(digest, TokenUse::kLeaveToCaller));
   if (caller.unrecorded_use_at) queue_token_use(digest, *caller.unrecorded_use_at);
   auto account = std::make_shared<Account>(Account{caller.user, std::nullopt, nullptr});
-  if (const std::optional<std::string> org = TRY(orgs_.active_org_id(account->user))) {
-    account->settings = TRY(orgs_.settings_for_server(*org));
-    account->org_id = *org;
+  if (const std::optional<std::string> active = TRY(orgs_.active_org_id(account->user, org))) {
+    account->settings = TRY(orgs_.settings_for_server(*active));
+    account->org_id = *active;
   }
   std::lock_guard lock(mutex_);
   bound_kept(accounts_, [this](uint64_t g, auto at) { return fresh(g, at); });
-  accounts_[digest] = {account, generation, std::chrono::steady_clock::now()};
+  accounts_[kept_as] = {account, generation, std::chrono::steady_clock::now()};
   return std::shared_ptr<const Account>(std::move(account));
 }
 
@@ -221,10 +223,17 @@ std::variant<std::shared_ptr<const ProxyService::Account>, ProxyRefusal> ProxySe
                    "the joey proxy needs a joey access token: Authorization: Bearer joey_pat_… "
                    "(or x-api-key); create one with `joey login` or POST /api/tokens");
   }
-  Result<std::shared_ptr<const Account>> account = read_account(*token);
+  // A member of several organizations names the one whose policy, keys and budget the
+  // request counts against; without it, their oldest membership.
+  const std::string_view org = trim(request.header(kOrganizationHeader).value_or(""));
+  Result<std::shared_ptr<const Account>> account = read_account(*token, org);
   if (!account.ok()) {
     if (account.error().kind == ErrorKind::kAuth) {
       return refusal(401, "the joey access token is not valid (revoked, expired or mistyped)");
+    }
+    if (account.error().kind == ErrorKind::kNotFound && !org.empty()) {
+      return refusal(403, std::string("you are not a member of the organization ") +
+                              kOrganizationHeader + " names");
     }
     log::error("proxy_auth_failed", {log::field("error", account.error().message)});
     return refusal(500,

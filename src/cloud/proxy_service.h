@@ -93,6 +93,10 @@ struct ProxyRefusal {
   bool retry = true;
 };
 
+// The request header naming the organization a proxied request counts against, for
+// members of several; without it, their oldest membership.
+inline constexpr const char* kOrganizationHeader = "x-joey-organization";
+
 // What a request asks of the model: an answer (chat completions, messages), or only
 // the count of its input tokens (Anthropic's /v1/messages/count_tokens: free at the
 // provider, no usage in its answer; the request is admitted and recorded all the same).
@@ -179,7 +183,9 @@ class ProxyService {
   };
 
   std::variant<std::shared_ptr<const Account>, ProxyRefusal> account(const HttpRequest& request);
-  Result<std::shared_ptr<const Account>> read_account(const std::string& token);
+  // `org`: the organization the request names (x-joey-organization), or empty.
+  Result<std::shared_ptr<const Account>> read_account(const std::string& token,
+                                                      std::string_view org);
   Result<std::optional<std::string>> provider_key(const std::string& org_id,
                                                   const std::string& provider);
   uint64_t access_generation() const;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <thread>
 #include <variant>
 
@@ -215,6 +217,58 @@ TEST_P(ProxyServiceTest, TheOrganizationsAllowListAndKeyApplyToItsMembers) {
     org_key = org_key || (name == "x-api-key" && value == "sk-ant-organization-key-1234");
   }
   EXPECT_TRUE(org_key);
+}
+
+// A member of two organizations names the one a request counts against with
+// x-joey-organization; without it, their oldest membership's policy applies. Naming an
+// organization one is not a member of, or something that is no organization id, is a 403.
+TEST_P(ProxyServiceTest, AMemberOfSeveralOrganizationsNamesTheOneARequestCountsAgainst) {
+  const Person ada = sign_up("ada@example.com");
+  // Each allows gpt-4o-mini and one model of its own.
+  std::map<std::string, std::string> own_model;
+  for (const auto& [name, model] : {std::pair{"First", "gpt-4o"}, std::pair{"Second", "gpt-4.1"}}) {
+    const std::string org = create_org(ada, name);
+    own_model[org] = model;
+    patch_settings(
+        ada, org,
+        {{"allow_list",
+          {{"allow_all", false},
+           {"providers",
+            {{"openai", {{"allow_all", false}, {"models", {"gpt-4o-mini", model}}}}}}}}});
+  }
+  const std::string token = token_for(ada);
+  const auto admit_in = [&](const std::string& org, const std::string& model) {
+    HttpRequest named = request("authorization", "Bearer " + token, model);
+    named.headers.emplace_back("x-joey-organization", org);
+    return proxy_->admit(named, ProxyProtocol::kOpenAIChat);
+  };
+
+  // Unnamed: the oldest membership (both were made within a second here, so either).
+  auto by_default = admit(token, "gpt-4o-mini");
+  ASSERT_EQ(status_of(by_default), 200) << message_of(by_default);
+  const std::string default_org = *std::get<ProxyTicket>(by_default).org_id;
+  ASSERT_EQ(own_model.count(default_org), 1u);
+  const std::string other_org = own_model.begin()->first == default_org ? own_model.rbegin()->first
+                                                                        : own_model.begin()->first;
+  EXPECT_EQ(status_of(admit(token, own_model[default_org])), 200);
+  EXPECT_EQ(status_of(admit(token, own_model[other_org])), 403);
+
+  // Named: that organization's policy, and its id on the record.
+  auto named = admit_in(other_org, own_model[other_org]);
+  ASSERT_EQ(status_of(named), 200) << message_of(named);
+  EXPECT_EQ(std::get<ProxyTicket>(named).org_id, other_org);
+  EXPECT_EQ(status_of(admit_in(other_org, own_model[default_org])), 403);
+  EXPECT_EQ(status_of(admit_in(default_org, own_model[default_org])), 200);
+
+  const Person other = sign_up("other@example.com");
+  const std::string theirs = create_org(other, "Theirs");
+  for (const std::string& named_org : {theirs, std::string("not-an-org-id"), std::string("ab")}) {
+    auto refused = admit_in(named_org, "gpt-4o-mini");
+    EXPECT_EQ(status_of(refused), 403) << named_org;
+    EXPECT_NE(message_of(refused).find("not a member of the organization x-joey-organization"),
+              std::string::npos)
+        << message_of(refused);
+  }
 }
 
 TEST_P(ProxyServiceTest, ASpentMonthlyBudgetRefusesWith402) {
