@@ -497,6 +497,19 @@ TEST(StreamMeterTest, ResponsesUsageComesFromTheCompletedResponse) {
   EXPECT_FALSE(partial.saw_end);
   EXPECT_EQ(partial.usage.model, "gpt-5-2025-08-07");  // from response.created
 
+  // An incomplete one (max_output_tokens reached) ends it too, with its usage.
+  const std::string incomplete =
+      named_event("response.incomplete",
+                  R"({"type":"response.incomplete","sequence_number":1,"response":{"id":"resp_3",)"
+                  R"("status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},)"
+                  R"("model":"gpt-5","usage":{"input_tokens":12,"output_tokens":64}}})");
+  const Relayed stopped = relay({.protocol = ProxyProtocol::kOpenAIResponses}, incomplete);
+  ASSERT_TRUE(stopped.ok);
+  EXPECT_TRUE(stopped.saw_end);
+  EXPECT_FALSE(stopped.saw_error);
+  EXPECT_EQ(stopped.usage.input_tokens, 12);
+  EXPECT_EQ(stopped.usage.output_tokens, 64);
+
   // A failed response ends the stream as an error, with whatever usage it reports.
   const std::string failed = named_event(
       "response.failed",
