@@ -677,9 +677,8 @@ asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connectio
         stream_options.keep_alive = may_keep_alive;  // and !stopping, checked at begin()
         stream_options.write_timeout = options.write_timeout;
         stream_options.stopping = &stopping;
-        stream_options.refuse = [&](int status, std::string_view code, std::string_view message) {
-          return router->refuse(decision.raw_path, request.headers, status, code, message);
-        };
+        stream_options.router = router.get();
+        stream_options.raw_path = decision.raw_path;
         StreamOutcome outcome =
             co_await serve_stream_route(stream, buffer, *dispatch.route, request, stream_options);
         finish(request, outcome.status);

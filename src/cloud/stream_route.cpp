@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "cloud/router.h"
 
 JOEY_COROUTINES_BEGIN
 namespace joey::cloud {
@@ -393,8 +394,10 @@ asio::awaitable<StreamOutcome> serve_stream_route(Stream& stream, beast::flat_bu
   if (response.phase() == Phase::kNothingSent && !client->gone) {
     if (!threw) log::error("stream_handler_no_response", {log::field("route", request.route)});
     constexpr std::string_view kFailed = "the server failed to handle the request";
-    HttpResponse failure = options.refuse ? options.refuse(500, "internal", kFailed)
-                                          : HttpResponse::error(500, "internal", kFailed);
+    HttpResponse failure =
+        options.router != nullptr
+            ? options.router->refuse(options.raw_path, request.headers, 500, "internal", kFailed)
+            : HttpResponse::error(500, "internal", kFailed);
     Status sent = co_await response.respond(std::move(failure));
     (void)sent;  // a failure leaves the response not reusable, which closes the connection
   } else if (response.phase() == Phase::kStreaming && !threw && !response.failed() &&

@@ -69,6 +69,8 @@
 JOEY_COROUTINES_BEGIN
 namespace joey::cloud {
 
+class Router;  // cloud/router.h
+
 class ResponseStream {
  public:
   virtual ~ResponseStream() = default;
@@ -137,9 +139,10 @@ struct StreamServeOptions {
   bool keep_alive = false;  // whether the connection may stay open after this response
   std::chrono::milliseconds write_timeout{30'000};
   const std::atomic<bool>* stopping = nullptr;  // the server's graceful-stop flag
-  // Builds the transport's own 500 (status, code, message) in the error dialect of the
-  // request's path (Router::refuse); unset: joeyd's HttpResponse::error.
-  std::function<HttpResponse(int, std::string_view, std::string_view)> refuse;
+  // The transport's own 500 is built by router->refuse for raw_path (the error dialect
+  // of the request's path); without a router, joeyd's HttpResponse::error.
+  const Router* router = nullptr;
+  std::string_view raw_path;
 };
 
 struct StreamOutcome {
