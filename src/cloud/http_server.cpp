@@ -29,8 +29,6 @@ using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
 constexpr size_t kReadChunkBytes = 64 * 1024;
-// Room for a typical request (header and a small JSON body) in the first read.
-constexpr size_t kFirstReadBytes = 4096;
 constexpr std::chrono::milliseconds kPollInterval{10};
 constexpr std::chrono::milliseconds kForceCloseGrace{1000};
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{500};
@@ -583,9 +581,6 @@ template <typename Stream>
 asio::awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, ConnectionState& state,
                                                        const std::string& remote_address) {
   beast::flat_buffer buffer(options.max_header_bytes + kReadChunkBytes);
-  // Beast reads at most what the buffer has room for, and 512 bytes into an empty one: a
-  // 1.5 KB request would take three reads.
-  buffer.reserve(kFirstReadBytes);
   for (size_t served = 0; served < options.max_requests_per_connection; ++served) {
     state.idle = true;
     if (stopping) co_return;
