@@ -144,15 +144,18 @@ describe('joeyd serve --max-connections', {skip}, () => {
       third.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     });
     assert.equal(ended, '');
-    // Once one of the two goes, a new connection is served; the refusal was counted.
+    // Once one of the two goes, a new connection is served (as soon as joeyd has seen the
+    // first one close); the refusal was counted.
     held.shift().destroy();
-    let metrics = '';
-    for (let attempt = 0; attempt < 50 && !/joeyd_http_rejected_connections_total 1/.test(metrics); ++attempt) {
+    let metrics = null;
+    for (let attempt = 0; attempt < 50 && metrics === null; ++attempt) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const response = await fetch(`${limited.url}/metrics`).catch(() => null);
-      metrics = response ? await response.text() : '';
+      if (response?.status === 200) metrics = await response.text();
     }
-    assert.match(metrics, /^joeyd_http_rejected_connections_total 1$/m);
+    assert.ok(metrics !== null, 'a connection was served once a slot was free');
+    const rejected = Number(/^joeyd_http_rejected_connections_total (\d+)$/m.exec(metrics)?.[1]);
+    assert.ok(rejected >= 1, `rejected connections counted: ${rejected}`);
   });
 });
 
