@@ -394,9 +394,20 @@ std::optional<ObjectLayout> object_in(std::string_view text, const Member* membe
   return scan_object(text, member->value_begin);
 }
 
+// OpenAI's counts (both APIs): the input count includes the cached tokens, which are
+// split off as cache reads; OpenAI reports no cache writes.
+void set_openai_usage(int64_t input_with_cached, int64_t cached, int64_t output,
+                      MeteredUsage& result) {
+  cached = std::min(cached, input_with_cached);
+  result.input_tokens = input_with_cached - cached;
+  result.cache_read_tokens = cached;
+  result.cache_write_tokens = 0;
+  result.output_tokens = output;
+  result.seen = true;
+}
+
 // llm::openai_usage, from the usage object's text.
 void read_openai_usage_at(std::string_view text, const ObjectLayout& usage, MeteredUsage& result) {
-  const int64_t prompt = count_in(text, usage, "prompt_tokens");
   int64_t cached = 0;
   if (const std::optional<ObjectLayout> details =
           object_in(text, last_member(usage, "prompt_tokens_details"))) {
@@ -404,30 +415,21 @@ void read_openai_usage_at(std::string_view text, const ObjectLayout& usage, Mete
   } else {
     cached = count_in(text, usage, "prompt_cache_hit_tokens");  // DeepSeek's spelling
   }
-  cached = std::min(cached, prompt);
-  result.input_tokens = prompt - cached;
-  result.cache_read_tokens = cached;
-  result.cache_write_tokens = 0;
-  result.output_tokens = count_in(text, usage, "completion_tokens");
-  result.seen = true;
+  set_openai_usage(count_in(text, usage, "prompt_tokens"), cached,
+                   count_in(text, usage, "completion_tokens"), result);
 }
 
 // A Responses API usage object: input_tokens counts the cached ones too
 // (input_tokens_details.cached_tokens); reasoning tokens are part of output_tokens.
 void read_responses_usage_at(std::string_view text, const ObjectLayout& usage,
                              MeteredUsage& result) {
-  const int64_t input = count_in(text, usage, "input_tokens");
   int64_t cached = 0;
   if (const std::optional<ObjectLayout> details =
           object_in(text, last_member(usage, "input_tokens_details"))) {
     cached = count_in(text, *details, "cached_tokens");
   }
-  cached = std::min(cached, input);
-  result.input_tokens = input - cached;
-  result.cache_read_tokens = cached;
-  result.cache_write_tokens = 0;
-  result.output_tokens = count_in(text, usage, "output_tokens");
-  result.seen = true;
+  set_openai_usage(count_in(text, usage, "input_tokens"), cached,
+                   count_in(text, usage, "output_tokens"), result);
 }
 
 // An Anthropic usage object: the counts present replace earlier ones (message_delta's
