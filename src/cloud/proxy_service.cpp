@@ -192,8 +192,11 @@ Result<std::shared_ptr<const ProxyService::Account>> ProxyService::read_account(
     const std::string& token, std::string_view org) {
   // A string that cannot be a token costs neither a digest nor a database read.
   const std::string digest = TRY(IdentityService::token_digest_of(token));
-  // Kept per token and organization named (a digest holds no '\n').
-  const std::string kept_as = org.empty() ? digest : digest + '\n' + std::string(org);
+  // Kept per token and organization named (a digest holds no '\n'); with no organization
+  // named, as nearly every request, under the digest itself, not a copy of it.
+  std::string scoped;
+  if (!org.empty()) scoped = digest + '\n' + std::string(org);
+  const std::string& kept_as = org.empty() ? digest : scoped;
   const uint64_t generation = access_generation();  // before the reads it vouches for
   {
     std::lock_guard lock(mutex_);
