@@ -199,6 +199,19 @@ class StreamRouteTest : public ::testing::Test {
                         std::make_shared<const StreamRoute>(std::move(handler)), options);
   }
 
+  // GET /gated: held open until release_ (while the watcher reads what the client sends
+  // meanwhile), then answers piece 1 whole. gated_entered_ once the handler runs.
+  void add_gated_stream() {
+    add_stream("GET", "/gated",
+               [this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
+                 gated_entered_ = true;
+                 if (!co_await wait_until([&] { return release_.load(); })) co_return;
+                 std::string text = piece(1);
+                 Status done = co_await response.respond(HttpResponse::text(200, text));
+                 ended_ok_ = done.ok();
+               });
+  }
+
   void start(ServerOptions options = fast_options()) {
     Result<std::unique_ptr<HttpServer>> server = HttpServer::create(options, router_, metrics_);
     ASSERT_TRUE(server.ok()) << server.error().message;
@@ -216,6 +229,7 @@ class StreamRouteTest : public ::testing::Test {
   std::atomic<bool> ended_ok_{false};
   std::atomic<bool> handler_done_{false};
   std::atomic<bool> release_{false};
+  std::atomic<bool> gated_entered_{false};
   std::atomic<bool> gone_called_{false};
 };
 
@@ -380,15 +394,7 @@ TEST_F(StreamRouteTest, StreamIdleLongerThanWriteTimeoutStaysOpen) {
 }
 
 TEST_F(StreamRouteTest, PipelinedRequestReadByTheWatcherIsServedAfterTheStream) {
-  add_stream("GET", "/gated",
-             [this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
-               // Held open until the test has sent the pipelined request, which the
-               // watcher reads meanwhile.
-               if (!co_await wait_until([&] { return release_.load(); })) co_return;
-               std::string text = piece(1);
-               Status done = co_await response.respond(HttpResponse::text(200, text));
-               ended_ok_ = done.ok();
-             });
+  add_gated_stream();
   start();
   int fd = connect_to(server_->port());
   ASSERT_GE(fd, 0);
@@ -409,15 +415,7 @@ TEST_F(StreamRouteTest, PipelinedRequestReadByTheWatcherIsServedAfterTheStream) 
 // of the watcher's reads takes): it reads all of it as it comes, and the request is
 // served whole after the stream.
 TEST_F(StreamRouteTest, APipelinedRequestSentWhileTheHandlerWaitsIsServedAfterIt) {
-  std::atomic<bool> entered{false};
-  add_stream("GET", "/gated",
-             [&, this](HttpRequest&, ResponseStream& response) -> asio::awaitable<void> {
-               entered = true;
-               if (!co_await wait_until([&] { return release_.load(); })) co_return;
-               std::string text = piece(1);
-               Status done = co_await response.respond(HttpResponse::text(200, text));
-               ended_ok_ = done.ok();
-             });
+  add_gated_stream();
   router_->add("POST", "/size", [](const HttpRequest& request) -> Result<HttpResponse> {
     return HttpResponse::json(200, {{"size", request.body.size()}});
   });
@@ -425,7 +423,7 @@ TEST_F(StreamRouteTest, APipelinedRequestSentWhileTheHandlerWaitsIsServedAfterIt
   int fd = connect_to(server_->port());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(send_all(fd, "GET /gated HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(wait_in_test([&] { return entered.load(); }));
+  ASSERT_TRUE(wait_in_test([&] { return gated_entered_.load(); }));
   const std::string body = "\"" + std::string(20 * 1024, 'a') + "\"";
   ASSERT_TRUE(send_all(fd,
                        "POST /size HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
