@@ -72,6 +72,7 @@ describe('the model proxy', {skip: joeydMissing}, () => {
 
   const direct = () => new OpenAI({baseURL: `${provider.url}/v1`, apiKey: operatorOpenAiKey, maxRetries: 0});
   const proxied = () => new OpenAI({baseURL: `${server.url}/proxy/v1`, apiKey: token, maxRetries: 0});
+  const proxiedAnthropic = () => new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
   const lastRequest = () => provider.requests[provider.requests.length - 1];
 
   test('openai streams the same chunks through the proxy as directly, tool-call pieces included', async () => {
@@ -119,8 +120,7 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     const request = {model: kModel, max_tokens: 256, messages: [{role: 'user', content: 'read main'}]};
     const straight = await collect(new Anthropic({baseURL: provider.url, apiKey: operatorAnthropicKey, maxRetries: 0})
                                        .messages.stream(request));
-    const relayed = await collect(new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0})
-                                      .messages.stream(request));
+    const relayed = await collect(proxiedAnthropic().messages.stream(request));
     assert.deepEqual(normalizedEvents(relayed), normalizedEvents(straight));
     const upstream = lastRequest();
     assert.equal(upstream.path, '/v1/messages');
@@ -191,7 +191,7 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     await assert.rejects(openai.embeddings.create({model: 'text-embedding-3-small', input: 'hi'}),
                          (error) => error.status === 404 && error.type === 'not_found_error' &&
                              /the joey proxy serves POST \/proxy\/v1\/chat\/completions/.test(error.message));
-    const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
+    const anthropic = proxiedAnthropic();
     await assert.rejects(
         anthropic.messages.batches.list(),
         (error) => error.status === 404 && error.type === 'not_found_error' &&
@@ -230,7 +230,7 @@ describe('the model proxy', {skip: joeydMissing}, () => {
     for await (const model of proxied().models.list()) openaiIds.push(model.id);
     assert.ok(openaiIds.includes('gpt-4o') && openaiIds.some((id) => id.startsWith('claude')), openaiIds.join());
 
-    const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
+    const anthropic = proxiedAnthropic();
     const listed = [];
     for await (const model of anthropic.models.list()) listed.push(model);
     assert.deepEqual(listed.map((model) => model.id), openaiIds, 'the same models either way');
@@ -283,7 +283,7 @@ describe('the model proxy', {skip: joeydMissing}, () => {
   test('anthropic counts tokens through the proxy as directly, with the operator\'s key', async () => {
     const params = {model: 'claude-haiku-4-5', system: 'Be brief.', messages: [{role: 'user', content: 'Count me, please.'}]};
     const direct = new Anthropic({baseURL: provider.url, apiKey: operatorAnthropicKey, maxRetries: 0});
-    const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
+    const anthropic = proxiedAnthropic();
     const expected = await direct.messages.countTokens(params);
     const turnsBefore = provider.turnsConsumed();
     const counted = await anthropic.messages.countTokens(params);
@@ -353,7 +353,7 @@ describe('the model proxy', {skip: joeydMissing}, () => {
   test('a request\'s query and anthropic-beta header reach the provider as sent', async () => {
     turns.push({text: 'beta answer', usage: {input: 3, output: 2}}, {text: 'beta answer', usage: {input: 3, output: 2}});
     // Anthropic's SDK names betas in a header; some clients also mark beta calls ?beta=true.
-    const anthropic = new Anthropic({baseURL: `${server.url}/proxy`, apiKey: token, maxRetries: 0});
+    const anthropic = proxiedAnthropic();
     const answer = await anthropic.beta.messages.create({
       model: kModel, max_tokens: 16, betas: ['context-management-2025-06-27'],
       messages: [{role: 'user', content: 'hi'}],
